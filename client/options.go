@@ -1,0 +1,16 @@
+package client
+
+import "log/slog"
+
+// VenusOptions are the inputs of `coda venus`.
+type VenusOptions struct {
+	Realm     string
+	Servers   []string // HOST:PORT of the realm's servers
+	Mount     string   // mount point; the realm appears as Mount/Realm
+	CacheDir  string
+	CacheSize int64  // bytes of file data to keep cached
+	CAFile    string // realm CA to pin; empty: trust on first use, stored in CacheDir
+	Logger    *slog.Logger
+	// Ready, when set, is called once the mount answers.
+	Ready func()
+}

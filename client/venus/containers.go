@@ -1,0 +1,137 @@
+package venus
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/coda-fs/coda/server/proto"
+)
+
+// fileStat is what tells whether a container changed: size and times in ns
+// (any write changes mtime and ctime) and the file's inode.
+type fileStat struct {
+	Size, Mtime, Ctime int64
+	Ino                uint64
+}
+
+func (s *fileStat) encode(e *proto.Encoder) { e.I64(s.Size); e.I64(s.Mtime); e.I64(s.Ctime); e.U64(s.Ino) }
+func (s *fileStat) decode(d *proto.Decoder) {
+	s.Size, s.Mtime, s.Ctime, s.Ino = d.I64(), d.I64(), d.I64(), d.U64()
+}
+
+// fstat returns f's fileStat and allocated bytes.
+func fstat(f *os.File) (fileStat, int64, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return fileStat{}, 0, fmt.Errorf("stat container %s: %w", f.Name(), err)
+	}
+	return fileStat{Size: st.Size, Mtime: st.Mtim.Nano(), Ctime: st.Ctim.Nano(), Ino: st.Ino},
+		st.Blocks * 512, nil
+}
+
+// containers manages the container files in one directory. Names are 16 hex
+// digits from a counter seeded with the clock, so they are not reused across
+// restarts; files being written end in ".tmp".
+type containers struct {
+	dir string
+	seq atomic.Uint64
+}
+
+func newContainers(dir string) (*containers, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("cache: %w", err)
+	}
+	c := &containers{dir: dir}
+	c.seq.Store(uint64(time.Now().UnixNano()))
+	return c, nil
+}
+
+func (c *containers) path(name string) string { return filepath.Join(c.dir, name) }
+
+// create starts a new container under a temporary name.
+func (c *containers) create() (f *os.File, name string, err error) {
+	name = fmt.Sprintf("%016x", c.seq.Add(1))
+	f, err = os.OpenFile(c.path(name)+".tmp", os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, "", fmt.Errorf("cache: new container: %w", err)
+	}
+	return f, name, nil
+}
+
+// commit syncs a container's data and gives it its final name.
+func (c *containers) commit(f *os.File, name string) error {
+	if err := unix.Fdatasync(int(f.Fd())); err != nil {
+		return fmt.Errorf("cache: sync container: %w", err)
+	}
+	if err := os.Rename(c.path(name)+".tmp", c.path(name)); err != nil {
+		return fmt.Errorf("cache: %w", err)
+	}
+	return nil
+}
+
+// abort removes a container that was never committed.
+func (c *containers) abort(f *os.File, name string) {
+	f.Close()
+	os.Remove(c.path(name) + ".tmp")
+}
+
+func (c *containers) open(name string) (*os.File, error) {
+	return os.OpenFile(c.path(name), os.O_RDWR, 0)
+}
+
+func (c *containers) remove(name string) {
+	if name != "" {
+		os.Remove(c.path(name))
+	}
+}
+
+// check returns the stat of a committed container, or an error when it is
+// missing or unreadable.
+func (c *containers) check(name string) (fileStat, int64, error) {
+	f, err := os.Open(c.path(name))
+	if err != nil {
+		return fileStat{}, 0, err
+	}
+	defer f.Close()
+	return fstat(f)
+}
+
+// cleanOrphans removes temporary containers and those keep does not know.
+func (c *containers) cleanOrphans(keep map[string]bool) (removed int, err error) {
+	ents, err := os.ReadDir(c.dir)
+	if err != nil {
+		return 0, fmt.Errorf("cache: %w", err)
+	}
+	for _, e := range ents {
+		if keep[e.Name()] && !strings.HasSuffix(e.Name(), ".tmp") {
+			continue
+		}
+		if os.Remove(c.path(e.Name())) == nil {
+			removed++
+		}
+	}
+	return removed, nil
+}
+
+// Magic numbers of stacked file systems, on which a FUSE passthrough
+// backing file cannot live (the stacking depth is exceeded).
+var stackedFS = map[int64]string{
+	0x794c7630: "overlayfs",
+	0x65735546: "fuse",
+	0xf15f:     "ecryptfs",
+}
+
+// StackedFS returns the name of the stacked file system dir is on, or "".
+func StackedFS(dir string) string {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return ""
+	}
+	return stackedFS[int64(st.Type)]
+}

@@ -1,0 +1,171 @@
+package venus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/coda-fs/coda/server/proto"
+	"github.com/coda-fs/coda/server/rpc"
+)
+
+// link is venus's connection to the realm's servers: one live connection at
+// a time, dialled on demand. After a failed dial, calls fail at once with
+// ErrTimeout until RetryAfter has passed, so a dead server never hangs a
+// caller for longer than one bounded dial.
+type link struct {
+	v *Venus
+
+	mu          sync.Mutex
+	conn        *rpc.Conn
+	gen         uint64 // promise generation of conn
+	downUntil   time.Time
+	lastErr     error
+	dialing     chan struct{} // closed when the dial in progress ends
+	incarnation uint64
+}
+
+// errUnreachable wraps the cause of a failed dial so that it maps to
+// ETIMEDOUT.
+type errUnreachable struct{ err error }
+
+func (e *errUnreachable) Error() string   { return e.err.Error() }
+func (e *errUnreachable) Unwrap() []error { return []error{proto.ErrTimeout, e.err} }
+
+// get returns the live connection and its promise generation, dialling if
+// there is none.
+func (l *link) get(ctx context.Context) (*rpc.Conn, uint64, error) {
+	l.mu.Lock()
+	for {
+		if l.conn != nil {
+			c, g := l.conn, l.gen
+			l.mu.Unlock()
+			return c, g, nil
+		}
+		if time.Now().Before(l.downUntil) {
+			err := l.lastErr
+			l.mu.Unlock()
+			return nil, 0, err
+		}
+		if ch := l.dialing; ch != nil {
+			l.mu.Unlock()
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				return nil, 0, &errUnreachable{ctx.Err()}
+			}
+			l.mu.Lock()
+			continue
+		}
+		l.dialing = make(chan struct{})
+		l.mu.Unlock()
+		conn, err := l.v.dial(ctx)
+		l.mu.Lock()
+		close(l.dialing)
+		l.dialing = nil
+		if err != nil {
+			l.lastErr = &errUnreachable{err}
+			l.downUntil = time.Now().Add(l.v.opts.RetryAfter)
+			l.mu.Unlock()
+			return nil, 0, l.lastErr
+		}
+		l.attach(conn)
+	}
+}
+
+// attach makes conn the live connection. Called with l.mu held.
+func (l *link) attach(conn *rpc.Conn) {
+	l.conn = conn
+	l.gen = l.v.newGen()
+	l.lastErr, l.downUntil = nil, time.Time{}
+	inc := conn.HelloReply.Incarnation
+	if l.incarnation != 0 && inc != l.incarnation {
+		l.v.log.Info("server restarted; revalidating the cache", "incarnation", inc)
+	}
+	l.incarnation = inc
+	go l.watch(conn)
+}
+
+// watch waits for conn to die and then drops every promise it carried.
+func (l *link) watch(conn *rpc.Conn) {
+	select {
+	case <-conn.Done():
+	case <-l.v.closing:
+		return
+	}
+	l.drop(conn, conn.Err())
+}
+
+// drop forgets conn if it is still the live connection.
+func (l *link) drop(conn *rpc.Conn, why error) {
+	l.mu.Lock()
+	if l.conn != conn {
+		l.mu.Unlock()
+		return
+	}
+	l.conn = nil
+	l.mu.Unlock()
+	conn.Close()
+	l.v.log.Warn("connection to server lost; callbacks dropped", "err", why)
+	l.v.promisesLost()
+}
+
+func (l *link) close() {
+	l.mu.Lock()
+	c := l.conn
+	l.conn = nil
+	l.mu.Unlock()
+	if c != nil {
+		c.Close()
+	}
+}
+
+// dial connects to the first server that answers, each attempt bounded by
+// DialTimeout.
+func (v *Venus) dial(ctx context.Context) (*rpc.Conn, error) {
+	hello := proto.Hello{Version: proto.Version, Realm: v.opts.Realm, ClientID: v.clientID, Name: v.opts.Name}
+	cfg := rpc.Config{TLS: v.tls, Logger: v.log}
+	var errs []error
+	for _, addr := range v.opts.Servers {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), v.opts.DialTimeout)
+		conn, err := rpc.Dial(dctx, addr, hello, cfg, v.mux)
+		cancel()
+		if err == nil {
+			return conn, nil
+		}
+		errs = append(errs, v.explainDial(addr, err))
+	}
+	return nil, fmt.Errorf("no server of realm %s reachable: %w", v.opts.Realm, errors.Join(errs...))
+}
+
+// call sends one request on the live connection and returns the stamp under
+// which it was sent (see promiseOK). The FUSE request's cancellation is not
+// passed on: an interrupted caller must not leave a half-applied update.
+func (v *Venus) call(ctx context.Context, c Caller, op proto.Op, req, resp proto.Message, opts *rpc.CallOpts) (stamp, error) {
+	conn, gen, err := v.link.get(ctx)
+	if err != nil {
+		return stamp{}, err
+	}
+	v.mu.Lock()
+	st := stamp{gen: gen, seq: v.breaks.seq}
+	v.mu.Unlock()
+	timeout := v.opts.CallTimeout
+	if opts == nil {
+		opts = &rpc.CallOpts{}
+	}
+	if opts.Upload != nil || opts.Download != nil {
+		timeout = v.opts.DataTimeout
+	}
+	opts.Ident = c.UID
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	v.stats.countRPC(op)
+	err = conn.Call(cctx, op, req, resp, opts)
+	var ce *rpc.ConnError
+	if errors.As(err, &ce) {
+		v.link.drop(conn, err)
+	}
+	return st, err
+}

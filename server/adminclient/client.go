@@ -1,0 +1,149 @@
+package adminclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/coda-fs/coda/server/pki"
+	"github.com/coda-fs/coda/server/proto"
+	"github.com/coda-fs/coda/server/rpc"
+)
+
+// CallTimeout bounds Dial and each call whose ctx has no deadline.
+const CallTimeout = 30 * time.Second
+
+// ToolName is the name admin tools give in their hello.
+const ToolName = "volutil"
+
+// Client is an authenticated admin connection to one server.
+type Client struct {
+	conn  *rpc.Conn
+	addr  string
+	realm string
+}
+
+// Dial connects to the server at addr (HOST:PORT), pins the realm CA
+// (caFile; else ca.pem beside keyFile; else fetched from the server on
+// first use) and proves the admin key read from keyFile.
+func Dial(ctx context.Context, addr, keyFile, caFile string) (*Client, error) {
+	key, err := readKey(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	caPEM, err := loadCA(ctx, addr, keyFile, caFile)
+	if err != nil {
+		return nil, err
+	}
+	realm, err := pki.RealmOfCA(caPEM)
+	if err != nil {
+		return nil, fmt.Errorf("realm CA: %w", err)
+	}
+	tlsCfg, err := pki.ClientTLS(caPEM, realm)
+	if err != nil {
+		return nil, err
+	}
+	hello := proto.Hello{Version: proto.Version, Realm: realm, ClientID: 0, Name: ToolName}
+	conn, err := rpc.Dial(ctx, addr, hello, rpc.Config{TLS: tlsCfg}, &rpc.Mux{})
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", addr, err)
+	}
+	c := &Client{conn: conn, addr: addr, realm: realm}
+	if err := c.auth(ctx, key); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// auth proves the admin key: HMAC-SHA256(key, the server's hello nonce).
+func (c *Client) auth(ctx context.Context, key []byte) error {
+	nonce := c.conn.HelloReply.Nonce
+	if len(nonce) == 0 {
+		return fmt.Errorf("server %s sent no admin nonce in its hello", c.addr)
+	}
+	req := &proto.AdminAuth{MAC: pki.AdminMAC(key, nonce)}
+	if err := c.conn.Call(ctx, proto.OpAdminAuth, req, &proto.Empty{}, nil); err != nil {
+		return fmt.Errorf("server %s refused the admin key: %w", c.addr, err)
+	}
+	return nil
+}
+
+func readKey(keyFile string) ([]byte, error) {
+	data, err := pki.ReadSecretFile(keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("admin key: %w", err)
+	}
+	key, err := pki.ParseAdminKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("admin key %s: %w", keyFile, err)
+	}
+	return key, nil
+}
+
+// loadCA returns the realm CA: caFile, else ca.pem beside keyFile, else
+// the CA the server presents (trust on first use).
+func loadCA(ctx context.Context, addr, keyFile, caFile string) ([]byte, error) {
+	if caFile != "" {
+		b, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("realm CA: %w", err)
+		}
+		return b, nil
+	}
+	beside := filepath.Join(filepath.Dir(keyFile), "ca.pem")
+	b, err := os.ReadFile(beside)
+	if err == nil {
+		return b, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("realm CA: %w", err)
+	}
+	return pki.FetchCA(ctx, addr, "")
+}
+
+// Addr returns s with the default port added when it has none:
+// "fs1" → "fs1:2432", "[::1]" → "[::1]:2432".
+func Addr(s string) string {
+	if _, _, err := net.SplitHostPort(s); err == nil {
+		return s
+	}
+	host := s
+	if len(host) > 1 && host[0] == '[' && host[len(host)-1] == ']' {
+		host = host[1 : len(host)-1]
+	}
+	return net.JoinHostPort(host, strconv.Itoa(proto.DefaultPort))
+}
+
+// Realm returns the realm of the server (as named by its CA).
+func (c *Client) Realm() string { return c.realm }
+
+// ServerAddr returns the address Dial connected to.
+func (c *Client) ServerAddr() string { return c.addr }
+
+// ServerID returns the id the server gave in its hello reply.
+func (c *Client) ServerID() uint32 { return c.conn.HelloReply.ServerID }
+
+// Close closes the connection.
+func (c *Client) Close() error { return c.conn.Close() }
+
+func withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, CallTimeout)
+}
+
+func (c *Client) call(ctx context.Context, op proto.Op, req, resp proto.Message) error {
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	return c.conn.Call(ctx, op, req, resp, nil)
+}

@@ -1,0 +1,128 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Helpers shared by the server-side command files (cmd_*.go). They turn
+// flags into option structs; the work is done by plain run functions.
+
+// exitUsage is the exit status of a usage error (main prints the message).
+const exitUsage = 2
+
+// usageErrorf returns a usage error: main prints "coda: MSG" and exits 2.
+func usageErrorf(format string, args ...any) error {
+	return cli.Exit(fmt.Sprintf(format, args...), exitUsage)
+}
+
+// helpFlag is the --help flag of commands that hide urfave's built-in one
+// because -h means something else to them (volutil's host flag).
+func helpFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "help", Usage: "show help", DisableDefaultText: true}
+}
+
+func logLevelFlag(dst *string) cli.Flag {
+	return &cli.StringFlag{
+		Name: "log-level", Value: "info", Destination: dst,
+		Usage: "log `LEVEL` on stderr: debug, info, warn or error",
+	}
+}
+
+func keyFlag(dst *string) cli.Flag {
+	return &cli.StringFlag{
+		Name: "key", Value: "/vice/db/volutil.key", EnvVars: []string{"CODA_VOLUTIL_KEY"}, Destination: dst,
+		Usage: "realm admin key `FILE` (0600, written by 'coda server init')",
+	}
+}
+
+func caFlag(dst *string) cli.Flag {
+	return &cli.StringFlag{
+		Name: "ca", Destination: dst,
+		Usage: "realm CA certificate `FILE` to pin (default: ca.pem beside the key file, else trust on first use)",
+	}
+}
+
+// newLogger returns a text logger on w at the named level.
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, usageErrorf("bad --log-level %q: want debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// writeReadyFile writes content to path atomically: a reader polling for
+// the file never sees it partly written.
+func writeReadyFile(path, content string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("ready file: %w", err)
+	}
+	_, werr := tmp.WriteString(content)
+	cerr := tmp.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		_ = os.Remove(tmp.Name())
+		return fmt.Errorf("ready file: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		_ = os.Remove(tmp.Name())
+		return fmt.Errorf("ready file: %w", err)
+	}
+	return nil
+}
+
+// removeReadyFile removes a ready file left by an earlier run (or ours, on
+// exit), so that a waiting script never mistakes it for readiness.
+func removeReadyFile(path string) error {
+	if path == "" {
+		return nil
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("ready file: %w", err)
+	}
+	return nil
+}
+
+// noArgs refuses positional arguments of a command that takes none.
+func noArgs(c *cli.Context) error {
+	if c.Args().Present() {
+		return usageErrorf("%s: unexpected argument %q", cmdName(c), c.Args().First())
+	}
+	return nil
+}
+
+// notImplemented returns a command that is registered (so that its name
+// dispatches and shows in help) but not built yet.
+func notImplemented(name, usage string) *cli.Command {
+	return &cli.Command{
+		Name:            name,
+		Usage:           usage + " (not implemented yet)",
+		SkipFlagParsing: true,
+		HideHelp:        true,
+		Action: func(c *cli.Context) error {
+			if slices.Contains(c.Args().Slice(), "--help") {
+				cli.HelpPrinter(c.App.Writer, cli.CommandHelpTemplate, c.Command)
+				return nil
+			}
+			return fmt.Errorf("%s: not implemented yet", cmdName(c))
+		},
+	}
+}
+
+// cmdName is the command path without "coda", e.g. "volutil info".
+func cmdName(c *cli.Context) string {
+	if c.Command.HelpName == "" {
+		return c.Command.Name
+	}
+	return strings.TrimPrefix(c.Command.HelpName, c.App.Name+" ")
+}

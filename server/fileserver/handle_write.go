@@ -1,0 +1,196 @@
+package fileserver
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/coda-fs/coda/server/proto"
+	"github.com/coda-fs/coda/server/rpc"
+	"github.com/coda-fs/coda/server/store"
+	"github.com/coda-fs/coda/server/volume"
+)
+
+// Every mutation follows one order: the caller's promises on the objects it
+// changes are registered first (so a racing change by someone else breaks
+// them), the change is applied and made durable, the other holders' promises
+// are broken — each break delivered or its holder's connection closed — and
+// only then is the change acknowledged.
+
+// finish breaks the callbacks a change requires, except the caller's.
+func (s *Server) finish(cl *client, ch *volume.Change) {
+	if ch != nil {
+		s.cb.Break(ch.FIDs, cl)
+	}
+}
+
+// store receives a file's new content into a new container, makes it
+// durable, then swaps it in.
+func (s *Server) store(ctx context.Context, cl *client, r *rpc.Request, req *proto.Store) (proto.Message, *rpc.Source, error) {
+	id, blocks, err := s.receive(r, req.Size)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := s.volume(req.FID)
+	if err != nil {
+		s.cfg.DB.RemoveContainer(id)
+		return nil, nil, err
+	}
+	s.cb.Add(cl, req.FID)
+	a, ch, err := v.Store(cred(r), volume.StoreArgs{FID: req.FID, Container: id, Size: req.Size,
+		Blocks: blocks, Mtime: req.Mtime, StoreID: req.StoreID})
+	if err != nil {
+		if id != 0 {
+			s.cfg.DB.RemoveContainer(id)
+		}
+		return nil, nil, err
+	}
+	s.finish(cl, ch)
+	return &proto.AttrReply{Attr: a}, nil, nil
+}
+
+// receive writes the uploaded data into a new durable container. An upload
+// with no data bytes needs no container (id 0).
+func (s *Server) receive(r *rpc.Request, size int64) (store.ContainerID, int64, error) {
+	if r.Data == nil {
+		if size != 0 {
+			return 0, 0, proto.Errorf(proto.CodeProtocol, "store without data")
+		}
+		return 0, 0, nil
+	}
+	w, err := s.cfg.DB.NewContainer()
+	if err != nil {
+		r.Data.Discard()
+		return 0, 0, err
+	}
+	sink := &containerSink{w: w}
+	n, err := r.Data.Receive(sink)
+	if err == nil && n != size {
+		err = proto.Errorf(proto.CodeProtocol, fmt.Sprintf("store announced %d bytes, sent %d", size, n))
+	}
+	if err != nil {
+		w.Abort()
+		return 0, 0, err
+	}
+	if sink.blocks == 0 {
+		w.Abort()
+		return 0, 0, nil
+	}
+	id, err := w.Commit()
+	if err != nil {
+		return 0, 0, err
+	}
+	return id, sink.blocks, nil
+}
+
+// containerSink adapts a container writer to rpc.Sink and counts the
+// allocated bytes (whole 4 KiB blocks touched by data).
+type containerSink struct {
+	w      *store.ContainerWriter
+	blocks int64
+	end    int64 // end of the last block counted
+}
+
+func (s *containerSink) WriteAt(p []byte, off int64) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	first, last := off&^4095, (off+int64(len(p))+4095)&^4095
+	if first < s.end {
+		first = s.end
+	}
+	if last > first {
+		s.blocks += last - first
+		s.end = last
+	}
+	return s.w.WriteAt(p, off)
+}
+
+func (s *containerSink) Finish(size int64) error { return s.w.Finish(size) }
+
+// create serves create, mkdir and symlink.
+func (s *Server) create(typ proto.ObjType) func(context.Context, *client, *rpc.Request, *proto.Create) (proto.Message, *rpc.Source, error) {
+	return func(ctx context.Context, cl *client, r *rpc.Request, req *proto.Create) (proto.Message, *rpc.Source, error) {
+		v, err := s.volume(req.Dir)
+		if err != nil {
+			return nil, nil, err
+		}
+		if typ == proto.TypeSymlink && req.Target == "" {
+			return nil, nil, proto.Errorf(proto.CodeInvalid, "empty symlink target")
+		}
+		s.cb.Add(cl, req.Dir)
+		dir, obj, ch, err := v.Create(cred(r), volume.CreateArgs{Dir: req.Dir, Name: req.Name, Type: typ,
+			Mode: req.Mode, UID: req.UID, GID: req.GID, Mtime: req.Mtime, Target: req.Target,
+			StoreID: req.StoreID, Reserve: func(fid proto.FID) { s.cb.Add(cl, fid) }})
+		if err != nil {
+			return nil, nil, err
+		}
+		s.finish(cl, ch)
+		return &proto.DirOpReply{Dir: dir, Attr: obj}, nil, nil
+	}
+}
+
+// remove serves remove and rmdir.
+func (s *Server) remove(rmdir bool) func(context.Context, *client, *rpc.Request, *proto.Remove) (proto.Message, *rpc.Source, error) {
+	return func(ctx context.Context, cl *client, r *rpc.Request, req *proto.Remove) (proto.Message, *rpc.Source, error) {
+		v, err := s.volume(req.Dir)
+		if err != nil {
+			return nil, nil, err
+		}
+		s.cb.Add(cl, req.Dir)
+		dir, obj, ch, err := v.Remove(cred(r), req.Dir, req.Name, rmdir, req.StoreID)
+		if err != nil {
+			return nil, nil, err
+		}
+		s.finish(cl, ch)
+		return &proto.DirOpReply{Dir: dir, Attr: obj}, nil, nil
+	}
+}
+
+func (s *Server) rename(ctx context.Context, cl *client, r *rpc.Request, req *proto.Rename) (proto.Message, *rpc.Source, error) {
+	if req.FromDir.Volume != req.ToDir.Volume {
+		return nil, nil, proto.ErrCrossDevice
+	}
+	v, err := s.volume(req.FromDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.cb.Add(cl, req.FromDir)
+	s.cb.Add(cl, req.ToDir)
+	res, ch, err := v.Rename(cred(r), volume.RenameArgs{FromDir: req.FromDir, FromName: req.FromName,
+		ToDir: req.ToDir, ToName: req.ToName, StoreID: req.StoreID})
+	if err != nil {
+		return nil, nil, err
+	}
+	s.finish(cl, ch)
+	return &proto.RenameReply{FromDir: res.FromDir, ToDir: res.ToDir, Attr: res.Obj, Replaced: res.Replaced}, nil, nil
+}
+
+func (s *Server) link(ctx context.Context, cl *client, r *rpc.Request, req *proto.Link) (proto.Message, *rpc.Source, error) {
+	v, err := s.volume(req.Dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.cb.Add(cl, req.Dir)
+	s.cb.Add(cl, req.Target)
+	dir, obj, ch, err := v.Link(cred(r), req.Dir, req.Name, req.Target, req.StoreID)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.finish(cl, ch)
+	return &proto.DirOpReply{Dir: dir, Attr: obj}, nil, nil
+}
+
+func (s *Server) setAttr(ctx context.Context, cl *client, r *rpc.Request, req *proto.SetAttr) (proto.Message, *rpc.Source, error) {
+	v, err := s.volume(req.FID)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.cb.Add(cl, req.FID)
+	a, ch, err := v.SetAttr(cred(r), volume.SetAttrArgs{FID: req.FID, Mask: req.Mask, Mode: req.Mode,
+		UID: req.UID, GID: req.GID, Size: req.Size, Mtime: req.Mtime, StoreID: req.StoreID})
+	if err != nil {
+		return nil, nil, err
+	}
+	s.finish(cl, ch)
+	return &proto.AttrReply{Attr: a}, nil, nil
+}

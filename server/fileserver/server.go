@@ -1,0 +1,163 @@
+package fileserver
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/coda-fs/coda/server/pki"
+	"github.com/coda-fs/coda/server/proto"
+	"github.com/coda-fs/coda/server/rpc"
+	"github.com/coda-fs/coda/server/store"
+	"github.com/coda-fs/coda/server/volume"
+)
+
+// Config is what a file server needs.
+type Config struct {
+	Realm      string
+	ServerID   uint32
+	Addr       string // the address clients reach this server at
+	RootVolume string // name of the realm's root volume
+	AdminKey   []byte // the realm's admin key (volutil.key)
+	DB         *store.DB
+	Volumes    *volume.Set
+	Logger     *slog.Logger
+}
+
+// Server serves the file and volume RPCs of one server.
+type Server struct {
+	cfg         Config
+	log         *slog.Logger
+	cb          *callbacks
+	incarnation uint64
+	stats       [proto.OpMax]atomic.Uint64
+}
+
+// New returns a file server; Register its handlers on a mux and use
+// Accept and ConnClosed as the rpc server's hooks.
+func New(cfg Config) *Server {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{cfg: cfg, log: log, cb: newCallbacks(), incarnation: uint64(time.Now().UnixNano())}
+}
+
+// client is the per-connection state of a venus or an admin tool.
+type client struct {
+	conn     *rpc.Conn
+	id       uint64 // venus's client id; 0 for admin tools
+	name     string
+	admin    bool
+	nonce    []byte
+	log      *slog.Logger
+	promises map[proto.FID]struct{} // guarded by callbacks.mu
+}
+
+// Accept checks a new connection's hello and prepares its state.
+func (s *Server) Accept(c *rpc.Conn, h *proto.Hello) (proto.HelloReply, error) {
+	if h.Version != proto.Version {
+		return proto.HelloReply{}, fmt.Errorf("protocol version %d not supported (server speaks %d)", h.Version, proto.Version)
+	}
+	if h.Realm != s.cfg.Realm {
+		return proto.HelloReply{}, fmt.Errorf("this server serves realm %q, not %q", s.cfg.Realm, h.Realm)
+	}
+	nonce := make([]byte, 32)
+	if _, err := rand.Read(nonce); err != nil {
+		return proto.HelloReply{}, err
+	}
+	cl := &client{conn: c, id: h.ClientID, name: fmt.Sprintf("%s@%s", h.Name, c.RemoteAddr()),
+		nonce: nonce, log: s.log, promises: map[proto.FID]struct{}{}}
+	c.Peer = cl
+	s.log.Debug("connection", "client", cl.name)
+	return proto.HelloReply{Version: proto.Version, ServerID: s.cfg.ServerID,
+		Incarnation: s.incarnation, ServerTime: time.Now().UnixNano(), Nonce: nonce}, nil
+}
+
+// ConnClosed drops the promises of a connection that died.
+func (s *Server) ConnClosed(c *rpc.Conn) {
+	if cl, ok := c.Peer.(*client); ok {
+		s.cb.Drop(cl)
+	}
+}
+
+// Incarnation identifies this run of the server; promises die with it.
+func (s *Server) Incarnation() uint64 { return s.incarnation }
+
+// CallbackCount returns the number of promises held by clients.
+func (s *Server) CallbackCount() int { return s.cb.Count() }
+
+// OpCount returns how many requests of op were served.
+func (s *Server) OpCount(op proto.Op) uint64 { return s.stats[op].Load() }
+
+// checkAdmin verifies an AdminAuth MAC against the realm's admin key.
+func (s *Server) checkAdmin(cl *client, mac []byte) error {
+	if len(s.cfg.AdminKey) == 0 {
+		return proto.Errorf(proto.CodeAccess, "this server has no admin key")
+	}
+	if !pki.CheckAdminMAC(s.cfg.AdminKey, cl.nonce, mac) {
+		s.log.Warn("admin authentication failed", "client", cl.name)
+		return proto.Errorf(proto.CodeAccess, "admin key rejected")
+	}
+	cl.admin = true
+	return nil
+}
+
+// handler adapts a typed handler: it decodes the request, finds the
+// client and counts the call.
+func handler[Req any, P interface {
+	*Req
+	proto.Message
+}](s *Server, fn func(ctx context.Context, cl *client, r *rpc.Request, req P) (proto.Message, *rpc.Source, error)) rpc.Handler {
+	return func(ctx context.Context, r *rpc.Request) (proto.Message, *rpc.Source, error) {
+		if r.Op < proto.OpMax {
+			s.stats[r.Op].Add(1)
+		}
+		var m Req
+		if err := proto.Unmarshal(r.Body, P(&m)); err != nil {
+			return nil, nil, proto.Errorf(proto.CodeProtocol, fmt.Sprintf("malformed %s request: %v", r.Op, err))
+		}
+		cl, ok := r.Conn.Peer.(*client)
+		if !ok {
+			return nil, nil, proto.Errorf(proto.CodeProtocol, "no hello on this connection")
+		}
+		return fn(ctx, cl, r, P(&m))
+	}
+}
+
+// cred is the identity a request acts with: until the auth issue, the uid
+// venus sends.
+func cred(r *rpc.Request) volume.Cred { return volume.Cred{UID: r.Ident} }
+
+// Register installs every handler on mux.
+func (s *Server) Register(mux *rpc.Mux) {
+	mux.Handle(proto.OpPing, handler(s, s.ping))
+	mux.Handle(proto.OpAdminAuth, handler(s, s.adminAuth))
+	mux.Handle(proto.OpGetRootVolume, handler(s, s.getRootVolume))
+	mux.Handle(proto.OpGetVolumeInfo, handler(s, s.getVolumeInfo))
+	mux.Handle(proto.OpCreateVolume, handler(s, s.createVolume))
+	mux.Handle(proto.OpListVolumes, handler(s, s.listVolumes))
+	mux.Handle(proto.OpGetAttr, handler(s, s.getAttr))
+	mux.Handle(proto.OpValidate, handler(s, s.validate))
+	mux.Handle(proto.OpLookup, handler(s, s.lookup))
+	mux.Handle(proto.OpReadDir, handler(s, s.readDir))
+	mux.Handle(proto.OpReadlink, handler(s, s.readlink))
+	mux.Handle(proto.OpFetch, handler(s, s.fetch))
+	mux.Handle(proto.OpStore, handler(s, s.store))
+	mux.Handle(proto.OpCreate, handler(s, s.create(proto.TypeFile)))
+	mux.Handle(proto.OpMkdir, handler(s, s.create(proto.TypeDir)))
+	mux.Handle(proto.OpSymlink, handler(s, s.create(proto.TypeSymlink)))
+	mux.Handle(proto.OpRemove, handler(s, s.remove(false)))
+	mux.Handle(proto.OpRmdir, handler(s, s.remove(true)))
+	mux.Handle(proto.OpRename, handler(s, s.rename))
+	mux.Handle(proto.OpLink, handler(s, s.link))
+	mux.Handle(proto.OpSetAttr, handler(s, s.setAttr))
+}
+
+// volume finds the replica holding fid.
+func (s *Server) volume(fid proto.FID) (*volume.Volume, error) {
+	return s.cfg.Volumes.ByID(fid.Volume)
+}

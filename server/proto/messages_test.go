@@ -1,0 +1,160 @@
+package proto
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// sampleAttr is an Attr with every field set.
+func sampleAttr(n uint32) Attr {
+	return Attr{
+		FID: FID{1, n, 3}, Type: TypeFile, Mode: 0o644, UID: 1000, GID: 100,
+		Nlink: 2, Size: 12345, Blocks: 16384, Mtime: 1700000000123456789,
+		Ctime: -5, VV: VV{Counters: [MaxReplicas]uint32{1, 2, 3, 0, 0, 0, 0, 9},
+			Store: StoreID{Client: 77, Seq: 88}},
+	}
+}
+
+var sid = StoreID{Client: 0xdeadbeef, Seq: 42}
+
+// messageSamples has one filled value of every message type in
+// messages.go. TestEveryMessageHasASample keeps it complete.
+func messageSamples() []Message {
+	reps := []Replica{{1, "10.0.0.1:2432", 0x1000001}, {2, "host-b:2432", 0x2000001}}
+	vi := VolumeInfo{ID: 0x7f000001, Name: "coda.root", Type: VolBackup,
+		Root: FID{0x7f000001, 1, 1}, Replicas: reps, Files: 99, Bytes: 1 << 40}
+	return []Message{
+		&Empty{},
+		&Hello{Version: Version, Realm: "example.org", ClientID: 1 << 60, Name: "venus@web1"},
+		&HelloReply{Version: Version, ServerID: 3, Incarnation: 0xabc, ServerTime: 17e17, Nonce: []byte("0123456789abcdef")},
+		&AdminAuth{MAC: []byte{1, 2, 3, 4, 5}},
+		&vi,
+		&VolumeRef{Name: "mail", ID: 5},
+		&RootVolume{Name: "coda.root"},
+		&VolumeList{Volumes: []VolumeInfo{vi, {Name: "x", Replicas: []Replica{}}}},
+		&CreateVolume{Name: "web", ID: 9, ReplicaID: 10, Replicas: reps},
+		&FIDReq{FID: FID{1, 2, 3}},
+		&AttrReply{Attr: sampleAttr(2)},
+		&Validate{Items: []ValidateItem{{FID{1, 2, 3}, sampleAttr(1).VV}, {FID{4, 5, 6}, VV{}}}},
+		&ValidateReply{Results: []ValidateResult{{CodeOK, sampleAttr(7)}, {CodeNotFound, Attr{}}}},
+		&Lookup{Dir: FID{1, 1, 1}, Name: "Maildir"},
+		&ReadDir{Dir: FID{1, 1, 1}, After: "m", Max: 1000},
+		&ReadDirReply{Dir: sampleAttr(1), Entries: []DirEntry{{"a", FID{1, 2, 2}, TypeFile}, {"sub", FID{1, 3, 3}, TypeDir}}, More: true},
+		&Store{FID: FID{1, 2, 3}, Size: 1 << 33, Mtime: 123, StoreID: sid},
+		&Create{Dir: FID{1, 1, 1}, Name: "link", Mode: 0o777, UID: 1, GID: 2, Mtime: 3, Target: "../x/y", StoreID: sid},
+		&DirOpReply{Dir: sampleAttr(1), Attr: sampleAttr(2)},
+		&Remove{Dir: FID{1, 1, 1}, Name: "old", StoreID: sid},
+		&Rename{FromDir: FID{1, 1, 1}, FromName: "tmp.1", ToDir: FID{1, 4, 4}, ToName: "new.1", StoreID: sid},
+		&RenameReply{FromDir: sampleAttr(1), ToDir: sampleAttr(4), Attr: sampleAttr(5), Replaced: Attr{}},
+		&Link{Dir: FID{1, 1, 1}, Name: "hard", Target: FID{1, 9, 9}, StoreID: sid},
+		&ReadlinkReply{Target: "/coda/example.org/x"},
+		&SetAttr{FID: FID{1, 2, 3}, Mask: SetMode | SetSize, Mode: 0o600, UID: 5, GID: 6, Size: 0, Mtime: 8, StoreID: sid},
+		&CallbackBreak{FIDs: []FID{{1, 2, 3}, {1, 0, 0}}},
+		&EndOfData{Size: 64 << 20, Sum: 0x1234567890abcdef},
+	}
+}
+
+// newLike returns a new zero message of m's type.
+func newLike(m Message) Message {
+	return reflect.New(reflect.TypeOf(m).Elem()).Interface().(Message)
+}
+
+func TestMessagesRoundTrip(t *testing.T) {
+	for _, m := range messageSamples() {
+		name := reflect.TypeOf(m).Elem().Name()
+		b := Marshal(m)
+		got := newLike(m)
+		if err := Unmarshal(b, got); err != nil {
+			t.Errorf("%s: decode: %v", name, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, m) {
+			t.Errorf("%s: round trip changed the value:\n got %+v\nwant %+v", name, got, m)
+		}
+		if again := Marshal(got); string(again) != string(b) {
+			t.Errorf("%s: re-encoding differs", name)
+		}
+	}
+}
+
+// TestMessagesRejectTruncation: every proper prefix of an encoding fails
+// to decode (and never panics), and so does a trailing byte.
+func TestMessagesRejectTruncation(t *testing.T) {
+	for _, m := range messageSamples() {
+		name := reflect.TypeOf(m).Elem().Name()
+		b := Marshal(m)
+		for i := 0; i < len(b); i++ {
+			if err := Unmarshal(b[:i], newLike(m)); err == nil {
+				t.Errorf("%s: prefix of %d/%d bytes decoded without error", name, i, len(b))
+				break
+			}
+		}
+		if err := Unmarshal(append(b, 0), newLike(m)); err == nil {
+			t.Errorf("%s: trailing byte accepted", name)
+		}
+	}
+}
+
+func TestDecodeRejectsHostileCounts(t *testing.T) {
+	// A count of 2^32-1 callback FIDs in a 4-byte message must fail
+	// before allocating.
+	var e Encoder
+	e.U32(0xffffffff)
+	var cb CallbackBreak
+	if err := Unmarshal(e.B, &cb); err == nil {
+		t.Fatal("hostile count accepted")
+	}
+	bad := Marshal(&Lookup{Dir: FID{1, 1, 1}, Name: "a/b"})
+	if err := Unmarshal(bad, &Lookup{}); err == nil {
+		t.Fatal("name with a slash accepted")
+	}
+}
+
+// TestEveryMessageHasASample parses the package's sources and checks that
+// every type with a Decode method is in messageSamples, so a message added
+// later is round-tripped and fuzzed too.
+func TestEveryMessageHasASample(t *testing.T) {
+	fset := token.NewFileSet()
+	names, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var declared []string
+	for _, name := range names {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			fn, ok := d.(*ast.FuncDecl)
+			if !ok || fn.Name.Name != "Decode" || fn.Recv == nil {
+				continue
+			}
+			if star, ok := fn.Recv.List[0].Type.(*ast.StarExpr); ok {
+				declared = append(declared, star.X.(*ast.Ident).Name)
+			}
+		}
+	}
+	have := map[string]bool{}
+	for _, m := range messageSamples() {
+		have[reflect.TypeOf(m).Elem().Name()] = true
+	}
+	sort.Strings(declared)
+	for _, name := range declared {
+		if !have[name] {
+			t.Errorf("message %s has no sample in messageSamples", name)
+		}
+	}
+	if len(declared) < 20 {
+		t.Fatalf("found only %d message types; the parser check is broken", len(declared))
+	}
+}

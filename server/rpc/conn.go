@@ -1,0 +1,210 @@
+package rpc
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coda-fs/coda/server/proto"
+)
+
+// ioBufSize is the size of a connection's read and write buffers.
+const ioBufSize = 256 << 10
+
+// connImpl is the machinery of a Conn: one reader goroutine (readLoop),
+// one writer goroutine (writeLoop), one timer goroutine (timerLoop) for
+// probes, keepalives and death, and a goroutine per served request.
+//
+// Locking: mu guards the maps and the handler queue; it is a leaf lock
+// except that inStream and outStream locks are never taken while holding
+// it. The writer has its own lock (writer.mu).
+type connImpl struct {
+	conn   *Conn
+	cfg    Config
+	log    *slog.Logger
+	mux    *Mux
+	raw    net.Conn
+	br     *bufio.Reader
+	w      writer
+	pool   bufPool
+	addr   string
+	client bool
+	offset int64 // server clock minus ours, in ns (0 on the server side)
+
+	nextID   atomic.Uint64
+	pingSeq  atomic.Uint64
+	epoch    time.Time
+	lastRecv atomic.Int64 // ns since epoch of the last frame received
+
+	mu      sync.Mutex
+	dead    bool
+	calls   map[uint64]*pendingCall
+	in      map[uint64]*inStream  // incoming data: uploads to us, our downloads
+	out     map[uint64]*outStream // outgoing data waiting for credit
+	serving map[uint64]*serving   // requests admitted and not yet answered
+	queue   []*serving            // admitted, waiting for a handler slot
+	running int                   // handler goroutines
+	pings   map[uint64]chan struct{}
+
+	done   chan struct{} // closed when the connection dies
+	err    error         // why; set before done is closed
+	once   sync.Once
+	ctx    context.Context // cancelled when the connection dies
+	cancel context.CancelFunc
+	ioWG   sync.WaitGroup // reader, writer, timer
+	wg     sync.WaitGroup // handler goroutines
+	rbuf   []byte         // the reader's buffer for small bodies
+}
+
+// newConn wraps an established TLS connection whose handshake and Hello
+// exchange are done. br is the reader used for the Hello (it may hold
+// buffered bytes). Call start to run it.
+func newConn(raw net.Conn, tc *tls.Conn, br *bufio.Reader, cfg Config, mux *Mux, client bool, offset int64) *connImpl {
+	c := &connImpl{
+		cfg: cfg, log: cfg.Logger, mux: mux, raw: raw, br: br,
+		addr: raw.RemoteAddr().String(), client: client, offset: offset,
+		epoch:   time.Now(),
+		calls:   map[uint64]*pendingCall{},
+		in:      map[uint64]*inStream{},
+		out:     map[uint64]*outStream{},
+		serving: map[uint64]*serving{},
+		pings:   map[uint64]chan struct{}{},
+		done:    make(chan struct{}),
+		rbuf:    make([]byte, 0, 64<<10),
+	}
+	c.w.wake = make(chan struct{}, 1)
+	c.w.bw = bufio.NewWriterSize(tc, ioBufSize)
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	if client {
+		c.nextID.Store(1) // the Hello was 1; then 3, 5, …
+	}
+	c.conn = &Conn{impl: c}
+	return c
+}
+
+// start runs the connection's goroutines.
+func (c *connImpl) start() {
+	c.touch()
+	c.ioWG.Add(3)
+	go c.readLoop()
+	go c.writeLoop()
+	go c.timerLoop()
+}
+
+// newID returns a fresh request id: odd when we are the client, even when
+// we are the server, so the two directions never collide.
+func (c *connImpl) newID() uint64 { return c.nextID.Add(2) }
+
+// peerID reports whether id is of the peer's parity.
+func (c *connImpl) peerID(id uint64) bool {
+	if c.client {
+		return id != 0 && id%2 == 0
+	}
+	return id%2 == 1
+}
+
+func (c *connImpl) touch() { c.lastRecv.Store(int64(time.Since(c.epoch))) }
+
+// sinceRecv is how long ago the last frame arrived.
+func (c *connImpl) sinceRecv() time.Duration {
+	return time.Since(c.epoch) - time.Duration(c.lastRecv.Load())
+}
+
+// die closes the connection once: every pending call, stream and probe
+// fails with a *ConnError, handlers' contexts are cancelled.
+func (c *connImpl) die(reason string, cause error) {
+	c.once.Do(func() {
+		if cause != nil {
+			reason = fmt.Sprintf("%s: %v", reason, cause)
+		}
+		c.mu.Lock()
+		c.dead = true
+		c.err = &ConnError{Addr: c.addr, Reason: reason, Err: cause}
+		c.mu.Unlock()
+		close(c.done)
+		c.cancel()
+		_ = c.raw.Close()
+		for _, f := range c.w.kill() {
+			c.recycle(&f)
+		}
+		c.log.Debug("rpc connection closed", "peer", c.addr, "reason", reason)
+	})
+}
+
+// failure returns the error of a dead connection.
+func (c *connImpl) failure() error {
+	<-c.done
+	return c.err
+}
+
+func (c *connImpl) alive() bool {
+	select {
+	case <-c.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// Close closes the connection. Pending calls fail with a *ConnError; it
+// returns once the connection's reader, writer and timer have stopped
+// (handlers may still be finishing).
+func (c *Conn) Close() error {
+	c.impl.die("closed", nil)
+	c.impl.ioWG.Wait()
+	return nil
+}
+
+// Done is closed when the connection dies.
+func (c *Conn) Done() <-chan struct{} { return c.impl.done }
+
+// Err returns why the connection died, or nil while it is alive. The
+// error matches proto.ErrTimeout.
+func (c *Conn) Err() error {
+	if c.impl.alive() {
+		return nil
+	}
+	return c.impl.err
+}
+
+// RemoteAddr returns the peer's address.
+func (c *Conn) RemoteAddr() string { return c.impl.addr }
+
+// ClockOffset returns the server's clock minus ours as measured at the
+// handshake (zero on the server side).
+func (c *Conn) ClockOffset() time.Duration { return time.Duration(c.impl.offset) }
+
+// Ping sends a probe and waits for its answer; it returns the round trip
+// time. Pongs are answered by the peer's reader, which does no disk I/O,
+// so a busy server still answers promptly.
+func (c *Conn) Ping(ctx context.Context) (time.Duration, error) {
+	ci := c.impl
+	seq := ci.pingSeq.Add(1)
+	ch := make(chan struct{})
+	ci.mu.Lock()
+	if ci.dead {
+		ci.mu.Unlock()
+		return 0, ci.failure()
+	}
+	ci.pings[seq] = ch
+	ci.mu.Unlock()
+	start := time.Now()
+	ci.sendCtrl(proto.FramePing, proto.OpPing, seq)
+	select {
+	case <-ch:
+		return time.Since(start), nil
+	case <-ci.done:
+		return 0, ci.err
+	case <-ctx.Done():
+		ci.mu.Lock()
+		delete(ci.pings, seq)
+		ci.mu.Unlock()
+		return 0, ctx.Err()
+	}
+}

@@ -1,0 +1,354 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/coda-fs/coda/server/fileserver"
+	"github.com/coda-fs/coda/server/pki"
+	"github.com/coda-fs/coda/server/rpc"
+	"github.com/coda-fs/coda/server/store"
+	"github.com/coda-fs/coda/server/volume"
+)
+
+// The data directory:
+//
+//	DIR/db/identity      realm, server id, listen address, root volume name
+//	DIR/db/ca.pem        the realm CA certificate (public)
+//	DIR/db/ca.key        the realm CA key (SCM only, 0600)
+//	DIR/db/server.pem    this server's certificate, signed by the realm CA
+//	DIR/db/server.key    its key (0600)
+//	DIR/db/volutil.key   the realm's admin key (0600)
+//	DIR/db/realm.secret  the realm secret other servers join with (0600)
+//	DIR/store/           Pebble metadata and container files (package store)
+const (
+	identityFile = "identity"
+	storeDir     = "store"
+)
+
+// DefaultRootVolume is the name of the realm's root volume.
+const DefaultRootVolume = "coda.root"
+
+// identity is what init records about this server.
+type identity struct {
+	Realm      string
+	ID         uint32
+	Listen     string
+	RootVolume string
+}
+
+func (id identity) encode() []byte {
+	return fmt.Appendf(nil, "# written by coda server init; do not edit\nrealm=%s\nid=%d\nlisten=%s\nroot-volume=%s\n",
+		id.Realm, id.ID, id.Listen, id.RootVolume)
+}
+
+func readIdentity(dir string) (identity, error) {
+	path := filepath.Join(dir, "db", identityFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return identity{}, fmt.Errorf("%s is not a coda data directory (no db/%s); run coda server init first", dir, identityFile)
+	}
+	if err != nil {
+		return identity{}, err
+	}
+	var id identity
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for line := 1; sc.Scan(); line++ {
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || text[0] == '#' {
+			continue
+		}
+		k, v, ok := strings.Cut(text, "=")
+		if !ok {
+			return identity{}, fmt.Errorf("%s:%d: want key=value", path, line)
+		}
+		switch k {
+		case "realm":
+			id.Realm = v
+		case "id":
+			n, err := strconv.ParseUint(v, 10, 8)
+			if err != nil {
+				return identity{}, fmt.Errorf("%s:%d: bad server id %q", path, line, v)
+			}
+			id.ID = uint32(n)
+		case "listen":
+			id.Listen = v
+		case "root-volume":
+			id.RootVolume = v
+		}
+	}
+	if id.Realm == "" || id.ID == 0 || id.Listen == "" {
+		return identity{}, fmt.Errorf("%s: incomplete (realm, id and listen are required)", path)
+	}
+	if id.RootVolume == "" {
+		id.RootVolume = DefaultRootVolume
+	}
+	return id, nil
+}
+
+// validate checks init options and fills defaults.
+func (o *InitOptions) validate() error {
+	if o.DataDir == "" {
+		return errors.New("--data is required")
+	}
+	if o.Realm == "" || strings.ContainsAny(o.Realm, " \t\n/=") {
+		return fmt.Errorf("bad realm name %q", o.Realm)
+	}
+	if o.ID < 1 || o.ID > 255 {
+		return fmt.Errorf("server id %d out of range 1-255", o.ID)
+	}
+	if _, _, err := net.SplitHostPort(o.Listen); err != nil {
+		return fmt.Errorf("bad listen address %q: want HOST:PORT", o.Listen)
+	}
+	if o.RootVolume == "" {
+		o.RootVolume = DefaultRootVolume
+	}
+	return nil
+}
+
+// Init creates a server's data directory: identity, the realm CA, the
+// server's certificate, the admin key and realm secret, and an empty store.
+// It refuses to touch an existing non-empty directory; on failure it removes
+// what it created, so nothing half-made is left looking valid.
+func Init(ctx context.Context, o InitOptions) (err error) {
+	if err := o.validate(); err != nil {
+		return err
+	}
+	if ents, err := os.ReadDir(o.DataDir); err == nil && len(ents) > 0 {
+		return fmt.Errorf("data directory %s exists and is not empty; refusing to overwrite it", o.DataDir)
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	created := false
+	if err := os.Mkdir(o.DataDir, 0o700); err == nil {
+		created = true
+	} else if !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			cleanupInit(o.DataDir, created)
+		}
+	}()
+	db := filepath.Join(o.DataDir, "db")
+	if err := os.Mkdir(db, 0o700); err != nil {
+		return err
+	}
+	if err := writeKeys(db, o); err != nil {
+		return err
+	}
+	st, err := store.Open(store.Options{Dir: filepath.Join(o.DataDir, storeDir), Logger: o.Logger})
+	if err != nil {
+		return err
+	}
+	if err := st.Close(); err != nil {
+		return err
+	}
+	id := identity{Realm: o.Realm, ID: o.ID, Listen: o.Listen, RootVolume: o.RootVolume}
+	return writeFileSync(filepath.Join(db, identityFile), id.encode(), 0o644)
+}
+
+// cleanupInit removes what a failed Init made.
+func cleanupInit(dir string, created bool) {
+	if created {
+		os.RemoveAll(dir)
+		return
+	}
+	for _, sub := range []string{"db", storeDir} {
+		os.RemoveAll(filepath.Join(dir, sub))
+	}
+}
+
+// writeKeys makes the CA, the server certificate, the admin key and the
+// realm secret.
+func writeKeys(db string, o InitOptions) error {
+	caCert, caKey, err := pki.NewCA(o.Realm)
+	if err != nil {
+		return err
+	}
+	cert, key, err := pki.IssueServer(caCert, caKey, o.Realm, o.ID, o.Listen)
+	if err != nil {
+		return err
+	}
+	adminKey, err := pki.NewAdminKey()
+	if err != nil {
+		return err
+	}
+	secret, err := pki.NewAdminKey() // same shape: 32 random bytes in hex
+	if err != nil {
+		return err
+	}
+	if err := writeFileSync(filepath.Join(db, "ca.pem"), caCert, 0o644); err != nil {
+		return err
+	}
+	if err := writeFileSync(filepath.Join(db, "server.pem"), cert, 0o644); err != nil {
+		return err
+	}
+	for name, data := range map[string][]byte{"ca.key": caKey, "server.key": key,
+		"volutil.key": adminKey, "realm.secret": secret} {
+		if err := pki.WriteSecretFile(filepath.Join(db, name), data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeFileSync writes a new file and fsyncs it.
+func writeFileSync(path string, data []byte, mode os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// Run serves until ctx is cancelled, then shuts down cleanly.
+func Run(ctx context.Context, o Options) error {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	d, err := openDaemon(o, log)
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	listen := o.Listen
+	if listen == "" {
+		listen = d.id.Listen
+	}
+	l, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", listen, err)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- d.rpc.Serve(l) }()
+	log.Info("server ready", "realm", d.id.Realm, "id", d.id.ID, "addr", l.Addr().String())
+	if o.Ready != nil {
+		o.Ready(l.Addr().String())
+	}
+	select {
+	case <-ctx.Done():
+		log.Info("server shutting down")
+		d.rpc.Close()
+		<-errc
+		return nil
+	case err := <-errc:
+		return err
+	}
+}
+
+// daemon is a running server's parts.
+type daemon struct {
+	id  identity
+	db  *store.DB
+	fs  *fileserver.Server
+	rpc *rpc.Server
+}
+
+func openDaemon(o Options, log *slog.Logger) (*daemon, error) {
+	id, err := readIdentity(o.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	tlsCfg, adminKey, err := loadKeys(filepath.Join(o.DataDir, "db"))
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.Open(store.Options{Dir: filepath.Join(o.DataDir, storeDir), Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	vols, err := volume.Open(db, log)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := cleanOrphans(db, vols, log); err != nil {
+		db.Close()
+		return nil, err
+	}
+	addr := id.Listen
+	if o.Listen != "" {
+		addr = o.Listen
+	}
+	fsrv := fileserver.New(fileserver.Config{Realm: id.Realm, ServerID: id.ID, Addr: addr,
+		RootVolume: id.RootVolume, AdminKey: adminKey, DB: db, Volumes: vols, Logger: log})
+	var mux rpc.Mux
+	fsrv.Register(&mux)
+	rs := rpc.NewServer(rpc.Config{TLS: tlsCfg, Logger: log}, &mux, fsrv.Accept)
+	rs.OnClose(fsrv.ConnClosed)
+	return &daemon{id: id, db: db, fs: fsrv, rpc: rs}, nil
+}
+
+func (d *daemon) close() {
+	d.rpc.Close()
+	d.db.Close()
+}
+
+// loadKeys reads the TLS material and the admin key, refusing secret files
+// that others can read.
+func loadKeys(db string) (*tls.Config, []byte, error) {
+	read := func(name string) ([]byte, error) { return os.ReadFile(filepath.Join(db, name)) }
+	caPEM, err := read("ca.pem")
+	if err != nil {
+		return nil, nil, err
+	}
+	certPEM, err := read("server.pem")
+	if err != nil {
+		return nil, nil, err
+	}
+	keyPEM, err := pki.ReadSecretFile(filepath.Join(db, "server.key"))
+	if err != nil {
+		return nil, nil, err
+	}
+	raw, err := pki.ReadSecretFile(filepath.Join(db, "volutil.key"))
+	if err != nil {
+		return nil, nil, err
+	}
+	adminKey, err := pki.ParseAdminKey(raw)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", filepath.Join(db, "volutil.key"), err)
+	}
+	cfg, err := pki.ServerTLS(certPEM, keyPEM, caPEM)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, adminKey, nil
+}
+
+// cleanOrphans removes containers no vnode references (a crash between a
+// container's commit and its metadata's).
+func cleanOrphans(db *store.DB, vols *volume.Set, log *slog.Logger) error {
+	refs := map[store.ContainerID]struct{}{}
+	if err := vols.Containers(func(id store.ContainerID) { refs[id] = struct{}{} }); err != nil {
+		return err
+	}
+	n, err := db.CleanOrphans(func(id store.ContainerID) bool { _, ok := refs[id]; return ok })
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		log.Info("removed orphaned containers", "count", n)
+	}
+	return nil
+}

@@ -1,0 +1,162 @@
+package volume
+
+import (
+	"github.com/coda-fs/coda/server/proto"
+	"github.com/coda-fs/coda/server/store"
+)
+
+// object reads the object named by fid, checking volume and uniquifier.
+func (v *Volume) object(fid proto.FID) (*vnode, error) {
+	if fid.Volume != v.hdr.ID {
+		return nil, proto.ErrCrossDevice
+	}
+	n, err := v.readVnode(fid.Vnode)
+	if err != nil {
+		return nil, err
+	}
+	if n.Unique != fid.Unique {
+		return nil, proto.ErrNotFound
+	}
+	return n, nil
+}
+
+// GetAttr returns the status of fid. Status is readable by anyone who can
+// name the object (lookup rights were checked on the way to it).
+func (v *Volume) GetAttr(fid proto.FID) (proto.Attr, error) {
+	n, err := v.object(fid)
+	if err != nil {
+		return proto.Attr{}, err
+	}
+	return n.attr(fid), nil
+}
+
+// Lookup finds name in directory dir.
+func (v *Volume) Lookup(c Cred, dir proto.FID, name string) (proto.Attr, error) {
+	d, err := v.object(dir)
+	if err != nil {
+		return proto.Attr{}, err
+	}
+	if d.Type != proto.TypeDir {
+		return proto.Attr{}, proto.ErrNotDir
+	}
+	if err := check(c, d, permX); err != nil {
+		return proto.Attr{}, err
+	}
+	e, err := v.lookupEntry(dir.Vnode, name)
+	if err != nil {
+		return proto.Attr{}, err
+	}
+	fid := proto.FID{Volume: v.hdr.ID, Vnode: e.Vnode, Unique: e.Unique}
+	n, err := v.object(fid)
+	if err != nil {
+		return proto.Attr{}, err
+	}
+	return n.attr(fid), nil
+}
+
+// ReadDir returns up to max entries of dir after the name after, in name
+// order, and whether more follow.
+func (v *Volume) ReadDir(c Cred, dir proto.FID, after string, max int) (proto.Attr, []proto.DirEntry, bool, error) {
+	snap, err := v.set.db.NewSnapshot()
+	if err != nil {
+		return proto.Attr{}, nil, false, err
+	}
+	defer snap.Close()
+	if dir.Volume != v.hdr.ID {
+		return proto.Attr{}, nil, false, proto.ErrCrossDevice
+	}
+	d, err := v.readVnodeFrom(snap, dir.Vnode)
+	if err == nil && d.Unique != dir.Unique {
+		err = proto.ErrNotFound
+	}
+	if err != nil {
+		return proto.Attr{}, nil, false, err
+	}
+	if d.Type != proto.TypeDir {
+		return proto.Attr{}, nil, false, proto.ErrNotDir
+	}
+	if err := check(c, d, permR); err != nil {
+		return proto.Attr{}, nil, false, err
+	}
+	if max <= 0 || max > proto.MaxBatch {
+		max = proto.MaxBatch
+	}
+	prefix := entryPrefix(v.hdr.ID, dir.Vnode)
+	it, err := snap.NewIter(prefix, prefixEnd(prefix))
+	if err != nil {
+		return proto.Attr{}, nil, false, err
+	}
+	defer it.Close()
+	var out []proto.DirEntry
+	if after == "" {
+		it.First()
+	} else {
+		it.SeekGE(append(append([]byte(nil), prefix...), after+"\x00"...))
+	}
+	for ; it.Valid(); it.Next() {
+		if len(out) == max {
+			return d.attr(dir), out, true, nil
+		}
+		e, err := decodeEntry(it.Value())
+		if err != nil {
+			return proto.Attr{}, nil, false, err
+		}
+		out = append(out, proto.DirEntry{Name: string(it.Key()[len(prefix):]),
+			FID: proto.FID{Volume: v.hdr.ID, Vnode: e.Vnode, Unique: e.Unique}, Type: e.Type})
+	}
+	return d.attr(dir), out, false, nil
+}
+
+// Readlink returns a symlink's target.
+func (v *Volume) Readlink(fid proto.FID) (string, error) {
+	n, err := v.object(fid)
+	if err != nil {
+		return "", err
+	}
+	if n.Type != proto.TypeSymlink {
+		return "", proto.ErrInvalid
+	}
+	return n.Target, nil
+}
+
+// Data is an open file's content for a fetch.
+type Data struct {
+	Attr      proto.Attr
+	Container *store.Container // nil for an empty file
+}
+
+// OpenData opens fid's content for reading. The caller closes Container.
+func (v *Volume) OpenData(c Cred, fid proto.FID) (*Data, error) {
+	n, err := v.object(fid)
+	if err != nil {
+		return nil, err
+	}
+	switch n.Type {
+	case proto.TypeDir:
+		return nil, proto.ErrIsDir
+	case proto.TypeSymlink:
+		return nil, proto.ErrInvalid
+	}
+	if err := check(c, n, permR); err != nil {
+		return nil, err
+	}
+	// A concurrent store may free the container between the read of the
+	// vnode and the open; then the vnode names a newer one: read again.
+	for tries := 0; ; tries++ {
+		d := &Data{Attr: n.attr(fid)}
+		if n.Container == 0 {
+			return d, nil
+		}
+		ct, err := v.set.db.OpenContainer(store.ContainerID(n.Container))
+		if err == nil {
+			d.Container = ct
+			return d, nil
+		}
+		if tries == 3 {
+			return nil, err
+		}
+		if n, err = v.object(fid); err != nil {
+			return nil, err
+		}
+	}
+}

@@ -1,0 +1,164 @@
+package volume
+
+import (
+	"fmt"
+
+	"github.com/coda-fs/coda/server/proto"
+)
+
+const recordVersion = 1
+
+// vnode is the persistent record of one object.
+type vnode struct {
+	Type      proto.ObjType
+	Mode      uint32
+	UID       uint32
+	GID       uint32
+	Nlink     uint32
+	Unique    uint32
+	Size      int64 // files: bytes; directories: number of entries
+	Blocks    int64 // allocated bytes of the container
+	Mtime     int64
+	Ctime     int64
+	VV        proto.VV
+	Container uint64 // store.ContainerID; 0 = no data
+	Target    string // symlink target
+	Parent    uint32 // directories: the parent directory's vnode ("..")
+}
+
+func (n *vnode) encode() []byte {
+	var e proto.Encoder
+	e.U8(recordVersion)
+	e.U8(uint8(n.Type))
+	e.U32(n.Mode)
+	e.U32(n.UID)
+	e.U32(n.GID)
+	e.U32(n.Nlink)
+	e.U32(n.Unique)
+	e.I64(n.Size)
+	e.I64(n.Blocks)
+	e.I64(n.Mtime)
+	e.I64(n.Ctime)
+	e.VV(n.VV)
+	e.U64(n.Container)
+	e.String(n.Target)
+	e.U32(n.Parent)
+	return e.B
+}
+
+func decodeVnode(b []byte) (*vnode, error) {
+	d := proto.NewDecoder(b)
+	if v := d.U8(); v != recordVersion && d.Err == nil {
+		return nil, fmt.Errorf("vnode record version %d unknown", v)
+	}
+	n := &vnode{
+		Type:   proto.ObjType(d.U8()),
+		Mode:   d.U32(),
+		UID:    d.U32(),
+		GID:    d.U32(),
+		Nlink:  d.U32(),
+		Unique: d.U32(),
+		Size:   d.I64(),
+		Blocks: d.I64(),
+		Mtime:  d.I64(),
+		Ctime:  d.I64(),
+	}
+	n.VV = d.VV()
+	n.Container = d.U64()
+	n.Target = d.String(proto.MaxPath)
+	n.Parent = d.U32()
+	if err := d.Done(); err != nil {
+		return nil, fmt.Errorf("corrupt vnode record: %w", err)
+	}
+	return n, nil
+}
+
+// attr converts the record to the wire form.
+func (n *vnode) attr(fid proto.FID) proto.Attr {
+	a := proto.Attr{
+		FID: fid, Type: n.Type, Mode: n.Mode, UID: n.UID, GID: n.GID,
+		Nlink: n.Nlink, Size: n.Size, Blocks: n.Blocks,
+		Mtime: n.Mtime, Ctime: n.Ctime, VV: n.VV,
+	}
+	switch n.Type {
+	case proto.TypeDir:
+		a.Size = 4096
+		a.Blocks = 4096
+	case proto.TypeSymlink:
+		a.Size = int64(len(n.Target))
+	}
+	return a
+}
+
+// entry is the value of a directory entry key.
+type entry struct {
+	Vnode  uint32
+	Unique uint32
+	Type   proto.ObjType
+}
+
+func (e entry) encode() []byte {
+	var enc proto.Encoder
+	enc.U32(e.Vnode)
+	enc.U32(e.Unique)
+	enc.U8(uint8(e.Type))
+	return enc.B
+}
+
+func decodeEntry(b []byte) (entry, error) {
+	d := proto.NewDecoder(b)
+	e := entry{Vnode: d.U32(), Unique: d.U32(), Type: proto.ObjType(d.U8())}
+	if err := d.Done(); err != nil {
+		return entry{}, fmt.Errorf("corrupt directory entry: %w", err)
+	}
+	return e, nil
+}
+
+// header is the persistent record of a volume replica.
+type header struct {
+	ID        uint32
+	Name      string
+	Type      proto.VolumeType
+	ReplicaID uint32
+	Slot      uint8 // this replica's index in the version vectors
+	Root      proto.FID
+	Replicas  []proto.Replica
+	Created   int64
+}
+
+func (h *header) encode() []byte {
+	var e proto.Encoder
+	e.U8(recordVersion)
+	e.U32(h.ID)
+	e.String(h.Name)
+	e.U8(uint8(h.Type))
+	e.U32(h.ReplicaID)
+	e.U8(h.Slot)
+	e.FID(h.Root)
+	e.U32(uint32(len(h.Replicas)))
+	for _, r := range h.Replicas {
+		e.U32(r.ServerID)
+		e.String(r.Addr)
+		e.U32(r.ReplicaID)
+	}
+	e.I64(h.Created)
+	return e.B
+}
+
+func decodeHeader(b []byte) (*header, error) {
+	d := proto.NewDecoder(b)
+	if v := d.U8(); v != recordVersion && d.Err == nil {
+		return nil, fmt.Errorf("volume header version %d unknown", v)
+	}
+	h := &header{ID: d.U32(), Name: d.String(proto.MaxVolName), Type: proto.VolumeType(d.U8()),
+		ReplicaID: d.U32(), Slot: d.U8(), Root: d.FID()}
+	n := d.Count(proto.MaxReplicas, 12)
+	for i := 0; i < n; i++ {
+		h.Replicas = append(h.Replicas, proto.Replica{ServerID: d.U32(), Addr: d.String(proto.MaxName), ReplicaID: d.U32()})
+	}
+	h.Created = d.I64()
+	if err := d.Done(); err != nil {
+		return nil, fmt.Errorf("corrupt volume header: %w", err)
+	}
+	return h, nil
+}

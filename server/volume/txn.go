@@ -1,0 +1,188 @@
+package volume
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/coda-fs/coda/server/proto"
+	"github.com/coda-fs/coda/server/store"
+)
+
+// Cred is the identity a request acts with. Until the auth issue the server
+// trusts the uid venus sends.
+type Cred struct {
+	UID uint32
+}
+
+func (c Cred) root() bool { return c.UID == 0 }
+
+// Change is what a mutation did: the objects whose callbacks must be
+// broken, and containers that may be removed once the change is durable.
+type Change struct {
+	FIDs      []proto.FID
+	freed     []store.ContainerID
+	wait      func() error
+	fileDelta int64
+	byteDelta int64
+}
+
+// txn is one atomic metadata update of a volume, built under Volume.mu.
+type txn struct {
+	v      *Volume
+	b      *store.Batch
+	now    int64
+	sid    proto.StoreID
+	dirty  map[uint32]*vnode
+	loaded map[uint32]*vnode
+	ch     *Change
+}
+
+// update runs fn under the volume lock, applies its batch, and returns once
+// the batch is durable. On error nothing is applied.
+func (v *Volume) update(sid proto.StoreID, fn func(t *txn) error) (*Change, error) {
+	ch := &Change{}
+	v.mu.Lock()
+	t := &txn{v: v, b: v.set.db.NewBatch(), now: v.set.now(), sid: sid,
+		dirty: map[uint32]*vnode{}, loaded: map[uint32]*vnode{}, ch: ch}
+	if err := fn(t); err != nil {
+		v.mu.Unlock()
+		t.b.Close()
+		return nil, err
+	}
+	for vn, n := range t.dirty {
+		if n == nil {
+			t.b.Delete(vnodeKey(v.hdr.ID, vn))
+			continue
+		}
+		t.b.Set(vnodeKey(v.hdr.ID, vn), n.encode())
+	}
+	wait, err := v.set.db.Apply(t.b)
+	if err != nil {
+		v.mu.Unlock()
+		return nil, fmt.Errorf("volume %s: %w", v.hdr.Name, err)
+	}
+	v.files += uint64(ch.fileDelta)
+	v.bytes += ch.byteDelta
+	v.mu.Unlock()
+	if err := wait(); err != nil {
+		return nil, fmt.Errorf("volume %s: commit: %w", v.hdr.Name, err)
+	}
+	for _, c := range ch.freed {
+		if err := v.set.db.RemoveContainer(c); err != nil {
+			v.set.log.Warn("remove container", "id", c, "err", err)
+		}
+	}
+	return ch, nil
+}
+
+// get returns the vnode vn as this transaction sees it.
+func (t *txn) get(vn uint32) (*vnode, error) {
+	if n, ok := t.dirty[vn]; ok {
+		if n == nil {
+			return nil, proto.ErrNotFound
+		}
+		return n, nil
+	}
+	if n, ok := t.loaded[vn]; ok {
+		return n, nil
+	}
+	n, err := t.v.readVnode(vn)
+	if err != nil {
+		return nil, err
+	}
+	t.loaded[vn] = n
+	return n, nil
+}
+
+// getFID returns the object named by fid, checking the uniquifier.
+func (t *txn) getFID(fid proto.FID) (*vnode, error) {
+	if fid.Volume != t.v.hdr.ID {
+		return nil, proto.ErrCrossDevice
+	}
+	n, err := t.get(fid.Vnode)
+	if err != nil {
+		return nil, err
+	}
+	if n.Unique != fid.Unique {
+		return nil, proto.ErrNotFound
+	}
+	return n, nil
+}
+
+// getDir returns the directory named by fid.
+func (t *txn) getDir(fid proto.FID) (*vnode, error) {
+	n, err := t.getFID(fid)
+	if err != nil {
+		return nil, err
+	}
+	if n.Type != proto.TypeDir {
+		return nil, proto.ErrNotDir
+	}
+	return n, nil
+}
+
+// touch marks vn modified by this transaction: bumps its version vector,
+// records the StoreID and schedules it for a callback break.
+func (t *txn) touch(vn uint32, n *vnode) {
+	if _, done := t.dirty[vn]; !done {
+		n.VV.Counters[t.v.hdr.Slot]++
+		n.VV.Store = t.sid
+		t.ch.FIDs = append(t.ch.FIDs, proto.FID{Volume: t.v.hdr.ID, Vnode: vn, Unique: n.Unique})
+	}
+	t.dirty[vn] = n
+}
+
+// drop deletes vn and frees its container once the change is durable.
+func (t *txn) drop(vn uint32, n *vnode) {
+	t.touch(vn, n)
+	t.dirty[vn] = nil
+	if n.Container != 0 {
+		t.ch.freed = append(t.ch.freed, store.ContainerID(n.Container))
+	}
+	t.ch.fileDelta--
+	t.ch.byteDelta -= n.Blocks
+}
+
+// lookup finds name in directory dir.
+func (t *txn) lookup(dir uint32, name string) (entry, error) {
+	return t.v.lookupEntry(dir, name)
+}
+
+func (t *txn) setEntry(dir uint32, name string, e entry) {
+	t.b.Set(entryKey(t.v.hdr.ID, dir, name), e.encode())
+	t.b.Set(parentKey(t.v.hdr.ID, e.Vnode, dir, name), nil)
+}
+
+func (t *txn) delEntry(dir uint32, name string, vn uint32) {
+	t.b.Delete(entryKey(t.v.hdr.ID, dir, name))
+	t.b.Delete(parentKey(t.v.hdr.ID, vn, dir, name))
+}
+
+// readVnode reads a vnode record from the store.
+func (v *Volume) readVnode(vn uint32) (*vnode, error) {
+	return v.readVnodeFrom(v.set.db, vn)
+}
+
+// readVnodeFrom reads a vnode record through r (the store or a snapshot).
+func (v *Volume) readVnodeFrom(r store.Reader, vn uint32) (*vnode, error) {
+	b, err := r.Get(vnodeKey(v.hdr.ID, vn))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, proto.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return decodeVnode(b)
+}
+
+// lookupEntry reads one directory entry.
+func (v *Volume) lookupEntry(dir uint32, name string) (entry, error) {
+	b, err := v.set.db.Get(entryKey(v.hdr.ID, dir, name))
+	if errors.Is(err, store.ErrNotFound) {
+		return entry{}, proto.ErrNotFound
+	}
+	if err != nil {
+		return entry{}, err
+	}
+	return decodeEntry(b)
+}

@@ -1,0 +1,223 @@
+package volume
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/coda-fs/coda/server/proto"
+	"github.com/coda-fs/coda/server/store"
+)
+
+// RootVnode is the vnode number of every volume's root directory.
+const RootVnode = 1
+
+// Set is every volume replica held by one server.
+type Set struct {
+	db  *store.DB
+	log *slog.Logger
+	now func() int64
+
+	mu   sync.Mutex
+	vols map[uint32]*Volume
+}
+
+// Volume is one volume replica. Mutations of its metadata are serialised by
+// mu, which is held only while a batch is built and applied in memory; the
+// durable sync of the batch happens after mu is released, so parallel
+// updates share fsyncs (group commit) yet each is acknowledged only after
+// its own batch is durable.
+type Volume struct {
+	set *Set
+	hdr header
+
+	mu         sync.Mutex
+	nextVnode  uint32
+	nextUnique uint32
+	files      uint64
+	bytes      int64
+}
+
+// Open loads every volume replica in db.
+func Open(db *store.DB, log *slog.Logger) (*Set, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Set{db: db, log: log, vols: map[uint32]*Volume{},
+		now: func() int64 { return time.Now().UnixNano() }}
+	it, err := db.NewIter([]byte{pfxHeader}, []byte{pfxHeader + 1})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		h, err := decodeHeader(it.Value())
+		if err != nil {
+			return nil, err
+		}
+		v := &Volume{set: s, hdr: *h}
+		if err := v.loadCounters(); err != nil {
+			return nil, fmt.Errorf("volume %s: %w", h.Name, err)
+		}
+		s.vols[h.ID] = v
+	}
+	return s, nil
+}
+
+// loadCounters scans the vnodes to find the next free vnode and uniquifier
+// and the volume's usage.
+func (v *Volume) loadCounters() error {
+	lo, hi := vnodeSpan(v.hdr.ID)
+	it, err := v.set.db.NewIter(lo, hi)
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	v.nextVnode, v.nextUnique = RootVnode+1, 2
+	for it.First(); it.Valid(); it.Next() {
+		k := it.Key()
+		vn := uint32(k[5])<<24 | uint32(k[6])<<16 | uint32(k[7])<<8 | uint32(k[8])
+		n, err := decodeVnode(it.Value())
+		if err != nil {
+			return err
+		}
+		if vn >= v.nextVnode {
+			v.nextVnode = vn + 1
+		}
+		if n.Unique >= v.nextUnique {
+			v.nextUnique = n.Unique + 1
+		}
+		v.files++
+		v.bytes += n.Blocks
+	}
+	return nil
+}
+
+// ErrVolumeExists is returned when a volume name or id is taken.
+var ErrVolumeExists = errors.New("volume exists")
+
+// Create makes a new, empty volume replica whose root directory is owned
+// by root with mode 0755 (the auth issue adds ACLs).
+func (s *Set) Create(name string, id, replicaID uint32, slot uint8, replicas []proto.Replica) (*Volume, error) {
+	if name == "" || len(name) > proto.MaxVolName {
+		return nil, proto.Errorf(proto.CodeInvalid, fmt.Sprintf("bad volume name %q", name))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, v := range s.vols {
+		if v.hdr.Name == name {
+			return nil, proto.Errorf(proto.CodeExists, fmt.Sprintf("volume %s exists", name))
+		}
+	}
+	if id == 0 {
+		id = s.freeID()
+	}
+	if _, ok := s.vols[id]; ok {
+		return nil, proto.Errorf(proto.CodeExists, fmt.Sprintf("volume id %x exists", id))
+	}
+	if replicaID == 0 {
+		replicaID = id
+	}
+	now := s.now()
+	h := header{ID: id, Name: name, Type: proto.VolRW, ReplicaID: replicaID, Slot: slot,
+		Root: proto.FID{Volume: id, Vnode: RootVnode, Unique: 1}, Replicas: replicas, Created: now}
+	root := &vnode{Type: proto.TypeDir, Mode: 0755, Nlink: 2, Unique: 1, Mtime: now, Ctime: now, Parent: RootVnode}
+	root.VV.Counters[slot] = 1
+	b := s.db.NewBatch()
+	b.Set(headerKey(id), h.encode())
+	b.Set(nameKey(name), headerKey(id)[1:])
+	b.Set(vnodeKey(id, RootVnode), root.encode())
+	if err := s.db.Commit(b); err != nil {
+		return nil, fmt.Errorf("create volume %s: %w", name, err)
+	}
+	v := &Volume{set: s, hdr: h, nextVnode: RootVnode + 1, nextUnique: 2, files: 1}
+	s.vols[id] = v
+	s.log.Info("volume created", "name", name, "id", fmt.Sprintf("%x", id))
+	return v, nil
+}
+
+// freeID picks an unused volume id; ids start at 0x1000001 as Coda's do.
+func (s *Set) freeID() uint32 {
+	id := uint32(0x1000001)
+	for {
+		if _, ok := s.vols[id]; !ok {
+			return id
+		}
+		id++
+	}
+}
+
+// ByID returns the replica with id, or proto.ErrNoVolume.
+func (s *Set) ByID(id uint32) (*Volume, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v, ok := s.vols[id]; ok {
+		return v, nil
+	}
+	return nil, proto.Errorf(proto.CodeNoVolume, fmt.Sprintf("no volume %x on this server", id))
+}
+
+// ByName returns the replica named name, or proto.ErrNoVolume.
+func (s *Set) ByName(name string) (*Volume, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, v := range s.vols {
+		if v.hdr.Name == name {
+			return v, nil
+		}
+	}
+	return nil, proto.Errorf(proto.CodeNoVolume, fmt.Sprintf("no volume %q on this server", name))
+}
+
+// List returns every replica's info, sorted by name.
+func (s *Set) List() []proto.VolumeInfo {
+	s.mu.Lock()
+	vols := make([]*Volume, 0, len(s.vols))
+	for _, v := range s.vols {
+		vols = append(vols, v)
+	}
+	s.mu.Unlock()
+	out := make([]proto.VolumeInfo, 0, len(vols))
+	for _, v := range vols {
+		out = append(out, v.Info())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Info describes the replica.
+func (v *Volume) Info() proto.VolumeInfo {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return proto.VolumeInfo{ID: v.hdr.ID, Name: v.hdr.Name, Type: v.hdr.Type, Root: v.hdr.Root,
+		Replicas: append([]proto.Replica(nil), v.hdr.Replicas...), Files: v.files, Bytes: v.bytes}
+}
+
+// ID returns the volume id used in FIDs.
+func (v *Volume) ID() uint32 { return v.hdr.ID }
+
+// Name returns the volume's name.
+func (v *Volume) Name() string { return v.hdr.Name }
+
+// Containers calls fn for every container referenced by any vnode of any
+// volume; the server uses it to remove orphans at start-up.
+func (s *Set) Containers(fn func(id store.ContainerID)) error {
+	it, err := s.db.NewIter([]byte{pfxVnode}, []byte{pfxVnode + 1})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		n, err := decodeVnode(it.Value())
+		if err != nil {
+			return err
+		}
+		if n.Container != 0 {
+			fn(store.ContainerID(n.Container))
+		}
+	}
+	return nil
+}

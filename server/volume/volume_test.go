@@ -1,0 +1,289 @@
+package volume
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/coda-fs/coda/server/proto"
+	"github.com/coda-fs/coda/server/store"
+)
+
+var root = Cred{UID: 0}
+
+func newVolume(t *testing.T) (*Set, *Volume) {
+	t.Helper()
+	db, err := store.Open(store.Options{Dir: t.TempDir(), NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	set, err := Open(db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := set.Create("test", 0, 0, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set, v
+}
+
+func mustCreate(t *testing.T, v *Volume, dir proto.FID, name string, typ proto.ObjType) proto.Attr {
+	t.Helper()
+	_, a, _, err := v.Create(root, CreateArgs{Dir: dir, Name: name, Type: typ, Mode: 0644})
+	if err != nil {
+		t.Fatalf("create %s: %v", name, err)
+	}
+	return a
+}
+
+func wantErr(t *testing.T, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("got error %v, want %v", err, want)
+	}
+}
+
+func TestCreateLookupReadDir(t *testing.T) {
+	_, v := newVolume(t)
+	rootFID := v.Info().Root
+	f := mustCreate(t, v, rootFID, "a", proto.TypeFile)
+	d := mustCreate(t, v, rootFID, "d", proto.TypeDir)
+	if d.Nlink != 2 || f.Nlink != 1 {
+		t.Fatalf("nlink file %d dir %d", f.Nlink, d.Nlink)
+	}
+	_, _, _, err := v.Create(root, CreateArgs{Dir: rootFID, Name: "a", Type: proto.TypeFile})
+	wantErr(t, err, proto.ErrExists)
+	got, err := v.Lookup(root, rootFID, "a")
+	if err != nil || got.FID != f.FID {
+		t.Fatalf("lookup: %v %v", got.FID, err)
+	}
+	_, err = v.Lookup(root, rootFID, "nope")
+	wantErr(t, err, proto.ErrNotFound)
+	_, err = v.Lookup(root, f.FID, "x")
+	wantErr(t, err, proto.ErrNotDir)
+	rd, ents, more, err := v.ReadDir(root, rootFID, "", 0)
+	if err != nil || more || len(ents) != 2 || ents[0].Name != "a" || ents[1].Name != "d" {
+		t.Fatalf("readdir: %v %v %v", ents, more, err)
+	}
+	if rd.Nlink != 3 {
+		t.Fatalf("root nlink %d, want 3", rd.Nlink)
+	}
+	_, ents, more, _ = v.ReadDir(root, rootFID, "", 1)
+	if len(ents) != 1 || !more {
+		t.Fatalf("paged readdir: %v %v", ents, more)
+	}
+	_, ents, more, _ = v.ReadDir(root, rootFID, "a", 1)
+	if len(ents) != 1 || ents[0].Name != "d" || more {
+		t.Fatalf("second page: %v %v", ents, more)
+	}
+}
+
+func TestVersionVectorsBump(t *testing.T) {
+	_, v := newVolume(t)
+	rootFID := v.Info().Root
+	before, _ := v.GetAttr(rootFID)
+	sid := proto.StoreID{Client: 7, Seq: 9}
+	_, _, ch, err := v.Create(root, CreateArgs{Dir: rootFID, Name: "a", Type: proto.TypeFile, StoreID: sid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := v.GetAttr(rootFID)
+	if after.VV.Counters[0] != before.VV.Counters[0]+1 || after.VV.Store != sid {
+		t.Fatalf("vv %v -> %v", before.VV, after.VV)
+	}
+	if len(ch.FIDs) != 2 {
+		t.Fatalf("change names %v, want dir and file", ch.FIDs)
+	}
+}
+
+func TestRemoveRmdir(t *testing.T) {
+	_, v := newVolume(t)
+	r := v.Info().Root
+	mustCreate(t, v, r, "f", proto.TypeFile)
+	d := mustCreate(t, v, r, "d", proto.TypeDir)
+	mustCreate(t, v, d.FID, "inner", proto.TypeFile)
+	_, _, _, err := v.Remove(root, r, "d", false, proto.StoreID{})
+	wantErr(t, err, proto.ErrIsDir)
+	_, _, _, err = v.Remove(root, r, "f", true, proto.StoreID{})
+	wantErr(t, err, proto.ErrNotDir)
+	_, _, _, err = v.Remove(root, r, "d", true, proto.StoreID{})
+	wantErr(t, err, proto.ErrNotEmpty)
+	if _, _, _, err := v.Remove(root, d.FID, "inner", false, proto.StoreID{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := v.Remove(root, r, "d", true, proto.StoreID{}); err != nil {
+		t.Fatal(err)
+	}
+	_, obj, _, err := v.Remove(root, r, "f", false, proto.StoreID{})
+	if err != nil || obj.Nlink != 0 {
+		t.Fatalf("remove f: %v nlink %d", err, obj.Nlink)
+	}
+	ra, _ := v.GetAttr(r)
+	if ra.Nlink != 2 {
+		t.Fatalf("root nlink %d after rmdir", ra.Nlink)
+	}
+	if info := v.Info(); info.Files != 1 {
+		t.Fatalf("files %d, want 1 (the root)", info.Files)
+	}
+}
+
+func TestRenameRules(t *testing.T) {
+	_, v := newVolume(t)
+	r := v.Info().Root
+	a := mustCreate(t, v, r, "a", proto.TypeDir)
+	b := mustCreate(t, v, a.FID, "b", proto.TypeDir)
+	mustCreate(t, v, r, "f", proto.TypeFile)
+	mustCreate(t, v, r, "g", proto.TypeFile)
+	ren := func(fd proto.FID, fn string, td proto.FID, tn string) error {
+		_, _, err := v.Rename(root, RenameArgs{FromDir: fd, FromName: fn, ToDir: td, ToName: tn})
+		return err
+	}
+	wantErr(t, ren(r, "a", b.FID, "x"), proto.ErrInvalid)   // into itself
+	wantErr(t, ren(r, "f", r, "a"), proto.ErrIsDir)         // file over dir
+	wantErr(t, ren(r, "a", r, "f"), proto.ErrNotDir)        // dir over file
+	wantErr(t, ren(r, "nope", r, "x"), proto.ErrNotFound)   // no source
+	wantErr(t, ren(r, "f", proto.FID{Volume: 99, Vnode: 1, Unique: 1}, "x"), proto.ErrCrossDevice)
+	if err := ren(r, "f", r, "g"); err != nil { // replaces g
+		t.Fatal(err)
+	}
+	if _, err := v.Lookup(root, r, "f"); !errors.Is(err, proto.ErrNotFound) {
+		t.Fatalf("f still there: %v", err)
+	}
+	if err := ren(a.FID, "b", r, "b2"); err != nil { // dir across dirs
+		t.Fatal(err)
+	}
+	ra, _ := v.GetAttr(r)
+	aa, _ := v.GetAttr(a.FID)
+	if ra.Nlink != 4 || aa.Nlink != 2 {
+		t.Fatalf("nlinks after dir move: root %d a %d", ra.Nlink, aa.Nlink)
+	}
+	mustCreate(t, v, b.FID, "in", proto.TypeFile)
+	wantErr(t, ren(r, "a", r, "b2"), proto.ErrNotEmpty)
+}
+
+func TestLinkSameDirOnly(t *testing.T) {
+	_, v := newVolume(t)
+	r := v.Info().Root
+	f := mustCreate(t, v, r, "f", proto.TypeFile)
+	d := mustCreate(t, v, r, "d", proto.TypeDir)
+	_, obj, _, err := v.Link(root, r, "f2", f.FID, proto.StoreID{})
+	if err != nil || obj.Nlink != 2 {
+		t.Fatalf("link: %v nlink %d", err, obj.Nlink)
+	}
+	_, _, _, err = v.Link(root, d.FID, "f3", f.FID, proto.StoreID{})
+	wantErr(t, err, proto.ErrCrossDevice)
+	_, _, err = v.Rename(root, RenameArgs{FromDir: r, FromName: "f", ToDir: d.FID, ToName: "f"})
+	wantErr(t, err, proto.ErrCrossDevice)
+	_, _, _, err = v.Link(root, r, "d2", d.FID, proto.StoreID{})
+	wantErr(t, err, proto.ErrPerm)
+	if _, _, _, err := v.Remove(root, r, "f", false, proto.StoreID{}); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := v.GetAttr(f.FID)
+	if a.Nlink != 1 {
+		t.Fatalf("nlink %d after removing one name", a.Nlink)
+	}
+}
+
+func TestPermissions(t *testing.T) {
+	_, v := newVolume(t)
+	r := v.Info().Root
+	alice, bob := Cred{UID: 1000}, Cred{UID: 1001}
+	_, _, _, err := v.Create(alice, CreateArgs{Dir: r, Name: "x", Type: proto.TypeFile})
+	wantErr(t, err, proto.ErrAccess) // root dir is 0755 root
+	if _, _, err := v.SetAttr(root, SetAttrArgs{FID: r, Mask: proto.SetMode, Mode: 01777}); err != nil {
+		t.Fatal(err)
+	}
+	_, f, _, err := v.Create(alice, CreateArgs{Dir: r, Name: "x", Type: proto.TypeFile, Mode: 0600, UID: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = v.OpenData(bob, f.FID)
+	wantErr(t, err, proto.ErrAccess)
+	_, _, err = v.SetAttr(bob, SetAttrArgs{FID: f.FID, Mask: proto.SetMode, Mode: 0777})
+	wantErr(t, err, proto.ErrPerm)
+	_, _, err = v.SetAttr(alice, SetAttrArgs{FID: f.FID, Mask: proto.SetUID, UID: 1001})
+	wantErr(t, err, proto.ErrPerm)
+	_, _, _, err = v.Remove(bob, r, "x", false, proto.StoreID{})
+	wantErr(t, err, proto.ErrPerm) // sticky directory
+}
+
+func TestStoreAndTruncate(t *testing.T) {
+	set, v := newVolume(t)
+	r := v.Info().Root
+	f := mustCreate(t, v, r, "f", proto.TypeFile)
+	w, err := set.db.NewContainer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("hello, world")
+	w.WriteAt(data, 0)
+	w.Finish(int64(len(data)))
+	id, err := w.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _, err := v.Store(root, StoreArgs{FID: f.FID, Container: id, Size: int64(len(data)), Blocks: 4096, Mtime: 5})
+	if err != nil || a.Size != 12 || a.Mtime != 5 {
+		t.Fatalf("store: %v %+v", err, a)
+	}
+	a, _, err = v.SetAttr(root, SetAttrArgs{FID: f.FID, Mask: proto.SetSize, Size: 5})
+	if err != nil || a.Size != 5 {
+		t.Fatalf("truncate: %v %+v", err, a)
+	}
+	d, err := v.OpenData(root, f.FID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Container.Close()
+	buf := make([]byte, 5)
+	if n, _ := d.Container.ReadAtLogical(buf, 0, 5); n != 5 || string(buf) != "hello" {
+		t.Fatalf("read after truncate: %q", buf)
+	}
+	if _, err := set.db.OpenContainer(id); err == nil {
+		t.Fatalf("old container %v still exists after truncate", id)
+	}
+}
+
+func TestParallelCreatesOneDirectory(t *testing.T) {
+	_, v := newVolume(t)
+	r := v.Info().Root
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < 500; i++ {
+				if _, _, _, err := v.Create(root, CreateArgs{Dir: r, Name: fmt.Sprintf("f-%d-%d", w, i), Type: proto.TypeFile}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	n := 0
+	after := ""
+	for {
+		_, ents, more, err := v.ReadDir(root, r, after, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(ents)
+		if !more {
+			break
+		}
+		after = ents[len(ents)-1].Name
+	}
+	if n != 4000 {
+		t.Fatalf("%d entries, want 4000", n)
+	}
+}
