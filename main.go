@@ -78,12 +78,13 @@ func busyboxNames() []string {
 // busyboxMode returns the mode the binary runs when called as argv0.
 func busyboxMode(argv0 string) (string, bool) {
 	base := filepath.Base(argv0)
-	for _, n := range busyboxNames() {
-		if n == base {
-			return strings.TrimPrefix(base, "coda"), true // codadump2tar → dump2tar
-		}
+	if !slices.Contains(busyboxNames(), base) {
+		return "", false
 	}
-	return "", false
+	if base == "codadump2tar" {
+		return "dump2tar", true
+	}
+	return base, true
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {

@@ -3,16 +3,22 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/coda-fs/coda/man"
+	"github.com/coda-fs/coda/server/pki"
 )
 
 func TestMain(m *testing.M) {
@@ -228,5 +234,222 @@ func TestManPagesAreCurrent(t *testing.T) {
 		if !slices.Contains(fresh, p.File()) {
 			t.Errorf("page %s was not generated", p.File())
 		}
+	}
+}
+
+// codaBinary returns the binary under test: $CODA_BIN (make test sets it
+// to the static build), else one built for this test.
+func codaBinary(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("CODA_BIN"); p != "" {
+		return p
+	}
+	bin := filepath.Join(t.TempDir(), "coda")
+	cmd := exec.Command(goTool(), "build", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// exe runs the binary and returns its exit status, stdout and stderr.
+func exe(t *testing.T, bin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errw bytes.Buffer
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = &out, &errw
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("%s %v: %v", bin, args, err)
+	}
+	return cmd.ProcessState.ExitCode(), out.String(), errw.String()
+}
+
+// waitFile polls for a non-empty file until the deadline, failing early
+// when the process exits.
+func waitFile(t *testing.T, path string, exited <-chan struct{}, what string) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
+			return strings.TrimSpace(string(b))
+		}
+		select {
+		case <-exited:
+			t.Fatalf("%s exited before it was ready", what)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatalf("%s not ready after 30s", what)
+	return ""
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestServerAndAdminToolsEndToEnd runs the built binary as an operator
+// would: server init, server, createvol_rep, volutil (through a busybox
+// symlink), refusals of a wrong key and a wrong CA, and SIGTERM.
+func TestServerAndAdminToolsEndToEnd(t *testing.T) {
+	bin := codaBinary(t)
+	dir := t.TempDir()
+	data, listen := filepath.Join(dir, "server"), freePort(t)
+	if code, _, errs := exe(t, bin, "server", "init", "--data", data, "--realm", "e2e.test", "--id", "1", "--listen", listen); code != 0 {
+		t.Fatalf("server init: exit %d: %s", code, errs)
+	}
+	key := filepath.Join(data, "db", "volutil.key")
+	ready := filepath.Join(dir, "server.ready")
+	var serverErr bytes.Buffer
+	srv := exec.Command(bin, "server", "--data", data, "--ready-file", ready)
+	srv.Stderr = &serverErr
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { srv.Wait(); close(exited) }()
+	t.Cleanup(func() { srv.Process.Kill(); <-exited })
+	addr := waitFile(t, ready, exited, "coda server")
+	if addr != listen {
+		t.Errorf("ready file says %q, want %q", addr, listen)
+	}
+
+	code, out, errs := exe(t, bin, "createvol_rep", "coda.root", addr, "--key", key)
+	if code != 0 || !regexp.MustCompile(`^[0-9a-f]+\n$`).MatchString(out) {
+		t.Fatalf("createvol_rep: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	id := strings.TrimSpace(out)
+
+	volutil := filepath.Join(dir, "volutil")
+	if err := os.Symlink(bin, volutil); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = exe(t, volutil, "-h", addr, "--key", key, "getvolumelist")
+	if code != 0 || !regexp.MustCompile(`(?m)^coda\.root +`+id+` +rw +`+regexp.QuoteMeta(addr)+` `).MatchString(out) {
+		t.Fatalf("volutil getvolumelist: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	code, out, _ = exe(t, volutil, "-h", addr, "info", "coda.root", "--key", key)
+	if code != 0 || !strings.Contains(out, "name    coda.root\nid      "+id+"\n") {
+		t.Fatalf("volutil info: exit %d, stdout %q", code, out)
+	}
+
+	other := t.TempDir() // another admin key beside the right CA
+	os.WriteFile(filepath.Join(other, "ca.pem"), mustRead(t, filepath.Join(data, "db", "ca.pem")), 0o644)
+	wrongKey := filepath.Join(other, "volutil.key")
+	k, _ := pki.NewAdminKey()
+	pki.WriteSecretFile(wrongKey, k)
+	code, _, errs = exe(t, volutil, "-h", addr, "--key", wrongKey, "getvolumelist")
+	if code != 1 || !strings.Contains(errs, "refused the admin key") || strings.Count(errs, "\n") != 1 {
+		t.Fatalf("wrong key: exit %d, stderr %q", code, errs)
+	}
+	otherCA, _, _ := pki.NewCA("e2e.test")
+	caFile := filepath.Join(other, "other-ca.pem")
+	os.WriteFile(caFile, otherCA, 0o644)
+	code, _, errs = exe(t, volutil, "-h", addr, "--key", key, "--ca", caFile, "getvolumelist")
+	if code != 1 || !strings.Contains(errs, "not signed by the pinned realm CA") {
+		t.Fatalf("wrong CA: exit %d, stderr %q", code, errs)
+	}
+
+	srv.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		t.Fatal("coda server did not stop within 30s of SIGTERM")
+	}
+	if c := srv.ProcessState.ExitCode(); c != 0 {
+		t.Errorf("coda server exited %d after SIGTERM: %s", c, serverErr.String())
+	}
+	if _, err := os.Stat(ready); err == nil {
+		t.Error("the ready file outlived the server")
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// needFUSE skips a test that mounts when this machine cannot, unless
+// CODA_TEST_DISALLOW_SKIP is set.
+func needFUSE(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat("/dev/fuse"); err != nil || os.Geteuid() != 0 {
+		if os.Getenv("CODA_TEST_DISALLOW_SKIP") != "" {
+			t.Fatal("mounting needs root and /dev/fuse")
+		}
+		t.Skip("mounting needs root and /dev/fuse")
+	}
+}
+
+func mountedAt(t *testing.T, dir string) bool {
+	t.Helper()
+	b := mustRead(t, "/proc/self/mountinfo")
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) > 4 && f[4] == dir {
+			return true
+		}
+	}
+	return false
+}
+
+// TestCodaCellKeepsFilesAcrossRestart runs scripts/coda-cell as README's
+// demo does: start, a file written through the mount, stop (nothing left
+// mounted), start again, the file is still there.
+func TestCodaCellKeepsFilesAcrossRestart(t *testing.T) {
+	needFUSE(t)
+	bin, dir := codaBinary(t), t.TempDir()
+	cell := func(verb string) (int, string, string) {
+		t.Helper()
+		var out, errw bytes.Buffer
+		cmd := exec.Command("scripts/coda-cell", verb, dir)
+		cmd.Env = append(os.Environ(), "CODA_BIN="+bin, "CODA_CELL_WAIT=60")
+		cmd.Stdout, cmd.Stderr = &out, &errw
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatal(err)
+		}
+		return cmd.ProcessState.ExitCode(), out.String(), errw.String()
+	}
+	t.Cleanup(func() { cell("stop") })
+
+	code, out, errs := cell("start")
+	m := regexp.MustCompile(`(?m)^coda cell running: mount (\S+); stop with: \S+ stop (\S+)$`).FindStringSubmatch(out)
+	if code != 0 || m == nil || m[1] != filepath.Join(dir, "mnt", "demo.local") {
+		t.Fatalf("start: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	file := filepath.Join(m[1], "hello.txt")
+	if err := os.WriteFile(file, []byte("hello, coda\n"), 0o644); err != nil {
+		t.Fatalf("write through the mount: %v", err)
+	}
+	if code, out, _ := cell("status"); code != 0 || !strings.Contains(out, "venus: running") {
+		t.Fatalf("status: exit %d: %s", code, out)
+	}
+	if code, _, errs := cell("stop"); code != 0 {
+		t.Fatalf("stop: exit %d: %s", code, errs)
+	}
+	if mountedAt(t, filepath.Join(dir, "mnt")) {
+		t.Fatal("the mount outlived coda-cell stop")
+	}
+	if code, _, _ := cell("status"); code == 0 {
+		t.Fatal("status says a stopped cell runs")
+	}
+	if code, _, errs := cell("start"); code != 0 {
+		t.Fatalf("second start: exit %d: %s", code, errs)
+	}
+	if b, err := os.ReadFile(file); err != nil || string(b) != "hello, coda\n" {
+		t.Fatalf("after restart: %q, %v", b, err)
 	}
 }

@@ -1,6 +1,10 @@
 package client
 
-import "log/slog"
+import (
+	"log/slog"
+
+	"github.com/coda-fs/coda/client/venus"
+)
 
 // VenusOptions are the inputs of `coda venus`.
 type VenusOptions struct {
@@ -13,4 +17,11 @@ type VenusOptions struct {
 	Logger    *slog.Logger
 	// Ready, when set, is called once the mount answers.
 	Ready func()
+
+	// Started, when set, is called with the cache manager once it is
+	// mounted, before Ready (tests read its counters).
+	Started func(v *venus.Venus)
+	// NoPassthrough makes venus serve reads and writes itself even when the
+	// kernel offers FUSE passthrough.
+	NoPassthrough bool
 }

@@ -44,11 +44,16 @@ die() { log "$*"; exit 1; }
 
 # ---- process and mount helpers -------------------------------------------
 
-alive() { # pid: running and not a zombie
+stat_field() { # pid n: field n of /proc/pid/stat, counted after "(comm)"
   local st
+  st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  st=${st##*) }
+  cut -d' ' -f"$(($2 - 2))" <<<"$st"
+}
+
+alive() { # pid: running and not a zombie
   kill -0 "$1" 2>/dev/null || return 1
-  st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-  [ "$st" != Z ]
+  [ "$(stat_field "$1" 3)" != Z ]
 }
 
 wait_gone() { # pid seconds: poll until the pid has exited
@@ -67,6 +72,15 @@ stop_pid() { # pid: TERM, then KILL after 10 s
   wait_gone "$1" 10 && return 0
   log "pid $1 ignored SIGTERM; sending SIGKILL"
   kill -KILL "$1" 2>/dev/null
+  wait_gone "$1" 5
+}
+
+stop_group() { # pid of a process-group leader (timeout(1) is one): TERM, then KILL the group
+  [ "$(stat_field "$1" 5)" = "$1" ] || { stop_pid "$1"; return; }
+  kill -TERM -- "-$1" 2>/dev/null
+  wait_gone "$1" 10 && return 0
+  log "fsbench (group $1) ignored SIGTERM; sending SIGKILL"
+  kill -KILL -- "-$1" 2>/dev/null
   wait_gone "$1" 5
 }
 
@@ -91,13 +105,10 @@ unmount() { # dir
 cleanup() {
   local rc=$? i m
   trap - EXIT INT TERM
-  [ -n "$FSB_PID" ] && stop_pid "$FSB_PID"
+  [ -n "$FSB_PID" ] && stop_group "$FSB_PID"
   for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do unmount "${MOUNTS[i]}"; done
   for ((i = ${#DAEMONS[@]} - 1; i >= 0; i--)); do stop_pid "${DAEMONS[i]}"; done
-  if [ -n "$CODA_CELL" ]; then
-    "$REPO/scripts/coda-cell" stop "$CODA_CELL" >"$BASE/coda-stop.log" 2>&1 ||
-      log "coda-cell stop $CODA_CELL failed: $(tail -n 1 "$BASE/coda-stop.log")"
-  fi
+  [ -n "$CODA_CELL" ] && stop_coda
   [ "$MADE_RUN_SSHD" = 1 ] && rmdir /run/sshd 2>/dev/null
   if [ -n "$BASE" ] && [ -d "$BASE" ]; then
     m=$(awk -v b="$BASE/" 'index($5, b) == 1 { print $5 }' /proc/self/mountinfo)
@@ -176,9 +187,25 @@ setup_loopback() {
   note "loopback: go-fuse $(cd "$REPO" && go list -m -f '{{.Version}}' github.com/hanwen/go-fuse/v2) example/loopback (attr/entry timeout 1 s)"
 }
 
+# coda_binary: the coda binary coda-cell will run. CODA_BIN wins; otherwise
+# the repository is built now (static, as shipped), so figures never come
+# from a stale ./coda.
+coda_binary() {
+  if [ -n "${CODA_BIN:-}" ]; then
+    [ -x "$CODA_BIN" ] || { na coda "CODA_BIN=$CODA_BIN is not executable"; return 1; }
+    return 0
+  fi
+  if ! (cd "$REPO" && CGO_ENABLED=0 go build -o "$BASE/bin/coda" .) >"$BASE/coda-build.log" 2>&1; then
+    na coda "go build of coda failed: $(grep -m 1 -v '^#' "$BASE/coda-build.log")"
+    return 1
+  fi
+  export CODA_BIN=$BASE/bin/coda
+}
+
 setup_coda() {
-  local cell=$REPO/scripts/coda-cell mnt
+  local cell=$REPO/scripts/coda-cell mnt realm
   [ -x "$cell" ] || { na coda "scripts/coda-cell not found"; return; }
+  coda_binary || return
   CODA_CELL=$BASE/coda
   mkdir -p "$CODA_CELL"
   if ! timeout 300 "$cell" start "$CODA_CELL" >"$BASE/coda-start.log" 2>&1; then
@@ -186,11 +213,25 @@ setup_coda() {
     return
   fi
   mnt=$(sed -n 's/^coda cell running: mount \(.*\); stop with:.*/\1/p' "$BASE/coda-start.log" | head -n 1)
+  realm=$(sed -n 's/^REALM=//p' "$CODA_CELL/cell.env" 2>/dev/null)
+  # The target is the realm directory under the mount, whichever of the two
+  # the start line names.
+  if [ -n "$realm" ] && [ -n "$mnt" ] && [ "$(basename "$mnt")" != "$realm" ] && [ -d "$mnt/$realm" ]; then
+    mnt=$mnt/$realm
+  fi
   if [ -z "$mnt" ] || [ ! -d "$mnt" ]; then
     na coda "coda-cell start printed no usable mount line: $(tail -n 1 "$BASE/coda-start.log")"
     return
   fi
   DIRS[coda]=$mnt
+  note "coda: local cell via scripts/coda-cell ($CODA_BIN), realm ${realm:-?}, target $mnt"
+}
+
+# stop_coda: coda-cell stop, then make sure nothing stays mounted in the cell.
+stop_coda() {
+  "$REPO/scripts/coda-cell" stop "$CODA_CELL" >"$BASE/coda-stop.log" 2>&1 ||
+    log "coda-cell stop $CODA_CELL failed: $(tail -n 1 "$BASE/coda-stop.log")"
+  unmount "$CODA_CELL/mnt"
 }
 
 # shellcheck source=bench/sshfs.sh

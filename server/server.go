@@ -227,22 +227,27 @@ func Run(ctx context.Context, o Options) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	d, err := openDaemon(o, log)
+	id, err := readIdentity(o.DataDir)
 	if err != nil {
 		return err
 	}
-	defer d.close()
 	listen := o.Listen
 	if listen == "" {
-		listen = d.id.Listen
+		listen = id.Listen
 	}
 	l, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", listen, err)
 	}
+	d, err := openDaemon(o.DataDir, id, l.Addr().String(), log)
+	if err != nil {
+		l.Close()
+		return err
+	}
+	defer d.close()
 	errc := make(chan error, 1)
 	go func() { errc <- d.rpc.Serve(l) }()
-	log.Info("server ready", "realm", d.id.Realm, "id", d.id.ID, "addr", l.Addr().String())
+	log.Info("server ready", "realm", id.Realm, "id", id.ID, "addr", l.Addr().String())
 	if o.Ready != nil {
 		o.Ready(l.Addr().String())
 	}
@@ -265,16 +270,12 @@ type daemon struct {
 	rpc *rpc.Server
 }
 
-func openDaemon(o Options, log *slog.Logger) (*daemon, error) {
-	id, err := readIdentity(o.DataDir)
+func openDaemon(dataDir string, id identity, addr string, log *slog.Logger) (*daemon, error) {
+	tlsCfg, adminKey, err := loadKeys(filepath.Join(dataDir, "db"))
 	if err != nil {
 		return nil, err
 	}
-	tlsCfg, adminKey, err := loadKeys(filepath.Join(o.DataDir, "db"))
-	if err != nil {
-		return nil, err
-	}
-	db, err := store.Open(store.Options{Dir: filepath.Join(o.DataDir, storeDir), Logger: log})
+	db, err := store.Open(store.Options{Dir: filepath.Join(dataDir, storeDir), Logger: log})
 	if err != nil {
 		return nil, err
 	}
@@ -286,10 +287,6 @@ func openDaemon(o Options, log *slog.Logger) (*daemon, error) {
 	if err := cleanOrphans(db, vols, log); err != nil {
 		db.Close()
 		return nil, err
-	}
-	addr := id.Listen
-	if o.Listen != "" {
-		addr = o.Listen
 	}
 	fsrv := fileserver.New(fileserver.Config{Realm: id.Realm, ServerID: id.ID, Addr: addr,
 		RootVolume: id.RootVolume, AdminKey: adminKey, DB: db, Volumes: vols, Logger: log})

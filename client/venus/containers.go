@@ -20,7 +20,12 @@ type fileStat struct {
 	Ino                uint64
 }
 
-func (s *fileStat) encode(e *proto.Encoder) { e.I64(s.Size); e.I64(s.Mtime); e.I64(s.Ctime); e.U64(s.Ino) }
+func (s *fileStat) encode(e *proto.Encoder) {
+	e.I64(s.Size)
+	e.I64(s.Mtime)
+	e.I64(s.Ctime)
+	e.U64(s.Ino)
+}
 func (s *fileStat) decode(d *proto.Decoder) {
 	s.Size, s.Mtime, s.Ctime, s.Ino = d.I64(), d.I64(), d.I64(), d.U64()
 }

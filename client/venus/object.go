@@ -27,8 +27,15 @@ type object struct {
 	lru       *list.Element
 	of        *openFile // non-nil while open
 
-	// Directories.
-	dir *dirCache
+	// Directories: the cached entries, and the version of the entries
+	// persisted in the cache database (loaded on first use after a restart).
+	dir       *dirCache
+	diskDir   bool
+	diskDirVV proto.VV
+
+	// parent is the directory this object was last seen in (for EXDEV of
+	// cross-directory links); zero when unknown.
+	parent proto.FID
 
 	// Symlinks.
 	target    string

@@ -59,8 +59,8 @@ func (v *Venus) Stats() Stats {
 	s.Writes = v.stats.writes.Load()
 	s.FetchedBytes = v.stats.fetchedBytes.Load()
 	s.StoredBytes = v.stats.storedBytes.Load()
-	s.Evictions = v.stats.evictions.Load()
 	v.mu.Lock()
+	s.Evictions = v.stats.evictions.Load()
 	s.CachedBytes = v.cachedBytes
 	s.OpenFiles = v.openFiles
 	s.Objects = len(v.objs)

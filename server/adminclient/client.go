@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/coda-fs/coda/server/pki"
@@ -39,7 +40,7 @@ func Dial(ctx context.Context, addr, keyFile, caFile string) (*Client, error) {
 	}
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	caPEM, err := loadCA(ctx, addr, keyFile, caFile)
+	caPEM, caPath, err := loadCA(ctx, addr, keyFile, caFile)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +55,7 @@ func Dial(ctx context.Context, addr, keyFile, caFile string) (*Client, error) {
 	hello := proto.Hello{Version: proto.Version, Realm: realm, ClientID: 0, Name: ToolName}
 	conn, err := rpc.Dial(ctx, addr, hello, rpc.Config{TLS: tlsCfg}, &rpc.Mux{})
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", addr, err)
+		return nil, dialError(addr, caPath, err)
 	}
 	c := &Client{conn: conn, addr: addr, realm: realm}
 	if err := c.auth(ctx, key); err != nil {
@@ -62,6 +63,21 @@ func Dial(ctx context.Context, addr, keyFile, caFile string) (*Client, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// dialError words a failed dial for the user: the cause of a connection
+// failure (refused, TLS) is the useful part, and a CA mismatch names the
+// pinned CA file.
+func dialError(addr, caPath string, err error) error {
+	var mismatch *pki.CAMismatchError
+	if errors.As(err, &mismatch) && caPath != "" {
+		return fmt.Errorf("connect to %s: %w (pinned CA file %s)", addr, mismatch, caPath)
+	}
+	var ce *rpc.ConnError
+	if errors.As(err, &ce) && ce.Err != nil && !strings.Contains(err.Error(), ce.Err.Error()) {
+		return fmt.Errorf("connect to %s: %s: %w", addr, ce.Reason, ce.Err)
+	}
+	return fmt.Errorf("connect to %s: %w", addr, err)
 }
 
 // auth proves the admin key: HMAC-SHA256(key, the server's hello nonce).
@@ -89,25 +105,27 @@ func readKey(keyFile string) ([]byte, error) {
 	return key, nil
 }
 
-// loadCA returns the realm CA: caFile, else ca.pem beside keyFile, else
-// the CA the server presents (trust on first use).
-func loadCA(ctx context.Context, addr, keyFile, caFile string) ([]byte, error) {
+// loadCA returns the realm CA and the file it came from: caFile, else
+// ca.pem beside keyFile, else (path "") the CA the server presents (trust
+// on first use).
+func loadCA(ctx context.Context, addr, keyFile, caFile string) (caPEM []byte, path string, err error) {
 	if caFile != "" {
 		b, err := os.ReadFile(caFile)
 		if err != nil {
-			return nil, fmt.Errorf("realm CA: %w", err)
+			return nil, "", fmt.Errorf("realm CA: %w", err)
 		}
-		return b, nil
+		return b, caFile, nil
 	}
 	beside := filepath.Join(filepath.Dir(keyFile), "ca.pem")
 	b, err := os.ReadFile(beside)
 	if err == nil {
-		return b, nil
+		return b, beside, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("realm CA: %w", err)
+		return nil, "", fmt.Errorf("realm CA: %w", err)
 	}
-	return pki.FetchCA(ctx, addr, "")
+	b, err = pki.FetchCA(ctx, addr, "")
+	return b, "", err
 }
 
 // Addr returns s with the default port added when it has none:

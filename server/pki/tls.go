@@ -121,6 +121,14 @@ type CAMismatchError struct {
 }
 
 func (e *CAMismatchError) Error() string {
-	return fmt.Sprintf("server certificate for realm %q is not signed by the pinned realm CA %s (server's CA: %s); "+
-		"if the realm's CA really changed, replace the pinned CA file", e.Realm, e.Pinned, e.Presented)
+	return fmt.Sprintf("server certificate for realm %q is not signed by the pinned realm CA %s (the server's CA is %s); "+
+		"if the realm's CA really changed, replace the pinned CA file", e.Realm, short(e.Pinned), short(e.Presented))
+}
+
+// short cuts a "sha256:…" fingerprint to 16 hex digits for messages.
+func short(fp string) string {
+	if len(fp) > len("sha256:")+16 {
+		return fp[:len("sha256:")+16]
+	}
+	return fp
 }

@@ -21,17 +21,17 @@ const (
 	CodeNoSpace
 	CodeTimeout
 	CodeInvalid
-	CodeStale     // the object changed or vanished; refetch
+	CodeStale // the object changed or vanished; refetch
 	CodeNameTooLong
 	CodeNotSupported
 	CodeQuota
-	CodeBusy      // volume locked or object busy; retry
-	CodeNoVolume  // no such volume on this server
-	CodeExpired   // the request's deadline passed before it was served
-	CodeProtocol  // malformed request
+	CodeBusy     // volume locked or object busy; retry
+	CodeNoVolume // no such volume on this server
+	CodeExpired  // the request's deadline passed before it was served
+	CodeProtocol // malformed request
 	CodeTooManyLinks
 	CodePerm
-	CodeIO        // an internal failure; the message says what
+	CodeIO // an internal failure; the message says what
 	codeMax
 )
 

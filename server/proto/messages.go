@@ -67,7 +67,12 @@ type Hello struct {
 	Name     string // host name or tool name, for logs
 }
 
-func (m *Hello) Encode(e *Encoder) { e.U32(m.Version); e.String(m.Realm); e.U64(m.ClientID); e.String(m.Name) }
+func (m *Hello) Encode(e *Encoder) {
+	e.U32(m.Version)
+	e.String(m.Realm)
+	e.U64(m.ClientID)
+	e.String(m.Name)
+}
 func (m *Hello) Decode(d *Decoder) {
 	m.Version = d.U32()
 	m.Realm = d.String(MaxRealm)
@@ -84,7 +89,11 @@ type HelloReply struct {
 }
 
 func (m *HelloReply) Encode(e *Encoder) {
-	e.U32(m.Version); e.U32(m.ServerID); e.U64(m.Incarnation); e.I64(m.ServerTime); e.Bytes(m.Nonce)
+	e.U32(m.Version)
+	e.U32(m.ServerID)
+	e.U64(m.Incarnation)
+	e.I64(m.ServerTime)
+	e.Bytes(m.Nonce)
 }
 func (m *HelloReply) Decode(d *Decoder) {
 	m.Version = d.U32()
@@ -129,12 +138,18 @@ type VolumeInfo struct {
 }
 
 func (m *VolumeInfo) Encode(e *Encoder) {
-	e.U32(m.ID); e.String(m.Name); e.U8(uint8(m.Type)); e.FID(m.Root)
+	e.U32(m.ID)
+	e.String(m.Name)
+	e.U8(uint8(m.Type))
+	e.FID(m.Root)
 	e.U32(uint32(len(m.Replicas)))
 	for _, r := range m.Replicas {
-		e.U32(r.ServerID); e.String(r.Addr); e.U32(r.ReplicaID)
+		e.U32(r.ServerID)
+		e.String(r.Addr)
+		e.U32(r.ReplicaID)
 	}
-	e.U64(m.Files); e.I64(m.Bytes)
+	e.U64(m.Files)
+	e.I64(m.Bytes)
 }
 func (m *VolumeInfo) Decode(d *Decoder) {
 	m.ID = d.U32()
@@ -193,10 +208,14 @@ type CreateVolume struct {
 }
 
 func (m *CreateVolume) Encode(e *Encoder) {
-	e.String(m.Name); e.U32(m.ID); e.U32(m.ReplicaID)
+	e.String(m.Name)
+	e.U32(m.ID)
+	e.U32(m.ReplicaID)
 	e.U32(uint32(len(m.Replicas)))
 	for _, r := range m.Replicas {
-		e.U32(r.ServerID); e.String(r.Addr); e.U32(r.ReplicaID)
+		e.U32(r.ServerID)
+		e.String(r.Addr)
+		e.U32(r.ReplicaID)
 	}
 }
 func (m *CreateVolume) Decode(d *Decoder) {
@@ -235,7 +254,8 @@ type Validate struct{ Items []ValidateItem }
 func (m *Validate) Encode(e *Encoder) {
 	e.U32(uint32(len(m.Items)))
 	for _, it := range m.Items {
-		e.FID(it.FID); e.VV(it.VV)
+		e.FID(it.FID)
+		e.VV(it.VV)
 	}
 }
 func (m *Validate) Decode(d *Decoder) {
@@ -259,7 +279,8 @@ type ValidateReply struct{ Results []ValidateResult }
 func (m *ValidateReply) Encode(e *Encoder) {
 	e.U32(uint32(len(m.Results)))
 	for _, r := range m.Results {
-		e.U16(uint16(r.Code)); e.Attr(r.Attr)
+		e.U16(uint16(r.Code))
+		e.Attr(r.Attr)
 	}
 }
 func (m *ValidateReply) Decode(d *Decoder) {
@@ -301,7 +322,9 @@ func (m *ReadDirReply) Encode(e *Encoder) {
 	e.Attr(m.Dir)
 	e.U32(uint32(len(m.Entries)))
 	for _, de := range m.Entries {
-		e.String(de.Name); e.FID(de.FID); e.U8(uint8(de.Type))
+		e.String(de.Name)
+		e.FID(de.FID)
+		e.U8(uint8(de.Type))
 	}
 	e.Bool(m.More)
 }
@@ -324,7 +347,13 @@ type Store struct {
 	StoreID StoreID
 }
 
-func (m *Store) Encode(e *Encoder) { e.FID(m.FID); e.I64(m.Size); e.I64(m.Mtime); e.U64(m.StoreID.Client); e.U64(m.StoreID.Seq) }
+func (m *Store) Encode(e *Encoder) {
+	e.FID(m.FID)
+	e.I64(m.Size)
+	e.I64(m.Mtime)
+	e.U64(m.StoreID.Client)
+	e.U64(m.StoreID.Seq)
+}
 func (m *Store) Decode(d *Decoder) {
 	m.FID = d.FID()
 	m.Size = d.I64()
@@ -349,8 +378,15 @@ type Create struct {
 }
 
 func (m *Create) Encode(e *Encoder) {
-	e.FID(m.Dir); e.String(m.Name); e.U32(m.Mode); e.U32(m.UID); e.U32(m.GID)
-	e.I64(m.Mtime); e.String(m.Target); e.U64(m.StoreID.Client); e.U64(m.StoreID.Seq)
+	e.FID(m.Dir)
+	e.String(m.Name)
+	e.U32(m.Mode)
+	e.U32(m.UID)
+	e.U32(m.GID)
+	e.I64(m.Mtime)
+	e.String(m.Target)
+	e.U64(m.StoreID.Client)
+	e.U64(m.StoreID.Seq)
 }
 func (m *Create) Decode(d *Decoder) {
 	m.Dir = d.FID()
@@ -381,7 +417,12 @@ type Remove struct {
 	StoreID StoreID
 }
 
-func (m *Remove) Encode(e *Encoder) { e.FID(m.Dir); e.String(m.Name); e.U64(m.StoreID.Client); e.U64(m.StoreID.Seq) }
+func (m *Remove) Encode(e *Encoder) {
+	e.FID(m.Dir)
+	e.String(m.Name)
+	e.U64(m.StoreID.Client)
+	e.U64(m.StoreID.Seq)
+}
 func (m *Remove) Decode(d *Decoder) {
 	m.Dir = d.FID()
 	m.Name = d.Name()
@@ -398,8 +439,12 @@ type Rename struct {
 }
 
 func (m *Rename) Encode(e *Encoder) {
-	e.FID(m.FromDir); e.String(m.FromName); e.FID(m.ToDir); e.String(m.ToName)
-	e.U64(m.StoreID.Client); e.U64(m.StoreID.Seq)
+	e.FID(m.FromDir)
+	e.String(m.FromName)
+	e.FID(m.ToDir)
+	e.String(m.ToName)
+	e.U64(m.StoreID.Client)
+	e.U64(m.StoreID.Seq)
 }
 func (m *Rename) Decode(d *Decoder) {
 	m.FromDir = d.FID()
@@ -418,7 +463,12 @@ type RenameReply struct {
 	Replaced Attr
 }
 
-func (m *RenameReply) Encode(e *Encoder) { e.Attr(m.FromDir); e.Attr(m.ToDir); e.Attr(m.Attr); e.Attr(m.Replaced) }
+func (m *RenameReply) Encode(e *Encoder) {
+	e.Attr(m.FromDir)
+	e.Attr(m.ToDir)
+	e.Attr(m.Attr)
+	e.Attr(m.Replaced)
+}
 func (m *RenameReply) Decode(d *Decoder) {
 	m.FromDir = d.Attr()
 	m.ToDir = d.Attr()
@@ -434,7 +484,13 @@ type Link struct {
 	StoreID StoreID
 }
 
-func (m *Link) Encode(e *Encoder) { e.FID(m.Dir); e.String(m.Name); e.FID(m.Target); e.U64(m.StoreID.Client); e.U64(m.StoreID.Seq) }
+func (m *Link) Encode(e *Encoder) {
+	e.FID(m.Dir)
+	e.String(m.Name)
+	e.FID(m.Target)
+	e.U64(m.StoreID.Client)
+	e.U64(m.StoreID.Seq)
+}
 func (m *Link) Decode(d *Decoder) {
 	m.Dir = d.FID()
 	m.Name = d.Name()
@@ -461,8 +517,15 @@ type SetAttr struct {
 }
 
 func (m *SetAttr) Encode(e *Encoder) {
-	e.FID(m.FID); e.U32(m.Mask); e.U32(m.Mode); e.U32(m.UID); e.U32(m.GID)
-	e.I64(m.Size); e.I64(m.Mtime); e.U64(m.StoreID.Client); e.U64(m.StoreID.Seq)
+	e.FID(m.FID)
+	e.U32(m.Mask)
+	e.U32(m.Mode)
+	e.U32(m.UID)
+	e.U32(m.GID)
+	e.I64(m.Size)
+	e.I64(m.Mtime)
+	e.U64(m.StoreID.Client)
+	e.U64(m.StoreID.Seq)
 }
 func (m *SetAttr) Decode(d *Decoder) {
 	m.FID = d.FID()

@@ -135,12 +135,12 @@ type DirEntry struct {
 
 // Limits checked by every decoder before allocating.
 const (
-	MaxFrame    = 4 << 20 // largest frame body
-	MaxName     = 255     // longest name in a directory
-	MaxPath     = 4096    // longest symlink target
-	MaxBatch    = 65536   // most items in one batched request or reply
-	DataChunk   = 1 << 20 // largest data frame payload
-	MaxVolName  = 64      // longest volume name
-	MaxRealm    = 253     // longest realm name
-	MaxString   = 64 << 10
+	MaxFrame   = 4 << 20 // largest frame body
+	MaxName    = 255     // longest name in a directory
+	MaxPath    = 4096    // longest symlink target
+	MaxBatch   = 65536   // most items in one batched request or reply
+	DataChunk  = 1 << 20 // largest data frame payload
+	MaxVolName = 64      // longest volume name
+	MaxRealm   = 253     // longest realm name
+	MaxString  = 64 << 10
 )

@@ -30,8 +30,9 @@ type Config struct {
 	// HandshakeTimeout bounds the TLS handshake and the Hello exchange.
 	HandshakeTimeout time.Duration // default 5s
 	// MaxInflight bounds concurrently served requests per connection.
-	// Requests beyond it wait in a queue of the same length; beyond that
-	// they are refused with proto.CodeBusy.
+	// Requests beyond it wait in a queue (the reader never waits for a
+	// slot); when the queue holds 64 MiB they are refused with
+	// proto.CodeBusy.
 	MaxInflight int // default 64
 	// StartBy bounds how long a request may wait before the server reads
 	// it: the deadline sent is min(ctx deadline, now+StartBy), and a server
@@ -61,7 +62,7 @@ type Request struct {
 	Op       proto.Op
 	Ident    uint32    // caller identity slot (the uid until the auth issue)
 	Deadline time.Time // absolute, already corrected for clock skew
-	Body     []byte    // encoded request message; valid during the call
+	Body     []byte    // encoded request message (the handler may keep it)
 	// Data is the uploaded file data (store-like calls), nil when the caller
 	// sent none. The handler must consume it to the end (Data.Receive) before
 	// returning, or the connection discards the rest.
@@ -97,6 +98,10 @@ type Source struct {
 	R       io.ReaderAt
 	Size    int64
 	Extents []Extent
+	// Release, if set, is called once when the connection no longer needs
+	// R: after the stream was sent, failed or was abandoned, or when a reply
+	// carrying it was not sent. A handler can close a file there.
+	Release func()
 }
 
 // Sink receives a data stream. WriteAt is called for each data frame in

@@ -42,15 +42,16 @@ type connImpl struct {
 	epoch    time.Time
 	lastRecv atomic.Int64 // ns since epoch of the last frame received
 
-	mu      sync.Mutex
-	dead    bool
-	calls   map[uint64]*pendingCall
-	in      map[uint64]*inStream  // incoming data: uploads to us, our downloads
-	out     map[uint64]*outStream // outgoing data waiting for credit
-	serving map[uint64]*serving   // requests admitted and not yet answered
-	queue   []*serving            // admitted, waiting for a handler slot
-	running int                   // handler goroutines
-	pings   map[uint64]chan struct{}
+	mu          sync.Mutex
+	dead        bool
+	calls       map[uint64]*pendingCall
+	in          map[uint64]*inStream  // incoming data: uploads to us, our downloads
+	out         map[uint64]*outStream // outgoing data waiting for credit
+	serving     map[uint64]*serving   // requests admitted and not yet answered
+	queue       []*serving            // admitted, waiting for a handler slot
+	queuedBytes int64                 // their queueCost
+	running     int                   // handler goroutines
+	pings       map[uint64]chan struct{}
 
 	done   chan struct{} // closed when the connection dies
 	err    error         // why; set before done is closed

@@ -30,13 +30,14 @@ type outFrame struct {
 // frame, so bulk data never holds a small call back by more than one data
 // frame.
 type writer struct {
-	mu   sync.Mutex
-	ctrl []outFrame
-	msgs []outFrame
-	data []outFrame
-	dead bool
-	wake chan struct{} // capacity 1
-	bw   *bufio.Writer
+	mu       sync.Mutex
+	ctrl     []outFrame
+	msgs     []outFrame
+	data     []outFrame // a FIFO from dataHead on
+	dataHead int
+	dead     bool
+	wake     chan struct{} // capacity 1
+	bw       *bufio.Writer
 }
 
 // push appends f to *q and wakes the writer. It returns false when the
@@ -67,12 +68,11 @@ func (w *writer) take(batch []outFrame) []outFrame {
 	batch = append(batch, w.msgs...)
 	clear(w.msgs)
 	w.msgs = w.msgs[:0]
-	if len(w.data) > 0 {
-		batch = append(batch, w.data[0])
-		w.data[0] = outFrame{}
-		w.data = w.data[1:]
-		if len(w.data) == 0 {
-			w.data = nil
+	if w.dataHead < len(w.data) {
+		batch = append(batch, w.data[w.dataHead])
+		w.data[w.dataHead] = outFrame{}
+		if w.dataHead++; w.dataHead == len(w.data) {
+			w.data, w.dataHead = w.data[:0], 0
 		}
 	}
 	return batch
@@ -83,8 +83,8 @@ func (w *writer) kill() []outFrame {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.dead = true
-	left := append(append(append([]outFrame(nil), w.ctrl...), w.msgs...), w.data...)
-	w.ctrl, w.msgs, w.data = nil, nil, nil
+	left := append(append(append([]outFrame(nil), w.ctrl...), w.msgs...), w.data[w.dataHead:]...)
+	w.ctrl, w.msgs, w.data, w.dataHead = nil, nil, nil, 0
 	return left
 }
 

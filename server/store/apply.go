@@ -3,6 +3,9 @@ package store
 import (
 	"errors"
 	"fmt"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
 )
 
 // Apply makes b visible to readers at once, in commit order, without
@@ -13,6 +16,9 @@ import (
 // commit) while each acknowledges only after its own batch is durable.
 // Because the log is written in apply order, a later batch that read an
 // earlier one's effects is never durable without it.
+//
+// wait must be called (Close waits for it); calling it again returns the
+// same result. Nothing may be acknowledged before wait returns nil.
 func (db *DB) Apply(b *Batch) (wait func() error, err error) {
 	if b.db != db {
 		b.Close()
@@ -41,20 +47,31 @@ func (db *DB) Apply(b *Batch) (wait func() error, err error) {
 		}
 		return func() error { return nil }, nil
 	}
-	if err := db.pdb.ApplyNoSyncWait(pb, db.wopts); err != nil {
+	if err := db.applyNoSyncWait(pb); err != nil {
 		done()
-		pb.Close()
 		db.fail(err)
 		return nil, fmt.Errorf("store: commit: %w", err)
 	}
+	var once sync.Once
+	var werr error
 	return func() error {
-		defer done()
-		err := pb.SyncWait()
-		pb.Close()
-		if err != nil {
-			db.fail(err)
-			return fmt.Errorf("store: commit: %w", err)
-		}
-		return nil
+		once.Do(func() {
+			defer done()
+			err := pb.SyncWait()
+			pb.Close()
+			if err != nil {
+				db.fail(err)
+				werr = fmt.Errorf("store: commit: %w", err)
+			}
+		})
+		return werr
 	}, nil
+}
+
+// applyNoSyncWait applies pb without waiting for its sync, turning a fatal
+// Pebble error into an error. A batch that failed here is not closed: Pebble
+// may still hold it.
+func (db *DB) applyNoSyncWait(pb *pebble.Batch) (err error) {
+	defer recoverFatal(&err)
+	return db.pdb.ApplyNoSyncWait(pb, db.wopts)
 }

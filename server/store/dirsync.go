@@ -26,6 +26,7 @@ type dirSyncer struct {
 	next    uint64              // round that new registrations join
 	done    uint64              // last round completed
 	running bool
+	waiting int    // callers inside sync (for tests)
 	failed  uint64 // first round that failed, 0 if none
 	err     error
 
@@ -54,6 +55,8 @@ func (s *dirSyncer) sync(dir string) error {
 	}
 	s.pending[dir] = struct{}{}
 	mine := s.next
+	s.waiting++
+	defer func() { s.waiting-- }()
 	for s.done < mine {
 		if s.running {
 			s.cond.Wait()

@@ -33,7 +33,14 @@
 // DB.Commit applies a batch atomically and returns only after the Pebble
 // write-ahead log is synced (pebble.Sync). Concurrent commits share syncs:
 // Pebble's commit pipeline syncs the log once for every batch queued behind
-// the sync in progress. Get/NewIter/Snapshot read committed state.
+// the sync in progress. DB.Apply splits a commit in two: the batch is
+// applied (visible to readers, in order) at once, and the returned wait
+// function blocks until it is synced; callers apply under their own lock and
+// wait outside it, and acknowledge nothing before wait returns nil. The log
+// is written in apply order, so a batch is never durable without the
+// batches applied before it. Get/NewIter/Snapshot read applied state: with
+// Commit as with Apply, other readers may see a batch a moment before its
+// sync completes; only the committer is promised durability.
 //
 // ContainerWriter.Commit syncs the container file, renames it from tmp/ into
 // place and syncs the destination directory before it returns. Concurrent
@@ -92,8 +99,8 @@
 // durable). A failed write or sync of one container's file fails only that
 // container's Commit.
 //
-// Logging goes to Options.Logger (nil discards); Pebble's own messages are
-// logged there at debug level. A fatal Pebble error in a background
+// Logging goes to Options.Logger (nil discards); Pebble's informational
+// messages are logged there at debug level, its errors at error level. A fatal Pebble error in a background
 // goroutine (a failed MANIFEST sync, for example) panics, as Pebble itself
 // would exit: a storage daemon must not run on after losing durability.
 package store

@@ -12,7 +12,8 @@ import (
 )
 
 // faultFS wraps an in-memory FS with an injector that fails operations of
-// the given kinds on paths containing `match`, while armed.
+// the given kinds on paths containing `match` (or, for a match ending in
+// "$", on paths ending in it), while armed.
 type faultFS struct {
 	*errorfs.FS
 	mem   *vfs.MemFS
@@ -23,7 +24,7 @@ type faultFS struct {
 func newFaultFS(match string, kinds ...errorfs.OpKind) *faultFS {
 	f := &faultFS{mem: vfs.NewMem()}
 	f.FS = errorfs.Wrap(f.mem, errorfs.InjectorFunc(func(op errorfs.Op) error {
-		if !f.armed.Load() || !strings.Contains(op.Path, match) {
+		if !f.armed.Load() || !pathMatches(op.Path, match) {
 			return nil
 		}
 		for _, k := range kinds {
@@ -35,6 +36,13 @@ func newFaultFS(match string, kinds ...errorfs.OpKind) *faultFS {
 		return nil
 	}))
 	return f
+}
+
+func pathMatches(path, match string) bool {
+	if suffix, ok := strings.CutSuffix(match, "$"); ok {
+		return strings.HasSuffix(path, suffix)
+	}
+	return strings.Contains(path, match)
 }
 
 func openFault(t *testing.T, f *faultFS) *DB {
@@ -100,11 +108,14 @@ func TestContainerFaultsFailCommit(t *testing.T) {
 // A failed directory sync fails every commit waiting on it and puts the
 // store in the failed state.
 func TestDirectorySyncFaultFailsTheStore(t *testing.T) {
-	f := newFaultFS("/containers/", errorfs.OpFileSync)
+	f := newFaultFS("/s/containers/00$", errorfs.OpFileSync)
 	db := openFault(t, f)
 	id, err := commitContainer(db, "before")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if dir := db.fanoutDir(id); dir != "/s/containers/00" {
+		t.Fatalf("first container went to %s; the test expects /s/containers/00", dir)
 	}
 	f.armed.Store(true)
 	if err := parallel(8, 1, func(g, _ int) error {

@@ -2,10 +2,12 @@ package store
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
@@ -96,57 +98,143 @@ func parallel(g, perG int, fn func(g, i int) error) error {
 	return <-errs
 }
 
+// While one WAL sync is in progress, every batch committed meanwhile queues
+// behind it and one further sync covers them all.
 func TestConcurrentCommitsShareWALSyncs(t *testing.T) {
-	fs := &syncCountFS{FS: vfs.Default}
-	db := mustOpen(t, Options{FS: fs, Dir: t.TempDir()})
-	commit := func(g, i int) error {
+	const n = 64
+	fs := &gateFS{FS: vfs.NewMem(), match: ".log", gate: make(chan struct{})}
+	db := mustOpen(t, Options{FS: fs, Dir: "/s"})
+	put(t, db, "warm", "up")
+	errs := make(chan error, n)
+	commit := func(i int) {
 		b := db.NewBatch()
-		b.Set(fmt.Appendf(nil, "g%d/%d", g, i), []byte("v"))
-		return db.Commit(b)
+		b.Set(fmt.Appendf(nil, "key%03d", i), []byte("v"))
+		errs <- db.Commit(b)
 	}
-	// One goroutine: every commit syncs (this shows the counter counts).
-	before := fs.walSyncs.Load()
-	if err := parallel(1, 20, commit); err != nil {
-		t.Fatal(err)
+	before := fs.syncs.Load()
+	fs.arm()
+	go commit(0) // its sync blocks at the gate
+	waitFor(t, "the first WAL sync", func() bool { return fs.syncs.Load() > before })
+	bytesIn := db.pdb.Metrics().WAL.BytesIn
+	for i := 1; i < n; i++ {
+		go commit(i)
 	}
-	if n := fs.walSyncs.Load() - before; n < 20 {
-		t.Fatalf("20 sequential commits made %d WAL syncs, want at least 20", n)
+	sample := db.NewBatch()
+	sample.Set([]byte("key000"), []byte("v"))
+	size := uint64(sample.Len())
+	sample.Close()
+	waitFor(t, "every batch to reach the WAL", func() bool {
+		return db.pdb.Metrics().WAL.BytesIn-bytesIn >= (n-1)*size
+	})
+	close(fs.gate)
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
-	const g, perG = 64, 10
-	before = fs.walSyncs.Load()
-	if err := parallel(g, perG, commit); err != nil {
-		t.Fatal(err)
+	t.Logf("%d concurrent commits made %d WAL syncs", n, fs.syncs.Load()-before)
+	if got := fs.syncs.Load() - before; got > 3 {
+		t.Fatalf("%d concurrent commits made %d WAL syncs, want 2 (3 at most)", n, got)
 	}
-	n := fs.walSyncs.Load() - before
-	t.Logf("%d parallel commits made %d WAL syncs", g*perG, n)
-	if n > g*perG/4 {
-		t.Fatalf("%d parallel commits made %d WAL syncs; group commit should need far fewer", g*perG, n)
+	if got := len(keys(t, db, "key", "kez")); got != n {
+		t.Fatalf("%d keys committed, want %d", got, n)
 	}
 }
 
-func TestConcurrentContainerCommitsShareDirectorySyncs(t *testing.T) {
-	fs := &syncCountFS{FS: vfs.Default}
-	db := mustOpen(t, Options{FS: fs, Dir: t.TempDir()})
-	const g, perG = 64, 4
-	before := fs.dirSyncs.Load()
-	err := parallel(g, perG, func(g, i int) error {
-		w, err := db.NewContainer()
-		if err != nil {
-			return err
-		}
-		defer w.Abort()
-		if _, err := w.Write(fmt.Appendf(nil, "%d/%d", g, i)); err != nil {
-			return err
-		}
-		_, err = w.Commit()
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
+// gateFS counts syncs of files and directories whose path ends in match;
+// while armed, those syncs wait until the gate is closed.
+type gateFS struct {
+	vfs.FS
+	match string
+	gate  chan struct{}
+	armed atomic.Bool
+	syncs atomic.Int64
+}
+
+func (fs *gateFS) arm() { fs.armed.Store(true) }
+
+func (fs *gateFS) wrap(name string, f vfs.File, err error) (vfs.File, error) {
+	if err != nil || !strings.HasSuffix(name, fs.match) {
+		return f, err
 	}
-	n := fs.dirSyncs.Load() - before
-	t.Logf("%d parallel container commits made %d directory syncs", g*perG, n)
-	if n > g*perG/2 {
-		t.Fatalf("%d parallel container commits made %d directory syncs; want far fewer", g*perG, n)
+	return &gateFile{File: f, fs: fs}, nil
+}
+
+func (fs *gateFS) OpenDir(name string) (vfs.File, error) {
+	f, err := fs.FS.OpenDir(name)
+	return fs.wrap(name, f, err)
+}
+
+func (fs *gateFS) Create(name string, c vfs.DiskWriteCategory) (vfs.File, error) {
+	f, err := fs.FS.Create(name, c)
+	return fs.wrap(name, f, err)
+}
+
+func (fs *gateFS) ReuseForWrite(old, name string, c vfs.DiskWriteCategory) (vfs.File, error) {
+	f, err := fs.FS.ReuseForWrite(old, name, c)
+	return fs.wrap(name, f, err)
+}
+
+type gateFile struct {
+	vfs.File
+	fs *gateFS
+}
+
+func (f *gateFile) wait() {
+	f.fs.syncs.Add(1)
+	if f.fs.armed.Load() {
+		<-f.fs.gate
+	}
+}
+
+func (f *gateFile) Sync() error     { f.wait(); return f.File.Sync() }
+func (f *gateFile) SyncData() error { f.wait(); return f.File.SyncData() }
+func (f *gateFile) SyncTo(n int64) (bool, error) {
+	f.wait()
+	return f.File.SyncTo(n)
+}
+
+// While one directory sync is in progress, every container commit that
+// arrives queues behind it, and a single further sync covers them all.
+func TestConcurrentContainerCommitsShareDirectorySyncs(t *testing.T) {
+	const n = 64
+	fs := &gateFS{FS: vfs.NewMem(), match: "/s/containers/00", gate: make(chan struct{})}
+	db := mustOpen(t, Options{FS: fs, Dir: "/s"})
+	if dir := db.fanoutDir(ContainerID(seqID(db.ids.peek() + n))); dir != fs.match {
+		t.Fatalf("the test's containers would not all share %s", fs.match)
+	}
+	fs.arm()
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := commitContainer(db, "data")
+			errs <- err
+		}()
+	}
+	waitFor(t, "every commit to wait for a directory sync", func() bool {
+		db.dirs.mu.Lock()
+		defer db.dirs.mu.Unlock()
+		return db.dirs.waiting == n
+	})
+	close(fs.gate)
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := fs.syncs.Load(); got != 2 {
+		t.Fatalf("%d container commits made %d directory syncs, want 2", n, got)
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		runtime.Gosched()
 	}
 }

@@ -1,0 +1,89 @@
+# coda: build, test, install. `make help` lists the targets.
+
+GO       ?= go
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+COMMIT   := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+BIN      := coda
+DEMO_DIR ?= /tmp/coda-demo
+FUZZTIME ?= 5s
+
+# Names a symlink to the binary may have (main.go busyboxNames; a test
+# checks that the two lists agree).
+BUSYBOX := venus cfs hoard codacon clog ctokens cunlog cpasswd au pdbtool volutil createvol_rep purgevol_rep codadump2tar
+
+.PHONY: all build install test test-deps fuzz fuzz-run bench demo man lint clean help
+
+all: build
+
+help:
+	@echo "make            build ./coda (static)"
+	@echo "make test       everything CI runs: race tests, then a short run of every fuzz target"
+	@echo "make demo       build and start a local cell in $(DEMO_DIR) (scripts/coda-cell)"
+	@echo "make install    install into \$$DESTDIR\$$PREFIX (default /usr/local)"
+	@echo "make man | lint | fuzz | bench | clean"
+
+# The shipped binary: static, no cgo.
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) .
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/coda/scripts
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/coda
+	for n in $(BUSYBOX); do ln -sf coda $(DESTDIR)$(PREFIX)/bin/$$n; done
+	for s in 1 5 7 8; do \
+		install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
+		for p in man/*.$$s; do [ -e "$$p" ] && install -m 0644 "$$p" $(DESTDIR)$(PREFIX)/share/man/man$$s/ || true; done; \
+	done
+	for f in scripts/*; do [ -f "$$f" ] && install -m 0755 "$$f" $(DESTDIR)$(PREFIX)/share/coda/scripts/ || true; done
+
+# Tools the tests need, installed only when missing (CI runs as root on a
+# fresh machine): gcc for -race, groff for the man page check.
+test-deps:
+	@missing=""; \
+	command -v gcc >/dev/null 2>&1 || missing="$$missing gcc libc6-dev"; \
+	command -v groff >/dev/null 2>&1 || missing="$$missing groff-base"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+test: build test-deps
+	CODA_TEST_DISALLOW_SKIP=1 CODA_BIN=$(CURDIR)/$(BIN) CGO_ENABLED=1 \
+		$(GO) test -race -count=1 -timeout 28m ./...
+	$(MAKE) --no-print-directory fuzz-run FUZZTIME=5s
+
+# Every fuzz target (func FuzzX in a _test.go file), found anew each run.
+fuzz-run:
+	@set -e; grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r f; do \
+		dir=$$(dirname "$$f"); \
+		for fn in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$f"); do \
+			echo "fuzz $$dir $$fn ($(FUZZTIME))"; \
+			out=$$($(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) "$$dir" 2>&1) || \
+				{ echo "$$out"; echo "FAIL: fuzz $$dir $$fn"; exit 1; }; \
+		done; \
+	done
+
+fuzz:
+	$(MAKE) --no-print-directory fuzz-run FUZZTIME=1m
+
+bench: build
+	CODA_BIN=$(CURDIR)/$(BIN) scripts/bench.sh
+
+demo: build
+	CODA_BIN=$(CURDIR)/$(BIN) scripts/coda-cell start $(DEMO_DIR)
+	@echo "stop it with: scripts/coda-cell stop $(DEMO_DIR)"
+
+man:
+	$(GO) run . gen-man man
+
+lint:
+	$(GO) vet ./...
+	$(GO) test -count=1 -run 'TestImportRules|TestManPagesAreCurrent' .
+
+clean:
+	rm -f $(BIN)
+	$(GO) clean -testcache

@@ -1,0 +1,73 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"syscall"
+
+	"github.com/coda-fs/coda/client/fusefs"
+	"github.com/coda-fs/coda/client/venus"
+)
+
+// RunVenus runs the cache manager: it opens the cache, reaches a server of
+// the realm, mounts Mount (the realm appears as Mount/Realm) and serves
+// until ctx is cancelled, then unmounts. A dead mount left at Mount by a
+// crashed venus is detached first.
+func RunVenus(ctx context.Context, o VenusOptions) error {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	syscall.Umask(0) // containers and the mount get exactly the modes asked for
+	if cleaned, err := fusefs.CleanDeadMount(o.Mount); err != nil {
+		return err
+	} else if cleaned {
+		log.Warn("detached a dead mount left by an earlier venus", "mount", o.Mount)
+	}
+	if err := os.MkdirAll(o.Mount, 0o755); err != nil {
+		return fmt.Errorf("mount point: %w", err)
+	}
+	if err := os.MkdirAll(o.CacheDir, 0o700); err != nil {
+		return fmt.Errorf("cache: %w", err)
+	}
+	noPT := o.NoPassthrough
+	if fsName := venus.StackedFS(o.CacheDir); fsName != "" {
+		log.Warn("the cache directory is on a stacked file system; FUSE passthrough cannot use it, "+
+			"so venus serves reads and writes itself (slower): put --cache on ext4, xfs, btrfs or tmpfs",
+			"cache", o.CacheDir, "fs", fsName)
+		noPT = true
+	}
+	v, err := venus.New(ctx, venus.Options{Realm: o.Realm, Servers: o.Servers, CacheDir: o.CacheDir,
+		CacheSize: o.CacheSize, CAFile: o.CAFile, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	if err := v.Connect(ctx); err != nil {
+		return err
+	}
+	m, err := fusefs.New(o.Mount, v, fusefs.Options{Logger: log, NoPassthrough: noPT})
+	if err != nil {
+		return err
+	}
+	log.Info("venus serving", "realm", o.Realm, "mount", o.Mount, "passthrough", m.Passthrough())
+	if o.Started != nil {
+		o.Started(v)
+	}
+	if o.Ready != nil {
+		o.Ready()
+	}
+	gone := make(chan struct{})
+	go func() { m.Wait(); close(gone) }()
+	select {
+	case <-ctx.Done():
+		if err := m.Unmount(); err != nil {
+			return fmt.Errorf("unmount %s: %w", o.Mount, err)
+		}
+		return nil
+	case <-gone:
+		return fmt.Errorf("%s was unmounted from outside venus", o.Mount)
+	}
+}

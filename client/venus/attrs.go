@@ -1,0 +1,118 @@
+package venus
+
+import (
+	"time"
+
+	"github.com/coda-fs/coda/server/proto"
+)
+
+// applyAttr records a status from the server and drops what it makes
+// stale: the container of a closed file whose version moved on, a symlink
+// target, directory entries (setAttr). Callers hold v.mu.
+func (v *Venus) applyAttr(o *object, a proto.Attr, cb bool) {
+	v.setAttr(o, a, cb)
+	if o.removed && o.of == nil {
+		v.forget(o)
+		return
+	}
+	if o.cont != "" && o.of == nil && !o.pending && o.contVV != a.VV {
+		v.dropContainer(o)
+	}
+	if o.hasTarget && o.targetVV != a.VV {
+		o.hasTarget = false
+	}
+	v.meta.putObject(o)
+}
+
+// forget drops an object the server no longer has (or whose last link is
+// gone): its record, its container unless open, its entries. Its inode
+// number stays, so the kernel sees ESTALE/ENOENT rather than another file.
+// Callers hold v.mu.
+func (v *Venus) forget(o *object) {
+	o.removed = true
+	o.cbGen = 0
+	if o.attr.Nlink != 0 {
+		o.attr.Nlink = 0
+	}
+	if o.of == nil {
+		v.dropContainer(o)
+	}
+	o.dir = nil
+	o.diskDir = false
+	v.meta.delObject(o.fid)
+}
+
+// dropContainer removes o's container from the cache. Callers hold v.mu and
+// o is not open.
+func (v *Venus) dropContainer(o *object) {
+	if o.cont == "" {
+		return
+	}
+	if o.lru != nil {
+		v.lru.Remove(o.lru)
+		o.lru = nil
+	}
+	v.cachedBytes -= o.contBytes
+	v.conts.remove(o.cont)
+	o.cont, o.contStat, o.contBytes, o.pending = "", fileStat{}, 0, false
+}
+
+// setContBytes updates o's allocated bytes and the cache total. Callers
+// hold v.mu.
+func (v *Venus) setContBytes(o *object, n int64) {
+	v.cachedBytes += n - o.contBytes
+	o.contBytes = n
+}
+
+// touchLRU makes o the most recently used closed container. Callers hold
+// v.mu.
+func (v *Venus) touchLRU(o *object) {
+	o.lastUse = time.Now().UnixNano()
+	if o.cont == "" || o.of != nil || o.pending {
+		return
+	}
+	if o.lru == nil {
+		o.lru = v.lru.PushBack(o)
+	} else {
+		v.lru.MoveToBack(o.lru)
+	}
+}
+
+// evict drops least recently used closed, unmodified containers until the
+// cache fits its size. Callers hold v.mu.
+func (v *Venus) evict() {
+	for v.cachedBytes > v.opts.CacheSize {
+		e := v.lru.Front()
+		if e == nil {
+			return
+		}
+		o := e.Value.(*object)
+		v.dropContainer(o)
+		v.meta.putObject(o)
+		v.stats.evictions.Add(1)
+	}
+}
+
+// attrOf converts o's status for the kernel. An open file whose container
+// changed since it was clean reports the container's size and times.
+// Callers hold v.mu.
+func (v *Venus) attrOf(o *object) Attr {
+	a := &o.attr
+	out := Attr{Ino: o.ino, Mode: typeBits(a.Type) | a.Mode&0o7777, Nlink: a.Nlink,
+		UID: a.UID, GID: a.GID, Size: a.Size, Blocks: (a.Blocks + 511) / 512,
+		Mtime: a.Mtime, Ctime: a.Ctime, Atime: a.Mtime}
+	if o.removed {
+		out.Nlink = 0
+	}
+	if o.cont != "" && (o.contVV == a.VV || o.of != nil) {
+		out.Blocks = o.contBytes / 512
+	}
+	if o.of != nil {
+		if st, blocks, err := fstat(o.of.f); err == nil && (st != o.contStat || o.pending) {
+			out.Size, out.Mtime, out.Ctime, out.Blocks = st.Size, st.Mtime, st.Ctime, blocks/512
+			out.Atime = st.Mtime
+		}
+	}
+	out.Timeout = v.dur(v.hasCB(o) && o.of == nil && !o.removed)
+	return out
+}

@@ -1,0 +1,139 @@
+package venus
+
+import (
+	"context"
+	"time"
+
+	"github.com/coda-fs/coda/server/proto"
+	"github.com/coda-fs/coda/server/rpc"
+)
+
+// notifyWait bounds how long a break's reply waits for the kernel
+// notifications; the server closes a connection whose break is not
+// acknowledged within a second.
+const notifyWait = 600 * time.Millisecond
+
+// Invalidator drops kernel caches; the FUSE adapter implements it. Its
+// methods may block (the kernel may wait for a FUSE request in progress on
+// the same inode), so venus calls them from a goroutine of its own, never
+// from a FUSE handler.
+type Invalidator interface {
+	// InvalidateInode drops the cached attributes and data of ino.
+	InvalidateInode(ino uint64)
+	// InvalidateEntry drops the cached name→inode mapping (parent, name).
+	InvalidateEntry(parent uint64, name string)
+	// InvalidateChildren drops every name of directory parent the kernel
+	// caches.
+	InvalidateChildren(parent uint64)
+	// InvalidateAll drops every cached name and attribute of the mount.
+	InvalidateAll()
+}
+
+// SetInvalidator installs the adapter's invalidator (nil: none).
+func (v *Venus) SetInvalidator(inv Invalidator) {
+	v.invalMu.Lock()
+	v.inval = inv
+	v.invalMu.Unlock()
+}
+
+// kernelNotes are the kernel invalidations a change requires.
+type kernelNotes struct {
+	all      bool
+	inodes   []uint64
+	children []uint64
+}
+
+func (n *kernelNotes) empty() bool { return !n.all && len(n.inodes) == 0 && len(n.children) == 0 }
+
+// notify runs the invalidations on their own goroutine and waits for them
+// at most wait.
+func (v *Venus) notify(n kernelNotes, wait time.Duration) {
+	v.invalMu.Lock()
+	inv := v.inval
+	v.invalMu.Unlock()
+	if inv == nil || n.empty() {
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if n.all {
+			inv.InvalidateAll()
+			return
+		}
+		for _, ino := range n.inodes {
+			inv.InvalidateInode(ino)
+		}
+		for _, ino := range n.children {
+			inv.InvalidateChildren(ino)
+		}
+	}()
+	if wait <= 0 {
+		return
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		v.log.Debug("kernel invalidation still running when the break was acknowledged")
+	}
+}
+
+// handleBreak serves a server's callback break: the promises go, the
+// kernel forgets what it cached of the objects, and only then is the break
+// acknowledged.
+func (v *Venus) handleBreak(ctx context.Context, req *rpc.Request) (proto.Message, *rpc.Source, error) {
+	var m proto.CallbackBreak
+	if err := proto.Unmarshal(req.Body, &m); err != nil {
+		return nil, nil, proto.Errorf(proto.CodeProtocol, err.Error())
+	}
+	notes := v.applyBreaks(m.FIDs)
+	v.notify(notes, notifyWait)
+	return &proto.Empty{}, nil, nil
+}
+
+// BreakCallbacks applies a break as if a server sent it (for tests and the
+// control channel).
+func (v *Venus) BreakCallbacks(fids []proto.FID) {
+	v.notify(v.applyBreaks(fids), notifyWait)
+}
+
+// applyBreaks drops the promises on fids and lists the kernel
+// invalidations they need.
+func (v *Venus) applyBreaks(fids []proto.FID) kernelNotes {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var n kernelNotes
+	for _, fid := range fids {
+		v.breaks.add(fid)
+		if fid.Vnode == 0 {
+			for f, o := range v.objs {
+				if f.Volume == fid.Volume {
+					o.cbGen = 0
+				}
+			}
+			n.all = true
+			continue
+		}
+		o := v.objs[fid]
+		if o == nil {
+			continue
+		}
+		o.cbGen = 0
+		n.inodes = append(n.inodes, o.ino)
+		if o.isDir() {
+			n.children = append(n.children, o.ino)
+		}
+	}
+	return n
+}
+
+// promisesLost is called when the connection died: every promise is gone
+// and the kernel must forget everything it was allowed to cache.
+func (v *Venus) promisesLost() {
+	v.mu.Lock()
+	v.gen++
+	v.mu.Unlock()
+	go v.notify(kernelNotes{all: true}, 0)
+}

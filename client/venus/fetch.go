@@ -1,0 +1,64 @@
+package venus
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"github.com/coda-fs/coda/server/proto"
+	"github.com/coda-fs/coda/server/rpc"
+)
+
+// fileSink writes a fetched stream into a container: only the data extents
+// are written and Finish sets the size, so holes stay holes.
+type fileSink struct {
+	f *os.File
+	n int64
+}
+
+func (s *fileSink) WriteAt(p []byte, off int64) (int, error) {
+	n, err := s.f.WriteAt(p, off)
+	s.n += int64(n)
+	return n, err
+}
+
+func (s *fileSink) Finish(size int64) error { return s.f.Truncate(size) }
+
+// fetch reads o's whole current content into a new container, makes it
+// durable, and records it. Called with o.io held and o not open.
+func (v *Venus) fetch(ctx context.Context, c Caller, o *object) (*os.File, error) {
+	f, name, err := v.conts.create()
+	if err != nil {
+		return nil, err
+	}
+	sink := &fileSink{f: f}
+	var r proto.AttrReply
+	st, err := v.call(ctx, c, proto.OpFetch, &proto.FIDReq{FID: o.fid}, &r, &rpc.CallOpts{Download: sink})
+	if err == nil {
+		err = v.conts.commit(f, name)
+	}
+	var cst fileStat
+	var blocks int64
+	if err == nil {
+		cst, blocks, err = fstat(f)
+	}
+	if err != nil {
+		v.conts.abort(f, name)
+		if isGone(err) {
+			v.mu.Lock()
+			v.forget(o)
+			v.mu.Unlock()
+		}
+		return nil, err
+	}
+	v.stats.fetchedBytes.Add(sink.n)
+	v.mu.Lock()
+	v.applyAttr(o, r.Attr, v.promiseOK(st, o.fid))
+	v.dropContainer(o)
+	o.cont, o.contVV, o.contStat, o.pending = name, r.Attr.VV, cst, false
+	v.setContBytes(o, blocks)
+	o.lastUse = time.Now().UnixNano()
+	v.meta.putObject(o)
+	v.mu.Unlock()
+	return f, nil
+}

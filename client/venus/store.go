@@ -1,0 +1,123 @@
+package venus
+
+import (
+	"context"
+	"errors"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/coda-fs/coda/server/proto"
+	"github.com/coda-fs/coda/server/rpc"
+)
+
+// storeIfDirty stores o's open container when it changed since it was
+// last clean. Called with o.io held and o open.
+func (v *Venus) storeIfDirty(ctx context.Context, c Caller, o *object) error {
+	v.mu.Lock()
+	of, clean, removed := o.of, o.contStat, o.removed
+	pending := o.pending
+	v.mu.Unlock()
+	if of == nil || removed {
+		return nil
+	}
+	cur, _, err := fstat(of.f)
+	if err != nil {
+		return err
+	}
+	if cur == clean && !pending {
+		return nil
+	}
+	ext, err := rpc.FileExtents(of.f, cur.Size)
+	if err != nil {
+		return err
+	}
+	req := proto.Store{FID: o.fid, Size: cur.Size, Mtime: cur.Mtime, StoreID: v.nextStoreID()}
+	var r proto.AttrReply
+	st, err := v.call(ctx, c, proto.OpStore, &req, &r,
+		&rpc.CallOpts{Upload: &rpc.Source{R: of.f, Size: cur.Size, Extents: ext}})
+	if err == nil {
+		err = unix.Fdatasync(int(of.f.Fd()))
+	}
+	if err != nil {
+		return v.storeFailed(o, err)
+	}
+	_, blocks, _ := fstat(of.f)
+	v.stats.storedBytes.Add(cur.Size)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.applyAttr(o, r.Attr, v.promiseOK(st, o.fid))
+	o.contVV, o.contStat, o.pending = r.Attr.VV, cur, false
+	v.setContBytes(o, blocks)
+	v.meta.putObject(o)
+	return nil
+}
+
+// storeFailed keeps the changes in the container (pending) so that a later
+// close stores them; a file removed meanwhile just drops them.
+func (v *Venus) storeFailed(o *object, err error) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if isGone(err) {
+		v.forget(o)
+		return err
+	}
+	if !o.pending {
+		v.log.Warn("store failed; the changes stay in the cache until a later close stores them",
+			"fid", o.fid, "err", err)
+	}
+	o.pending = true
+	v.meta.putObject(o)
+	return err
+}
+
+// Flush is close(2) of a handle: a writable handle whose container changed
+// stores the whole file, and close returns when the server has it.
+func (v *Venus) Flush(ctx context.Context, c Caller, h *Handle) error {
+	if !h.writable {
+		return nil
+	}
+	h.o.io.Lock()
+	defer h.o.io.Unlock()
+	return v.storeIfDirty(ctx, c, h.o)
+}
+
+// Fsync stores the file if it changed (the server's copy is what survives).
+func (v *Venus) Fsync(ctx context.Context, c Caller, h *Handle) error {
+	return v.Flush(ctx, c, h)
+}
+
+// Release ends a handle. The last release stores changes made since the
+// last flush (through mmap), closes the container and makes it evictable.
+func (v *Venus) Release(ctx context.Context, c Caller, h *Handle) error {
+	o := h.o
+	o.io.Lock()
+	defer o.io.Unlock()
+	if h.released {
+		return errors.New("handle released twice")
+	}
+	h.released = true
+	var err error
+	v.mu.Lock()
+	last := h.of.refs == 1
+	v.mu.Unlock()
+	if last {
+		err = v.storeIfDirty(ctx, c, o)
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	h.of.refs--
+	if h.of.refs > 0 {
+		return err
+	}
+	h.of.f.Close()
+	close(h.of.released)
+	o.of = nil
+	v.openFiles--
+	if o.removed {
+		v.forget(o)
+		return err
+	}
+	v.touchLRU(o)
+	v.evict()
+	return err
+}

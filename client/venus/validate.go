@@ -1,0 +1,53 @@
+package venus
+
+import (
+	"context"
+	"errors"
+
+	"github.com/coda-fs/coda/server/proto"
+)
+
+// ensureValid makes sure o's status is current: it holds a live promise, or
+// it is revalidated — first with the whole volume's batched Validate when
+// the promise generation changed, else with one GetAttr.
+func (v *Venus) ensureValid(ctx context.Context, c Caller, o *object) error {
+	v.mu.Lock()
+	ok := v.hasCB(o) || o.removed
+	v.mu.Unlock()
+	if ok {
+		return nil
+	}
+	if err := v.ensureVolume(ctx, c, o.fid.Volume); err != nil {
+		return err
+	}
+	v.mu.Lock()
+	ok = v.hasCB(o) || o.removed
+	v.mu.Unlock()
+	if ok {
+		return nil
+	}
+	return v.getAttr(ctx, c, o)
+}
+
+// getAttr fetches o's status (and a promise).
+func (v *Venus) getAttr(ctx context.Context, c Caller, o *object) error {
+	var r proto.AttrReply
+	st, err := v.call(ctx, c, proto.OpGetAttr, &proto.FIDReq{FID: o.fid}, &r, nil)
+	if err != nil {
+		if isGone(err) {
+			v.mu.Lock()
+			v.forget(o)
+			v.mu.Unlock()
+		}
+		return err
+	}
+	v.mu.Lock()
+	v.applyAttr(o, r.Attr, v.promiseOK(st, o.fid))
+	v.mu.Unlock()
+	return nil
+}
+
+// isGone reports whether err says the object no longer exists.
+func isGone(err error) bool {
+	return errors.Is(err, proto.ErrNotFound) || errors.Is(err, proto.ErrStale)
+}

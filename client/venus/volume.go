@@ -1,0 +1,183 @@
+package venus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/coda-fs/coda/server/proto"
+	"github.com/coda-fs/coda/server/store"
+)
+
+// volume is what venus knows of one volume.
+type volume struct {
+	id uint32
+	// validGen is the promise generation in which every cached object of
+	// the volume was revalidated (one batched Validate); validating is
+	// closed when the revalidation in progress ends.
+	validGen   uint64
+	validating chan struct{}
+}
+
+// rootInfo is the realm's root volume, persisted so a restart needs no RPC
+// to find it.
+type rootInfo struct {
+	known bool
+	name  string
+	fid   proto.FID // root directory of the root volume
+	// warned: the absence of a root volume was logged.
+	warned bool
+}
+
+// validateChunk bounds the items of one Validate request (frames ≤ 4 MiB).
+const validateChunk = 30000
+
+func (v *Venus) volumeFor(id uint32) *volume {
+	vol := v.vols[id]
+	if vol == nil {
+		vol = &volume{id: id}
+		v.vols[id] = vol
+	}
+	return vol
+}
+
+func (v *Venus) loadRoot() error {
+	b, err := v.meta.db.Get([]byte(keyRoot))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("cache database: %w", err)
+	}
+	d := proto.NewDecoder(b)
+	r := rootInfo{known: true, name: d.String(proto.MaxVolName), fid: d.FID()}
+	if d.Done() != nil {
+		return errors.New("cache database: bad root volume record")
+	}
+	v.root = r
+	return nil
+}
+
+// errNoRootVolume: the realm exists but has no root volume yet.
+var errNoRootVolume = errors.New("the realm has no root volume yet")
+
+// rootFID returns the root directory of the realm's root volume, asking
+// the servers when it is not known yet.
+func (v *Venus) rootFID(ctx context.Context, c Caller) (proto.FID, error) {
+	v.mu.Lock()
+	r := v.root
+	v.mu.Unlock()
+	if r.known {
+		return r.fid, nil
+	}
+	var rv proto.RootVolume
+	if _, err := v.call(ctx, c, proto.OpGetRootVolume, &proto.Empty{}, &rv, nil); err != nil {
+		return proto.FID{}, err
+	}
+	if rv.Name == "" {
+		return proto.FID{}, errNoRootVolume
+	}
+	var info proto.VolumeInfo
+	if _, err := v.call(ctx, c, proto.OpGetVolumeInfo, &proto.VolumeRef{Name: rv.Name}, &info, nil); err != nil {
+		return proto.FID{}, fmt.Errorf("root volume %s: %w", rv.Name, err)
+	}
+	var e proto.Encoder
+	e.String(rv.Name)
+	e.FID(info.Root)
+	v.mu.Lock()
+	v.root = rootInfo{known: true, name: rv.Name, fid: info.Root, warned: v.root.warned}
+	v.mu.Unlock()
+	v.meta.write(func(b *store.Batch) { b.Set([]byte(keyRoot), e.B) })
+	v.log.Info("realm root volume found", "realm", v.opts.Realm, "volume", rv.Name, "root", info.Root)
+	return info.Root, nil
+}
+
+// ensureVolume revalidates, in one batched Validate per chunk, every object
+// of volume id cached before the current promise generation began.
+func (v *Venus) ensureVolume(ctx context.Context, c Caller, id uint32) error {
+	for {
+		v.mu.Lock()
+		vol := v.volumeFor(id)
+		if vol.validGen != 0 && vol.validGen == v.gen {
+			v.mu.Unlock()
+			return nil
+		}
+		if ch := vol.validating; ch != nil {
+			v.mu.Unlock()
+			select {
+			case <-ch:
+				continue
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		ch := make(chan struct{})
+		vol.validating = ch
+		items := v.staleItems(id)
+		v.mu.Unlock()
+		gen, err := v.validate(ctx, c, items)
+		v.mu.Lock()
+		vol.validating = nil
+		if err == nil {
+			vol.validGen = gen
+		}
+		v.mu.Unlock()
+		close(ch)
+		return err
+	}
+}
+
+// staleItems lists the objects of volume id that have a status but no live
+// promise. Callers hold v.mu.
+func (v *Venus) staleItems(id uint32) []proto.ValidateItem {
+	var items []proto.ValidateItem
+	for fid, o := range v.objs {
+		if fid.Volume == id && o.hasAttr && !o.removed && !v.hasCB(o) {
+			items = append(items, proto.ValidateItem{FID: fid, VV: o.attr.VV})
+		}
+	}
+	return items
+}
+
+// validate sends items in chunks and applies the results; it returns the
+// promise generation the replies belong to.
+func (v *Venus) validate(ctx context.Context, c Caller, items []proto.ValidateItem) (uint64, error) {
+	if len(items) == 0 {
+		_, gen, err := v.link.get(ctx)
+		return gen, err
+	}
+	var gen uint64
+	for len(items) > 0 {
+		n := min(len(items), validateChunk)
+		chunk := items[:n]
+		items = items[n:]
+		var r proto.ValidateReply
+		st, err := v.call(ctx, c, proto.OpValidate, &proto.Validate{Items: chunk}, &r, nil)
+		if err != nil {
+			return 0, err
+		}
+		if len(r.Results) != len(chunk) {
+			return 0, proto.Errorf(proto.CodeProtocol, "validate: reply has a wrong number of results")
+		}
+		v.applyValidate(st, chunk, r.Results)
+		gen = st.gen
+	}
+	return gen, nil
+}
+
+func (v *Venus) applyValidate(st stamp, items []proto.ValidateItem, res []proto.ValidateResult) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for i, it := range items {
+		o := v.objs[it.FID]
+		if o == nil {
+			continue
+		}
+		switch res[i].Code {
+		case proto.CodeOK:
+			v.applyAttr(o, res[i].Attr, v.promiseOK(st, it.FID))
+		case proto.CodeNotFound, proto.CodeStale:
+			v.forget(o)
+		}
+	}
+}

@@ -1,0 +1,47 @@
+// Command coda is the Coda distributed file system rebuilt in Go as one
+// static binary: file servers, the client cache manager (venus, a FUSE
+// mount) and every admin tool. main.go dispatches on the name the binary
+// was called by (a busybox symlink such as volutil or clog) or on
+// `coda MODE`, builds the urfave/cli app from the constructors it lists,
+// and decides exit codes in one place: 0 ok, 1 error (one line
+// "coda: MSG" on stderr), 2 usage error.
+//
+// # Map of the tree
+//
+//	main.go              busybox dispatch, the list of modes, exit codes
+//	server/proto         wire types, codec, framing, the one error table
+//	server/rpc           TLS 1.3 connections: multiplexing, deadlines,
+//	                     callbacks pushed to clients, BUSY keepalives, probes
+//	server/store         Pebble metadata + container files (the only
+//	                     importer of pebble on the server side)
+//	server/pki           realm CA, server certificates, TLS configs, trust on
+//	                     first use, admin key, secret files
+//	server/volume        volumes and vnodes on top of store
+//	server/fileserver    the file service: one handler per RPC, callbacks
+//	server/adminclient   what volutil and createvol_rep use to talk to a server
+//	server               package server: daemon assembly (server.go) and the
+//	                     server-side commands (cmd_*.go)
+//	client/venus         the cache manager core
+//	client/fusefs        the FUSE adapter (the only importer of go-fuse)
+//	client               package client: venus assembly and the client
+//	                     commands (cmd_*.go)
+//	auth/ backup/ resolve/   later issues: tokens and ACLs; dumps; resolution
+//	man/                 man pages; package man generates the command pages
+//	                     from the cli definitions (coda gen-man, make man)
+//	scripts/             coda-cell (a local cell), bench.sh, and scripts
+//	                     users copy into place
+//
+// # Allowed import edges
+//
+// Enforced by TestImportRules (lint_test.go), from DESIGN.md §2:
+//
+//   - server/proto imports nothing of ours.
+//   - resolve/... depends on no pebble, go-fuse or net, not even
+//     transitively: it is a deterministic engine.
+//   - only client/fusefs imports go-fuse.
+//   - server/... never imports client/... (client/... may import server/...:
+//     venus builds on server/proto, server/rpc, server/pki and server/store).
+//   - on the server side only server/store imports pebble.
+//
+// The root package (main) may import anything; nothing imports it.
+package main
