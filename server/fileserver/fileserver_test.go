@@ -11,6 +11,22 @@ import (
 	"github.com/coda-fs/coda/server/servertest"
 )
 
+func servertestStart(tb testing.TB) *servertest.Server {
+	return servertest.Start(tb, servertest.Options{})
+}
+
+func dialB(tb testing.TB, s *servertest.Server) *servertest.Client {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := servertest.Dial(ctx, s.Addr, s.Realm, s.CA())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	return c
+}
+
 func dial(t *testing.T, s *servertest.Server) *servertest.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -44,6 +60,14 @@ func TestStoreFetchRoundTrip(t *testing.T) {
 	attr, got, err := b.Fetch(r.Attr.FID)
 	if err != nil || !bytes.Equal(got, data) || attr.Size != int64(len(data)) {
 		t.Fatalf("fetch: %v size %d", err, attr.Size)
+	}
+	for _, small := range [][]byte{[]byte("inline"), append(bytes.Repeat([]byte{7}, 5000), make([]byte, 9000)...)} {
+		if _, err := a.Store(r.Attr.FID, small); err != nil {
+			t.Fatal(err)
+		}
+		if attr, got, err = b.Fetch(r.Attr.FID); err != nil || !bytes.Equal(got, small) {
+			t.Fatalf("fetch small file: %v, %d bytes of %d (size %d)", err, len(got), len(small), attr.Size)
+		}
 	}
 	if _, err := a.Store(r.Attr.FID, nil); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package fileserver
 
 import (
+	"bytes"
 	"context"
 	"io"
 
@@ -95,6 +96,13 @@ func (s *Server) fetch(ctx context.Context, cl *client, r *rpc.Request, req *pro
 		return nil, nil, err
 	}
 	reply := &proto.AttrReply{Attr: d.Attr}
+	if d.Inline != nil {
+		ext := []rpc.Extent{}
+		if len(d.Inline) > 0 {
+			ext = []rpc.Extent{{Off: 0, Len: int64(len(d.Inline))}}
+		}
+		return reply, &rpc.Source{R: bytes.NewReader(d.Inline), Size: d.Attr.Size, Extents: ext}, nil
+	}
 	if d.Container == nil {
 		return reply, &rpc.Source{R: zeroReader{}, Size: d.Attr.Size, Extents: []rpc.Extent{}}, nil
 	}

@@ -26,7 +26,16 @@ func (s *Server) finish(cl *client, ch *volume.Change) {
 // store receives a file's new content into a new container, makes it
 // durable, then swaps it in.
 func (s *Server) store(ctx context.Context, cl *client, r *rpc.Request, req *proto.Store) (proto.Message, *rpc.Source, error) {
-	id, blocks, err := s.receive(r, req.Size)
+	var id store.ContainerID
+	var blocks int64
+	var inline []byte
+	var err error
+	if req.Size <= volume.InlineMax {
+		inline, err = receiveInline(r, req.Size)
+		blocks = (int64(len(inline)) + 4095) &^ 4095
+	} else {
+		id, blocks, err = s.receive(r, req.Size)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -37,7 +46,7 @@ func (s *Server) store(ctx context.Context, cl *client, r *rpc.Request, req *pro
 	}
 	s.cb.Add(cl, req.FID)
 	a, ch, err := v.Store(cred(r), volume.StoreArgs{FID: req.FID, Container: id, Size: req.Size,
-		Blocks: blocks, Mtime: req.Mtime, StoreID: req.StoreID})
+		Blocks: blocks, Mtime: req.Mtime, StoreID: req.StoreID, Inline: inline})
 	if err != nil {
 		if id != 0 {
 			s.cfg.DB.RemoveContainer(id)
@@ -81,6 +90,50 @@ func (s *Server) receive(r *rpc.Request, size int64) (store.ContainerID, int64, 
 	}
 	return id, sink.blocks, nil
 }
+
+// receiveInline receives a small file's data into memory; trailing zeros
+// are dropped (reads fill them in up to the size).
+func receiveInline(r *rpc.Request, size int64) ([]byte, error) {
+	if r.Data == nil {
+		if size != 0 {
+			return nil, proto.Errorf(proto.CodeProtocol, "store without data")
+		}
+		return []byte{}, nil
+	}
+	sink := &memSink{max: size}
+	n, err := r.Data.Receive(sink)
+	if err == nil && n != size {
+		err = proto.Errorf(proto.CodeProtocol, fmt.Sprintf("store announced %d bytes, sent %d", size, n))
+	}
+	if err != nil {
+		return nil, err
+	}
+	b := sink.b
+	for len(b) > 0 && b[len(b)-1] == 0 {
+		b = b[:len(b)-1]
+	}
+	return append([]byte{}, b...), nil
+}
+
+// memSink collects at most max bytes in memory.
+type memSink struct {
+	b   []byte
+	max int64
+}
+
+func (s *memSink) WriteAt(p []byte, off int64) (int, error) {
+	end := off + int64(len(p))
+	if off < 0 || end > s.max {
+		return 0, proto.Errorf(proto.CodeProtocol, "data beyond the announced size")
+	}
+	if end > int64(len(s.b)) {
+		s.b = append(s.b, make([]byte, end-int64(len(s.b)))...)
+	}
+	copy(s.b[off:], p)
+	return len(p), nil
+}
+
+func (s *memSink) Finish(size int64) error { return nil }
 
 // containerSink adapts a container writer to rpc.Sink and counts the
 // allocated bytes (whole 4 KiB blocks touched by data).

@@ -56,6 +56,10 @@ func writeFile(v *Volume, db *store.DB, dir proto.FID, name string, data []byte)
 			return err
 		}
 	}
+	if len(data) <= InlineMax {
+		_, _, err = v.Store(root, StoreArgs{FID: a.FID, Inline: data, Size: int64(len(data)), Blocks: 4096})
+		return err
+	}
 	w, err := db.NewContainer()
 	if err != nil {
 		return err
@@ -122,7 +126,7 @@ func TestCrashKeepsAcknowledgedStores(t *testing.T) {
 					}
 					continue
 				}
-				data := bytes.Repeat([]byte(fmt.Sprintf("%s-v%d;", name, i)), 1+r.Intn(3000))
+				data := bytes.Repeat([]byte(fmt.Sprintf("%s-v%d;", name, i)), 1+r.Intn(12000))
 				h.begin(name, data)
 				if err := writeFile(v, db, dir, name, data); err != nil {
 					t.Errorf("write %s: %v", name, err)
@@ -208,6 +212,9 @@ func readFile(t *testing.T, v *Volume, name string) ([]byte, bool) {
 	d, err := v.OpenData(root, a.FID)
 	if err != nil {
 		t.Fatalf("open %s after crash: %v", name, err)
+	}
+	if d.Inline != nil {
+		return append(d.Inline, make([]byte, a.Size-int64(len(d.Inline)))...), true
 	}
 	if d.Container == nil {
 		return []byte{}, true

@@ -10,7 +10,7 @@ import "encoding/binary"
 //	'D' vol dirVnode name         → directory entry (vnode, uniquifier, type)
 //	'P' vol vnode dirVnode name   → back-reference: a name of vnode (hard links,
 //	                                getpath, dumps see every name)
-//	'C' vol vnode                 → (unused yet) reserved for per-object counters
+//	'I' vol vnode                 → inline data of a small file
 //
 // Directory entries are keyed by (directory, name), so a lookup is one point
 // get and a readdir one range scan, whatever the directory's size.
@@ -20,7 +20,14 @@ const (
 	pfxVnode  = 'O'
 	pfxEntry  = 'D'
 	pfxParent = 'P'
+	pfxInline = 'I'
 )
+
+// inlineKey holds the data of a small file stored inline.
+func inlineKey(vol, vnode uint32) []byte {
+	k := binary.BigEndian.AppendUint32([]byte{pfxInline}, vol)
+	return binary.BigEndian.AppendUint32(k, vnode)
+}
 
 func headerKey(vol uint32) []byte {
 	return binary.BigEndian.AppendUint32([]byte{pfxHeader}, vol)

@@ -95,7 +95,11 @@ func (t *txn) setattr(c Cred, n *vnode, a SetAttrArgs, newCt store.ContainerID, 
 		if n.Type != proto.TypeFile {
 			return proto.ErrInvalid
 		}
-		if a.Size < n.Size {
+		if a.Size < n.Size && n.inline() {
+			if err := t.shrinkInline(n, a.FID.Vnode, a.Size); err != nil {
+				return err
+			}
+		} else if a.Size < n.Size {
 			if n.Container != 0 {
 				t.ch.freed = append(t.ch.freed, store.ContainerID(n.Container))
 			}
@@ -178,6 +182,10 @@ type StoreArgs struct {
 	Blocks    int64
 	Mtime     int64
 	StoreID   proto.StoreID
+	// Inline, when not nil, is the whole content of a small file
+	// (len ≤ InlineMax), stored in the metadata batch instead of a
+	// container; Container must then be 0.
+	Inline []byte
 }
 
 // Store swaps in new content. The container must already be durable
@@ -205,6 +213,15 @@ func (v *Volume) Store(c Cred, a StoreArgs) (proto.Attr, *Change, error) {
 		if n.Container != 0 {
 			t.ch.freed = append(t.ch.freed, store.ContainerID(n.Container))
 		}
+		key := inlineKey(v.hdr.ID, a.FID.Vnode)
+		switch {
+		case a.Inline != nil:
+			t.b.Set(key, a.Inline)
+			n.Flags |= flagInline
+		case n.inline():
+			t.b.Delete(key)
+			n.Flags &^= flagInline
+		}
 		t.ch.byteDelta += a.Blocks - n.Blocks
 		n.Container, n.Size, n.Blocks = uint64(a.Container), a.Size, a.Blocks
 		n.Mtime, n.Ctime = a.Mtime, t.now
@@ -216,4 +233,21 @@ func (v *Volume) Store(c Cred, a StoreArgs) (proto.Attr, *Change, error) {
 		return nil
 	})
 	return out, ch, err
+}
+
+// shrinkInline cuts a file's inline data to size bytes.
+func (t *txn) shrinkInline(n *vnode, vn uint32, size int64) error {
+	key := inlineKey(t.v.hdr.ID, vn)
+	data, err := t.v.set.db.Get(key)
+	if err != nil {
+		return fmt.Errorf("inline data of vnode %d: %w", vn, err)
+	}
+	if int64(len(data)) > size {
+		data = data[:size]
+	}
+	t.b.Set(key, data)
+	blocks := (int64(len(data)) + 4095) &^ 4095
+	t.ch.byteDelta += blocks - n.Blocks
+	n.Blocks = blocks
+	return nil
 }

@@ -122,7 +122,8 @@ func (v *Volume) Readlink(fid proto.FID) (string, error) {
 // Data is an open file's content for a fetch.
 type Data struct {
 	Attr      proto.Attr
-	Container *store.Container // nil for an empty file
+	Container *store.Container // nil for an empty or inline file
+	Inline    []byte           // the data of an inline file (zeros follow up to Attr.Size)
 }
 
 // OpenData opens fid's content for reading. The caller closes Container.
@@ -144,6 +145,20 @@ func (v *Volume) OpenData(c Cred, fid proto.FID) (*Data, error) {
 	// vnode and the open; then the vnode names a newer one: read again.
 	for tries := 0; ; tries++ {
 		d := &Data{Attr: n.attr(fid)}
+		if n.inline() {
+			b, err := v.set.db.Get(inlineKey(v.hdr.ID, fid.Vnode))
+			if err == nil {
+				d.Inline = b
+				return d, nil
+			}
+			if tries == 3 {
+				return nil, err
+			}
+			if n, err = v.object(fid); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if n.Container == 0 {
 			return d, nil
 		}

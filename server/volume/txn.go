@@ -139,6 +139,9 @@ func (t *txn) drop(vn uint32, n *vnode) {
 	if n.Container != 0 {
 		t.ch.freed = append(t.ch.freed, store.ContainerID(n.Container))
 	}
+	if n.inline() {
+		t.b.Delete(inlineKey(t.v.hdr.ID, vn))
+	}
 	t.ch.fileDelta--
 	t.ch.byteDelta -= n.Blocks
 }
