@@ -38,6 +38,7 @@
 //
 // # Errors
 //
-// Venus errors become errnos through proto.ToErrno, except syscall.Errno
-// values, which pass as they are.
+// Venus errors become errnos: a *proto.Error in the chain gives its errno
+// (an unreachable server is ETIMEDOUT), else a syscall.Errno passes as it
+// is, else proto.ToErrno decides.
 package fusefs

@@ -21,6 +21,10 @@ func TestMain(m *testing.M) {
 var helpers = venustest.Helpers{
 	"writeread": writeRead,
 	"hold":      hold,
+	"venus":     runVenusHelper,
+	"mmapwrite": mmapWrite,
+	"mkfiles":   mkFiles,
+	"rename":    func(args []string) error { return os.Rename(args[0], args[1]) },
 }
 
 // writeRead writes a new content through one mount (args[0]) and reads it

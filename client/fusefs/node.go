@@ -36,10 +36,16 @@ func caller(ctx context.Context) venus.Caller {
 	return venus.Caller{}
 }
 
-// errno maps a venus error to the errno of the call.
+// errno maps a venus error to the errno of the call: a wire error's errno
+// first (an unreachable server is ETIMEDOUT whatever the dial said), then a
+// plain errno, then the wire table's mapping.
 func errno(err error) syscall.Errno {
 	if err == nil {
 		return 0
+	}
+	var pe *proto.Error
+	if errors.As(err, &pe) {
+		return pe.Errno()
 	}
 	var en syscall.Errno
 	if errors.As(err, &en) {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/coda-fs/coda/server/pki"
+	"github.com/coda-fs/coda/server/rpc"
 )
 
 // PinnedCAFile is the name, inside the cache directory, of the realm CA
@@ -66,6 +67,10 @@ func (v *Venus) explainDial(addr string, err error) error {
 	var mm *pki.CAMismatchError
 	if errors.As(err, &mm) {
 		return &CAError{Addr: addr, File: v.caPath, Err: mm}
+	}
+	var ce *rpc.ConnError
+	if errors.As(err, &ce) && ce.Err != nil {
+		return fmt.Errorf("server %s: %s: %w", addr, ce.Reason, ce.Err)
 	}
 	return err
 }

@@ -106,26 +106,11 @@ func (s *Server) fetch(ctx context.Context, cl *client, r *rpc.Request, req *pro
 	if d.Container == nil {
 		return reply, &rpc.Source{R: zeroReader{}, Size: d.Attr.Size, Extents: []rpc.Extent{}}, nil
 	}
-	src := &rpc.Source{R: &containerReader{c: d.Container, size: d.Attr.Size}, Size: d.Attr.Size}
-	src.Extents = containerExtents(d.Container, d.Attr.Size)
-	// The rpc layer reads the source after this handler returns; the
-	// container is closed when the reader reaches the end or on GC.
-	return reply, src, nil
-}
-
-// containerReader reads a container, zeros past its end up to size, and
-// closes it once the last byte was read.
-type containerReader struct {
-	c    *store.Container
-	size int64
-}
-
-func (r *containerReader) ReadAt(p []byte, off int64) (int, error) {
-	n, err := r.c.ReadAtLogical(p, off, r.size)
-	if off+int64(n) >= r.size {
-		r.c.Close()
-	}
-	return n, err
+	// The rpc layer reads the source after this handler returns and calls
+	// Release when it is done with it.
+	ct := d.Container
+	return reply, &rpc.Source{R: ct.NewReader(d.Attr.Size), Size: d.Attr.Size,
+		Extents: containerExtents(ct, d.Attr.Size), Release: func() { ct.Close() }}, nil
 }
 
 type zeroReader struct{}

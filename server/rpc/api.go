@@ -31,8 +31,8 @@ type Config struct {
 	HandshakeTimeout time.Duration // default 5s
 	// MaxInflight bounds concurrently served requests per connection.
 	// Requests beyond it wait in a queue (the reader never waits for a
-	// slot); when the queue holds 64 MiB they are refused with
-	// proto.CodeBusy.
+	// slot); when the queue holds 16×MaxInflight requests or 64 MiB, more
+	// are refused with proto.CodeBusy.
 	MaxInflight int // default 64
 	// StartBy bounds how long a request may wait before the server reads
 	// it: the deadline sent is min(ctx deadline, now+StartBy), and a server
@@ -92,8 +92,9 @@ type Extent struct {
 }
 
 // Source is file data to send: the bytes of R at the given extents, and the
-// total size. Extents nil means one extent [0, Size). Extents must be sorted
-// and within [0, Size).
+// total size. Extents nil means the data extents of R when it is an
+// *os.File (FileExtents: holes are not sent), else one extent [0, Size).
+// Extents must be sorted, not overlapping, and within [0, Size).
 type Source struct {
 	R       io.ReaderAt
 	Size    int64

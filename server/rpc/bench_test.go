@@ -2,6 +2,8 @@ package rpc
 
 import (
 	"context"
+	"crypto/tls"
+	"io"
 	"syscall"
 	"testing"
 	"time"
@@ -116,3 +118,45 @@ func cpuTime() time.Duration {
 type bytesReaderAt []byte
 
 func (r bytesReaderAt) ReadAt(p []byte, off int64) (int, error) { return copy(p, r[off:]), nil }
+
+// BenchmarkRawTLS is the ceiling BenchmarkDownload is measured against:
+// 64 MiB written over a bare TLS 1.3 connection on loopback in 1 MiB
+// writes, read in 1 MiB reads, no framing or checksums.
+func BenchmarkRawTLS(b *testing.B) {
+	srv, cli := testPKI(b)
+	cli.MinVersion, srv.MinVersion = tls.VersionTLS13, tls.VersionTLS13
+	l, err := tls.Listen("tcp", "127.0.0.1:0", srv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	got := make(chan int64, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			got <- 0
+			return
+		}
+		defer c.Close()
+		n, _ := io.CopyBuffer(io.Discard, struct{ io.Reader }{c}, make([]byte, 1<<20))
+		got <- n
+	}()
+	c, err := tls.Dial("tcp", l.Addr().String(), cli)
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, 1<<20)
+	write := func() error {
+		for j := 0; j < benchFileSize/len(buf); j++ {
+			if _, err := c.Write(buf); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	runTransfer(b, write)
+	c.Close()
+	if n := <-got; n != benchFileSize*int64(b.N+1) {
+		b.Fatalf("received %d bytes", n)
+	}
+}

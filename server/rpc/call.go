@@ -38,6 +38,9 @@ func (c *Conn) Call(ctx context.Context, op proto.Op, req, resp proto.Message, o
 	if opts != nil {
 		o = *opts
 	}
+	if o.Upload != nil && o.Upload.Release != nil {
+		defer o.Upload.Release()
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -57,9 +60,6 @@ func (c *Conn) Call(ctx context.Context, op proto.Op, req, resp proto.Message, o
 	ci.mu.Unlock()
 	var out *outStream
 	if o.Upload != nil {
-		if o.Upload.Release != nil {
-			defer o.Upload.Release()
-		}
 		out = ci.openOut(id)
 	}
 	ci.sendMsg(b)

@@ -16,7 +16,9 @@ import (
 // server's HelloReply is in the returned Conn's HelloReply, and the skew
 // between its clock and ours is measured so that deadlines are sent on the
 // server's clock. mux serves the server's calls to us (callback breaks);
-// nil refuses them with proto.CodeNotSupported.
+// nil refuses them with proto.CodeNotSupported. ctx bounds the dial and
+// handshake only (so does cfg.HandshakeTimeout); the connection lives
+// until Close or until it dies.
 //
 // An unreachable server gives a *ConnError (matching proto.ErrTimeout); a
 // refusal gives "server refused: MSG" wrapping the server's *proto.Error;

@@ -43,8 +43,9 @@ func (c *connImpl) timerLoop() {
 	}
 }
 
-// sendBusy sends a keepalive for each request served for BusyInterval
-// since its last one.
+// sendBusy sends a keepalive for each request whose handler has run for
+// BusyInterval since its last one. (Queued requests get none: pings keep
+// the connection alive, and there may be many of them.)
 func (c *connImpl) sendBusy(now time.Time) {
 	type busy struct {
 		id uint64
@@ -53,7 +54,7 @@ func (c *connImpl) sendBusy(now time.Time) {
 	var due []busy
 	c.mu.Lock()
 	for id, sv := range c.serving {
-		if now.Sub(sv.lastBusy) >= c.cfg.BusyInterval {
+		if sv.started && now.Sub(sv.lastBusy) >= c.cfg.BusyInterval {
 			sv.lastBusy = now
 			due = append(due, busy{id, sv.req.Op})
 		}

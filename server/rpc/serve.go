@@ -18,6 +18,7 @@ type serving struct {
 	hard     bool // req.Deadline is the caller's own: the handler's ctx ends there
 	ctx      context.Context
 	cancel   context.CancelFunc
+	started  bool      // its handler runs; guarded by connImpl.mu
 	lastBusy time.Time // guarded by connImpl.mu
 }
 
@@ -65,6 +66,9 @@ func (c *connImpl) onRequest(h proto.Header, body []byte) error {
 // may send before the handler starts.
 const maxQueuedBytes = 64 << 20
 
+// maxQueuedFactor bounds their number: this many times MaxInflight.
+const maxQueuedFactor = 16
+
 // queueCost is what a waiting request may hold in memory.
 func queueCost(sv *serving) int64 {
 	n := int64(len(sv.req.Body)) + 512
@@ -88,8 +92,8 @@ func (c *connImpl) admit(sv *serving, hasData bool) {
 	switch {
 	case c.running < c.cfg.MaxInflight:
 		c.running++
-		start = true
-	case c.queuedBytes+queueCost(sv) <= maxQueuedBytes:
+		start, sv.started = true, true
+	case len(c.queue) < maxQueuedFactor*c.cfg.MaxInflight && c.queuedBytes+queueCost(sv) <= maxQueuedBytes:
 		c.queue = append(c.queue, sv)
 		c.queuedBytes += queueCost(sv)
 	default:
@@ -125,6 +129,7 @@ func (c *connImpl) runHandlers(sv *serving) {
 			c.queue[0] = nil
 			c.queue = c.queue[1:]
 			c.queuedBytes -= queueCost(sv)
+			sv.started, sv.lastBusy = true, time.Now()
 		} else {
 			c.running--
 		}

@@ -141,10 +141,10 @@ func TestRenameRules(t *testing.T) {
 		_, _, err := v.Rename(root, RenameArgs{FromDir: fd, FromName: fn, ToDir: td, ToName: tn})
 		return err
 	}
-	wantErr(t, ren(r, "a", b.FID, "x"), proto.ErrInvalid)   // into itself
-	wantErr(t, ren(r, "f", r, "a"), proto.ErrIsDir)         // file over dir
-	wantErr(t, ren(r, "a", r, "f"), proto.ErrNotDir)        // dir over file
-	wantErr(t, ren(r, "nope", r, "x"), proto.ErrNotFound)   // no source
+	wantErr(t, ren(r, "a", b.FID, "x"), proto.ErrInvalid) // into itself
+	wantErr(t, ren(r, "f", r, "a"), proto.ErrIsDir)       // file over dir
+	wantErr(t, ren(r, "a", r, "f"), proto.ErrNotDir)      // dir over file
+	wantErr(t, ren(r, "nope", r, "x"), proto.ErrNotFound) // no source
 	wantErr(t, ren(r, "f", proto.FID{Volume: 99, Vnode: 1, Unique: 1}, "x"), proto.ErrCrossDevice)
 	if err := ren(r, "f", r, "g"); err != nil { // replaces g
 		t.Fatal(err)

@@ -1,0 +1,69 @@
+package fusefs_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/coda-fs/coda/client/venustest"
+)
+
+// shFails runs script, which must fail with a message containing want.
+func shFails(t *testing.T, script, want string) {
+	t.Helper()
+	_, err := venustest.ShErr(script)
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("%s: got %v, want an error with %q", script, err, want)
+	}
+}
+
+const asNobody = "setpriv --reuid=65534 --regid=65534 --clear-groups "
+
+func TestPermissions(t *testing.T) {
+	srv := venustest.NewServer(t)
+	v := venustest.Start(t, srv, venustest.Options{})
+	p := v.Path
+	// Let others reach the mount point through the test's temp dirs.
+	for d := filepath.Dir(v.Mount); d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
+		os.Chmod(d, 0o755)
+	}
+	venustest.Sh(t, "echo secret > "+p("secret")+" && chmod 600 "+p("secret")+
+		" && echo open > "+p("open")+" && chmod 644 "+p("open")+
+		" && mkdir "+p("home")+" && chown 65534:65534 "+p("home")+" && chmod 755 "+p(""))
+	shFails(t, asNobody+"cat "+p("secret"), "Permission denied")
+	if got := venustest.Sh(t, asNobody+"cat "+p("open")); got != "open\n" {
+		t.Errorf("nobody reads %q", got)
+	}
+	shFails(t, asNobody+"chmod 666 "+p("open"), "Operation not permitted")
+	shFails(t, asNobody+"sh -c 'echo x >> "+p("open")+"'", "Permission denied")
+	shFails(t, asNobody+"touch "+p("new"), "Permission denied")
+	shFails(t, asNobody+"chown 65534 "+p("home/../open"), "Operation not permitted")
+	venustest.Sh(t, asNobody+"sh -c 'echo mine > "+p("home/mine")+" && chmod 600 "+p("home/mine")+"'")
+	if got := venustest.Sh(t, "stat -c %u:%g:%a "+p("home/mine")); got != "65534:65534:600\n" {
+		t.Errorf("nobody's file is %q", got)
+	}
+	shFails(t, asNobody+"test -x "+p("open")+" || exit 1", "exit status 1")
+	venustest.Sh(t, "test -r "+p("secret"))    // root reads anything
+	shFails(t, p("open"), "Permission denied") // no execute bit: not even root
+}
+
+func TestErrnos(t *testing.T) {
+	srv := venustest.NewServer(t)
+	v := venustest.Start(t, srv, venustest.Options{})
+	p := v.Path
+	venustest.Sh(t, "mkdir -p "+p("d/e")+" "+p("other")+" && echo x > "+p("d/f"))
+	shFails(t, "mkdir "+p("d"), "File exists")
+	shFails(t, "rmdir "+p("d"), "Directory not empty")
+	shFails(t, "rm "+p("d/e")+" 2>&1 || unlink "+p("d/e"), "Is a directory")
+	shFails(t, "rmdir "+p("d/f"), "Not a directory")
+	shFails(t, "cat "+p("d/f/x"), "Not a directory")
+	shFails(t, "cat "+p("d/missing"), "No such file or directory")
+	shFails(t, "ln "+p("d/f")+" "+p("other/f"), "Invalid cross-device link")
+	venustest.Sh(t, "ln "+p("d/f")+" "+p("d/g")+" && test $(stat -c %h "+p("d/g")+") = 2")
+	shFails(t, "mkdir "+v.Mount+"/x", "Permission denied")
+	if _, err := venustest.Output(venustest.Command("rename", p("d/e"), p("d/e/sub"))); err == nil ||
+		!strings.Contains(err.Error(), "invalid argument") {
+		t.Errorf("renaming a directory into itself: %v, want EINVAL", err)
+	}
+}
