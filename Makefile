@@ -35,9 +35,9 @@ install: build
 	for n in $(BUSYBOX); do ln -sf coda $(DESTDIR)$(PREFIX)/bin/$$n; done
 	for s in 1 5 7 8; do \
 		install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
-		for p in man/*.$$s; do [ -e "$$p" ] && install -m 0644 "$$p" $(DESTDIR)$(PREFIX)/share/man/man$$s/ || true; done; \
+		for p in man/*.$$s; do [ -e "$$p" ] || continue; install -m 0644 "$$p" $(DESTDIR)$(PREFIX)/share/man/man$$s/; done; \
 	done
-	for f in scripts/*; do [ -f "$$f" ] && install -m 0755 "$$f" $(DESTDIR)$(PREFIX)/share/coda/scripts/ || true; done
+	for f in scripts/*; do [ -f "$$f" ] || continue; install -m 0755 "$$f" $(DESTDIR)$(PREFIX)/share/coda/scripts/; done
 
 # Tools the tests need, installed only when missing (CI runs as root on a
 # fresh machine): gcc for -race, groff for the man page check.
@@ -73,9 +73,9 @@ fuzz:
 bench: build
 	CODA_BIN=$(CURDIR)/$(BIN) scripts/bench.sh
 
+# Prints where the cell is mounted and how to stop it.
 demo: build
-	CODA_BIN=$(CURDIR)/$(BIN) scripts/coda-cell start $(DEMO_DIR)
-	@echo "stop it with: scripts/coda-cell stop $(DEMO_DIR)"
+	@CODA_BIN=$(CURDIR)/$(BIN) scripts/coda-cell start $(DEMO_DIR)
 
 man:
 	$(GO) run . gen-man man

@@ -30,10 +30,13 @@ func (p Page) File() string { return fmt.Sprintf("%s.%d", p.Name, p.Section) }
 // ref is how other pages cite it, e.g. "coda-server(8)".
 func (p Page) ref() string { return fmt.Sprintf("%s(%d)", p.Name, p.Section) }
 
-// WriteAll renders every page into dir, replacing the files of the same
+// WriteAll renders every page into dir (created if need be), replacing the files of the same
 // names, and removes generated pages in dir that are no longer produced.
 // seeAlso lists hand-written pages ("coda-proto(7)") every page cites.
 func WriteAll(dir string, app *cli.App, pages []Page, seeAlso []string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("man pages: %w", err)
+	}
 	want := map[string]bool{}
 	for _, p := range pages {
 		b, err := Render(app, p, pages, seeAlso)

@@ -23,7 +23,6 @@ var helpers = venustest.Helpers{
 	"hold":      hold,
 	"venus":     runVenusHelper,
 	"mmapwrite": mmapWrite,
-	"mkfiles":   mkFiles,
 	"rename":    func(args []string) error { return os.Rename(args[0], args[1]) },
 }
 

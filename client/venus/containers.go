@@ -69,6 +69,16 @@ func (c *containers) create() (f *os.File, name string, err error) {
 	return f, name, nil
 }
 
+// createEmpty makes a new empty container under its final name.
+func (c *containers) createEmpty() (f *os.File, name string, err error) {
+	name = fmt.Sprintf("%016x", c.seq.Add(1))
+	f, err = os.OpenFile(c.path(name), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, "", fmt.Errorf("cache: new container: %w", err)
+	}
+	return f, name, nil
+}
+
 // commit syncs a container's data and gives it its final name.
 func (c *containers) commit(f *os.File, name string) error {
 	if err := unix.Fdatasync(int(f.Fd())); err != nil {

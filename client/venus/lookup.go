@@ -136,6 +136,9 @@ func (v *Venus) ReadDir(ctx context.Context, c Caller, ino uint64) ([]DirEntry, 
 		if err := v.checkPerm(c, d, permR); err != nil {
 			return nil, err
 		}
+		if err := v.prefetchChildren(ctx, c, d); err != nil {
+			return nil, err
+		}
 		v.mu.Lock()
 		if dirValid(d) {
 			list := v.listing(d)

@@ -197,14 +197,12 @@ func (v *Venus) containerFor(ctx context.Context, c Caller, o *object, trunc boo
 
 // emptyContainer gives o a new empty container. dirty: it stands for a
 // truncation the server has not seen, so the next flush stores it; else it
-// holds the (empty) current version. Called with o.io held.
+// holds the (empty) current version. An empty file needs no sync: a crash
+// can only lose it, and a container missing at start is dropped. Called
+// with o.io held.
 func (v *Venus) emptyContainer(o *object, dirty bool) (*os.File, error) {
-	f, name, err := v.conts.create()
+	f, name, err := v.conts.createEmpty()
 	if err != nil {
-		return nil, err
-	}
-	if err := v.conts.commit(f, name); err != nil {
-		v.conts.abort(f, name)
 		return nil, err
 	}
 	st, blocks, err := fstat(f)

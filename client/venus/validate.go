@@ -51,3 +51,31 @@ func (v *Venus) getAttr(ctx context.Context, c Caller, o *object) error {
 func isGone(err error) bool {
 	return errors.Is(err, proto.ErrNotFound) || errors.Is(err, proto.ErrStale)
 }
+
+// prefetchChildren gets, in batched Validates, the status (and a promise)
+// of every entry of directory d that has none: a listing is usually
+// followed by a stat of each name (ls -l, find), which then needs no RPC.
+func (v *Venus) prefetchChildren(ctx context.Context, c Caller, d *object) error {
+	v.mu.Lock()
+	var items []proto.ValidateItem
+	if dirValid(d) {
+		for _, de := range d.dir.entries {
+			o := v.objs[de.FID]
+			switch {
+			case o == nil:
+				items = append(items, proto.ValidateItem{FID: de.FID})
+			case !o.removed && !v.hasCB(o):
+				items = append(items, proto.ValidateItem{FID: de.FID, VV: o.attr.VV})
+			}
+		}
+	}
+	for _, it := range items {
+		v.objectFor(it.FID).parent = d.fid
+	}
+	v.mu.Unlock()
+	if len(items) < 2 {
+		return nil
+	}
+	_, err := v.validate(ctx, c, items)
+	return err
+}

@@ -50,6 +50,10 @@ func syncDir(dir string) error {
 	return nil
 }
 
+// maxSecretFile bounds what ReadSecretFile reads: keys are a few hundred
+// bytes.
+const maxSecretFile = 64 << 10
+
 // ReadSecretFile reads a secret file. It refuses a file that is not a
 // regular file or that group or others may read, write or execute, and says
 // how to fix it.
@@ -69,9 +73,12 @@ func ReadSecretFile(path string) ([]byte, error) {
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 		return nil, fmt.Errorf("secret file %s is accessible by group or others (mode %04o); run: chmod 600 %s", path, perm, path)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, 1<<20))
+	data, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
 	if err != nil {
 		return nil, fmt.Errorf("read secret file %s: %w", path, err)
+	}
+	if len(data) > maxSecretFile {
+		return nil, fmt.Errorf("secret file %s is larger than %d bytes", path, maxSecretFile)
 	}
 	return data, nil
 }
