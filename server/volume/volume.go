@@ -121,6 +121,10 @@ func (s *Set) Create(name string, id, replicaID uint32, slot uint8, replicas []p
 	if replicaID == 0 {
 		replicaID = id
 	}
+	replicas = append([]proto.Replica(nil), replicas...)
+	if int(slot) < len(replicas) && replicas[slot].ReplicaID == 0 {
+		replicas[slot].ReplicaID = replicaID
+	}
 	now := s.now()
 	h := header{ID: id, Name: name, Type: proto.VolRW, ReplicaID: replicaID, Slot: slot,
 		Root: proto.FID{Volume: id, Vnode: RootVnode, Unique: 1}, Replicas: replicas, Created: now}
