@@ -2,6 +2,7 @@ package client
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/coda-fs/coda/client/venus"
 )
@@ -24,4 +25,7 @@ type VenusOptions struct {
 	// NoPassthrough makes venus serve reads and writes itself even when the
 	// kernel offers FUSE passthrough.
 	NoPassthrough bool
+	// UnmountWait bounds how long a busy mount is still served after it was
+	// detached at shutdown (default 5s).
+	UnmountWait time.Duration
 }

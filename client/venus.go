@@ -48,7 +48,7 @@ func RunVenus(ctx context.Context, o VenusOptions) error {
 	if err := v.Connect(ctx); err != nil {
 		return err
 	}
-	m, err := fusefs.New(o.Mount, v, fusefs.Options{Logger: log, NoPassthrough: noPT})
+	m, err := fusefs.New(o.Mount, v, fusefs.Options{Logger: log, NoPassthrough: noPT, BusyWait: o.UnmountWait})
 	if err != nil {
 		return err
 	}

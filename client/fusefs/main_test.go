@@ -19,11 +19,12 @@ func TestMain(m *testing.M) {
 // helpers run in child processes (see venustest.Command): they touch the
 // mounts, which the test process serves.
 var helpers = venustest.Helpers{
-	"writeread": writeRead,
-	"hold":      hold,
-	"venus":     runVenusHelper,
-	"mmapwrite": mmapWrite,
-	"rename":    func(args []string) error { return os.Rename(args[0], args[1]) },
+	"writeread":      writeRead,
+	"hold":           hold,
+	"venus":          runVenusHelper,
+	"mmapwrite":      mmapWrite,
+	"mmapafterclose": mmapAfterClose,
+	"rename":         func(args []string) error { return os.Rename(args[0], args[1]) },
 }
 
 // writeRead writes a new content through one mount (args[0]) and reads it

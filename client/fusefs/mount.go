@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -22,6 +23,9 @@ type Options struct {
 	NoPassthrough bool
 	// Debug logs every FUSE request (very verbose).
 	Debug bool
+	// BusyWait bounds how long Unmount serves a busy mount after detaching
+	// it (default 5s).
+	BusyWait time.Duration
 }
 
 // Mount is a mounted venus.
@@ -32,6 +36,7 @@ type Mount struct {
 	server *fuse.Server
 
 	passthrough bool // backing files may be registered
+	busyWait    time.Duration
 
 	mu      sync.Mutex
 	nodes   map[uint64]*fs.Inode // inodes the kernel knows, by number
@@ -46,7 +51,10 @@ func New(dir string, v *venus.Venus, o Options) (*Mount, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	m := &Mount{dir: dir, v: v, log: log, nodes: map[uint64]*fs.Inode{},
-		backing: map[*os.File]*backing{}, byFh: map[uint64]*os.File{}}
+		backing: map[*os.File]*backing{}, byFh: map[uint64]*os.File{}, busyWait: o.BusyWait}
+	if m.busyWait == 0 {
+		m.busyWait = 5 * time.Second
+	}
 	root := &Node{m: m}
 	opts := &fs.Options{
 		MountOptions: fuse.MountOptions{
@@ -60,7 +68,9 @@ func New(dir string, v *venus.Venus, o Options) (*Mount, error) {
 			ExtraCapabilities:    fuse.CAP_ATOMIC_O_TRUNC,
 			MaxWrite:             1 << 20,
 			Debug:                o.Debug,
+			Logger:               slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		},
+		Logger:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		NullPermissions: true,
 		ExternalNodeID:  true,
 		RootStableAttr:  &fs.StableAttr{Ino: venus.RootIno},
@@ -107,18 +117,27 @@ func (m *Mount) explainPassthrough(off bool) {
 // Dir is the mount point.
 func (m *Mount) Dir() string { return m.dir }
 
-// Unmount unmounts, waiting for the kernel to let go.
+// Unmount unmounts. A busy mount (a process has a file open or its working
+// directory in it) is detached, so the mount point is free at once, and
+// served until its users let go or Options.BusyWait has passed.
 func (m *Mount) Unmount() error {
 	m.v.SetInvalidator(nil)
 	err := m.server.Unmount()
-	if err != nil {
-		// A busy mount: detach it so the mount point is usable again.
-		if derr := unix.Unmount(m.dir, unix.MNT_DETACH); derr == nil {
-			err = nil
-		}
+	if err == nil {
+		return nil
 	}
-	m.server.Wait()
-	return err
+	if derr := unix.Unmount(m.dir, unix.MNT_DETACH); derr != nil {
+		return fmt.Errorf("unmount %s: %w", m.dir, err)
+	}
+	done := make(chan struct{})
+	go func() { m.server.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(m.busyWait):
+		m.log.Warn("the mount was busy; detached it, its remaining users lose access when venus exits",
+			"mount", m.dir)
+	}
+	return nil
 }
 
 // Wait blocks until the file system is unmounted.

@@ -41,8 +41,9 @@ func TestWithoutPassthroughVenusServesIO(t *testing.T) {
 	}
 }
 
-// TestBigFileReadSpeed prints the cached read rate of a 256 MiB file next
-// to the same read from local disk (a figure, not a pass/fail bar).
+// TestBigFileReadSpeed reads a cached 256 MiB file through venus and the
+// same file from local disk, and prints both rates. Passthrough should put
+// them level; the test fails only below 40% (the machine may be busy).
 func TestBigFileReadSpeed(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
@@ -59,4 +60,7 @@ func TestBigFileReadSpeed(t *testing.T) {
 	}
 	r1, r2 := rate(local), rate(v.Path("big"))
 	t.Logf("cached read: local disk %.0f MiB/s, venus %.0f MiB/s (%.0f%%)", r1, r2, 100*r2/r1)
+	if r2 < 0.4*r1 {
+		t.Errorf("a cached read through venus runs at %.0f%% of local disk", 100*r2/r1)
+	}
 }

@@ -16,6 +16,9 @@ func TestServerDownGivesETIMEDOUT(t *testing.T) {
 	v := venustest.Start(t, srv, venustest.Options{})
 	venustest.Sh(t, "echo before > "+v.Path("f"))
 	srv.Stop()
+	// Until venus notices the connection died it trusts its callbacks
+	// (as Coda does); it notices within the liveness timeout.
+	waitFor(t, "venus to notice the server is gone", func() bool { return !v.Core.Connected() })
 	for _, cmd := range []string{"cat " + v.Path("f"), "ls " + v.Path("missing"), "touch " + v.Path("new")} {
 		start := time.Now()
 		_, err := venustest.ShErr(cmd)
@@ -42,5 +45,17 @@ func TestServerDownGivesETIMEDOUT(t *testing.T) {
 	rpcs := rpcsDuring(v.Core, func() { venustest.Sh(t, "cat "+v.Path("f")+" >/dev/null") })
 	if len(rpcs) != 0 {
 		t.Errorf("after reconnecting, a cached read made RPCs %v", rpcs)
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after 10s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

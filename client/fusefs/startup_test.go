@@ -170,3 +170,22 @@ func runVenusHelper(args []string) error {
 	}
 	return <-errc
 }
+
+// TestStopWhileBusy: stopping venus while a process holds a file open
+// detaches the mount and returns in bounded time.
+func TestStopWhileBusy(t *testing.T) {
+	srv := venustest.NewServer(t)
+	v := venustest.Start(t, srv, venustest.Options{})
+	venustest.Sh(t, "echo x > "+v.Path("f"))
+	h, _ := startHolder(t, v.Path("f"))
+	start := time.Now()
+	v.Stop()
+	if d := time.Since(start); d > 15*time.Second {
+		t.Fatalf("stopping a busy venus took %v", d)
+	}
+	h.stdin.Close()
+	h.cmd.Wait()
+	if out := venustest.Sh(t, "ls "+v.Mount); out != "" {
+		t.Fatalf("the mount point still shows %q", out)
+	}
+}

@@ -54,7 +54,7 @@ func (v *Venus) dropContainer(o *object) {
 	}
 	v.cachedBytes -= o.contBytes
 	v.conts.remove(o.cont)
-	o.cont, o.contStat, o.contBytes, o.pending = "", fileStat{}, 0, false
+	o.cont, o.contStat, o.contBytes, o.pending, o.unsynced = "", fileStat{}, 0, false, false
 }
 
 // setContBytes updates o's allocated bytes and the cache total. Callers
@@ -87,6 +87,15 @@ func (v *Venus) evict() {
 			return
 		}
 		o := e.Value.(*object)
+		if st, _, err := v.conts.check(o.cont); err == nil && st != o.contStat {
+			// Written through a mapping after its last close: keep it
+			// until a close stores it.
+			v.lru.Remove(e)
+			o.lru, o.pending = nil, true
+			v.markUnsynced(o)
+			v.meta.putObject(o)
+			continue
+		}
 		v.dropContainer(o)
 		v.meta.putObject(o)
 		v.stats.evictions.Add(1)

@@ -79,15 +79,23 @@ func (c *containers) createEmpty() (f *os.File, name string, err error) {
 	return f, name, nil
 }
 
-// commit syncs a container's data and gives it its final name.
+// commit gives a container its final name. Its data is synced later
+// (syncName), before any record names it.
 func (c *containers) commit(f *os.File, name string) error {
-	if err := unix.Fdatasync(int(f.Fd())); err != nil {
-		return fmt.Errorf("cache: sync container: %w", err)
-	}
 	if err := os.Rename(c.path(name)+".tmp", c.path(name)); err != nil {
 		return fmt.Errorf("cache: %w", err)
 	}
 	return nil
+}
+
+// syncName syncs the data of the committed container name.
+func (c *containers) syncName(name string) error {
+	f, err := os.Open(c.path(name))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return unix.Fdatasync(int(f.Fd()))
 }
 
 // abort removes a container that was never committed.

@@ -18,11 +18,21 @@
 // ctime, in ns), and Release stores again if it changed since (mmap). All
 // concurrent opens of one file share one container; a callback break while
 // it is open leaves the open container alone, and the next open after the
-// last release fetches the new version.
+// last release fetches the new version. Because the kernel sends RELEASE
+// after close returns, an open of a file whose callback broke waits up to
+// staleWait for pending releases before sharing the old container. A closed
+// container that changed anyway (written through a mapping after close) is
+// marked pending: never evicted, stored at the next close. A store that
+// fails leaves the changes pending the same way.
+//
+// Eviction: least recently used closed, clean containers go when the
+// allocated bytes of all containers exceed Options.CacheSize.
 //
 // Directories are cached whole (every ReadDir page) in a map keyed by name,
-// so lookups in directories of any size are a map access. Symlink targets
-// are cached with their version.
+// so lookups in directories of any size are a map access; listing a
+// directory also fetches, in batched Validates, the status of entries venus
+// has none for, so ls -l or find cost one RPC per directory, not per name.
+// Symlink targets are cached with their version.
 //
 // # Callbacks
 //
@@ -54,10 +64,19 @@
 // Cache metadata lives in a server/store database in CACHE/db: the client
 // id, the inode counter, FID→inode numbers, object records (status, version,
 // container name and its stat) and directory entries keyed by (directory,
-// name). A container is written and fsynced before the record naming it is
-// committed; containers no record names are removed at start, and a record
-// whose container's stat no longer matches loses its container. A kill -9
-// therefore never leaves a record pointing at wrong data.
+// name). Metadata is made durable by a background flush every 500ms and at
+// Close; a lost record only costs a refetch. A record names a container only
+// once the container's data is synced: containers written by fetch, store or
+// create are synced by that flush (one syncfs when there are many) before
+// their records are written, off the path of every file system call.
+// Containers no record names are removed at start, and a record whose
+// container's stat (size, mtime, ctime, inode) no longer matches loses it,
+// so neither kill -9 nor a power cut leaves a record pointing at wrong data.
+//
+// # Counters
+//
+// Counters (Stats) count RPCs per op and the reads and writes venus served
+// itself (zero with passthrough).
 //
 // # Errors
 //

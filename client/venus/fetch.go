@@ -56,6 +56,7 @@ func (v *Venus) fetch(ctx context.Context, c Caller, o *object) (*os.File, error
 	v.applyAttr(o, r.Attr, v.promiseOK(st, o.fid))
 	v.dropContainer(o)
 	o.cont, o.contVV, o.contStat, o.pending = name, r.Attr.VV, cst, false
+	v.markUnsynced(o)
 	v.setContBytes(o, blocks)
 	o.lastUse = time.Now().UnixNano()
 	v.meta.putObject(o)

@@ -34,9 +34,17 @@ type errUnreachable struct{ err error }
 func (e *errUnreachable) Error() string   { return e.err.Error() }
 func (e *errUnreachable) Unwrap() []error { return []error{proto.ErrTimeout, e.err} }
 
+// errShutdown: venus is closing.
+var errShutdown = &errUnreachable{errors.New("venus is shutting down")}
+
 // get returns the live connection and its promise generation, dialling if
 // there is none.
 func (l *link) get(ctx context.Context) (*rpc.Conn, uint64, error) {
+	select {
+	case <-l.v.closing:
+		return nil, 0, errShutdown
+	default:
+	}
 	l.mu.Lock()
 	for {
 		if l.conn != nil {
@@ -168,4 +176,11 @@ func (v *Venus) call(ctx context.Context, c Caller, op proto.Op, req, resp proto
 		v.link.drop(conn, err)
 	}
 	return st, err
+}
+
+// Connected reports whether venus holds a live connection to a server.
+func (v *Venus) Connected() bool {
+	v.link.mu.Lock()
+	defer v.link.mu.Unlock()
+	return v.link.conn != nil
 }

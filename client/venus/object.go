@@ -23,6 +23,8 @@ type object struct {
 	contStat  fileStat // the container's stat when it last matched contVV
 	contBytes int64    // allocated bytes of the container
 	pending   bool     // the container holds changes a store did not get to the server
+	unsynced  bool     // the container's data is not synced yet: records omit it
+	syncGen   uint64   // counts markUnsynced, so a sync knows it is stale
 	lastUse   int64    // ns; LRU order across restarts
 	lru       *list.Element
 	of        *openFile // non-nil while open

@@ -162,23 +162,17 @@ func (v *Venus) checkOpenable(c Caller, o *object, want uint32) error {
 
 // containerFor opens o's container when it holds the current version (or
 // local changes not stored yet), makes an empty one for a truncating open,
-// or fetches. Called with o.io held.
+// or fetches. A container that changed while closed was written through a
+// shared mapping after its last close (passthrough mmap keeps the container
+// itself mapped): those changes are pending and the next close stores them.
+// Called with o.io held.
 func (v *Venus) containerFor(ctx context.Context, c Caller, o *object, trunc bool) (f *os.File, fetched bool, err error) {
 	v.mu.Lock()
-	name, st, usable := o.cont, o.contStat, o.cont != "" && (o.contVV == o.attr.VV || o.pending)
-	pending := o.pending
+	name, usable := o.cont, o.cont != "" && (o.contVV == o.attr.VV || o.pending)
 	v.mu.Unlock()
 	if usable {
-		if f, err := v.conts.open(name); err == nil {
-			if cur, _, err := fstat(f); err == nil && (cur == st || pending) {
-				if trunc {
-					err = f.Truncate(0)
-				}
-				if err == nil {
-					return f, false, nil
-				}
-			}
-			f.Close()
+		if f, err := v.openContainer(o, name, trunc); err == nil {
+			return f, false, nil
 		}
 		v.mu.Lock()
 		if o.cont == name {
@@ -195,11 +189,35 @@ func (v *Venus) containerFor(ctx context.Context, c Caller, o *object, trunc boo
 	return f, true, err
 }
 
+// openContainer opens o's container name, marking it pending when it
+// changed since it was last clean.
+func (v *Venus) openContainer(o *object, name string, trunc bool) (*os.File, error) {
+	f, err := v.conts.open(name)
+	if err != nil {
+		return nil, err
+	}
+	cur, _, err := fstat(f)
+	if err == nil && trunc {
+		err = f.Truncate(0)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if cur != o.contStat && !o.pending {
+		v.log.Info("a closed file was written through a mapping; storing it at its next close", "fid", o.fid)
+		o.pending = true
+		v.markUnsynced(o)
+		v.meta.putObject(o)
+	}
+	return f, nil
+}
+
 // emptyContainer gives o a new empty container. dirty: it stands for a
 // truncation the server has not seen, so the next flush stores it; else it
-// holds the (empty) current version. An empty file needs no sync: a crash
-// can only lose it, and a container missing at start is dropped. Called
-// with o.io held.
+// holds the (empty) current version. Called with o.io held.
 func (v *Venus) emptyContainer(o *object, dirty bool) (*os.File, error) {
 	f, name, err := v.conts.createEmpty()
 	if err != nil {
@@ -215,6 +233,7 @@ func (v *Venus) emptyContainer(o *object, dirty bool) (*os.File, error) {
 	defer v.mu.Unlock()
 	v.dropContainer(o)
 	o.cont, o.contVV = name, o.attr.VV
+	v.markUnsynced(o)
 	o.contStat = st
 	if dirty {
 		o.contStat = fileStat{Size: -1}

@@ -15,18 +15,25 @@ const (
 	recDirCached = 1 << 2
 )
 
-// encodeRecord serialises what survives a restart of o. Callers hold v.mu.
+// encodeRecord serialises what survives a restart of o. A container whose
+// data is not synced yet is left out: a record never names a container
+// that a power cut could leave with other data than the record says.
+// Callers hold v.mu.
 func encodeRecord(o *object) []byte {
 	var e proto.Encoder
 	e.U8(recordVersion)
 	e.U64(o.ino)
 	e.Attr(o.attr)
-	e.String(o.cont)
-	e.VV(o.contVV)
-	o.contStat.encode(&e)
-	e.I64(o.contBytes)
+	cont, vv, st, n, pending := o.cont, o.contVV, o.contStat, o.contBytes, o.pending
+	if o.unsynced {
+		cont, vv, st, n, pending = "", proto.VV{}, fileStat{}, 0, false
+	}
+	e.String(cont)
+	e.VV(vv)
+	st.encode(&e)
+	e.I64(n)
 	var flags uint8
-	if o.pending {
+	if pending {
 		flags |= recPending
 	}
 	if o.hasTarget {

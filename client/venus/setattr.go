@@ -54,6 +54,16 @@ func (v *Venus) SetAttr(ctx context.Context, c Caller, ino uint64, in SetAttrIn)
 	if err != nil {
 		return Attr{}, err
 	}
+	if o.of != nil && !wasClean {
+		// The container of an open file already holds changes: the store
+		// at close carries its size and mtime, so they need no RPC now.
+		in.Mask &^= proto.SetSize | proto.SetMtime
+		if in.Mask == 0 {
+			v.mu.Lock()
+			defer v.mu.Unlock()
+			return v.attrOf(o), nil
+		}
+	}
 	req := proto.SetAttr{FID: o.fid, Mask: in.Mask, Mode: in.Mode & 0o7777, UID: in.UID, GID: in.GID,
 		Size: in.Size, Mtime: in.Mtime, StoreID: v.nextStoreID()}
 	var r proto.AttrReply
@@ -61,20 +71,28 @@ func (v *Venus) SetAttr(ctx context.Context, c Caller, ino uint64, in SetAttrIn)
 	if err != nil {
 		return Attr{}, err
 	}
+	return v.applySetAttr(st, o, in.Mask, r.Attr, wasClean), nil
+}
+
+// applySetAttr records a setattr's reply. Data cached for the old version
+// moves to the new one when only attributes changed while o held a
+// callback; the container of an open file that was clean stays clean.
+func (v *Venus) applySetAttr(st stamp, o *object, mask uint32, a proto.Attr, wasClean bool) Attr {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if in.Mask&proto.SetSize == 0 && o.cbGen == st.gen && v.promiseOK(st, o.fid) {
-		v.carryVersion(o, r.Attr.VV)
+	if mask&proto.SetSize == 0 && o.cbGen == st.gen && v.promiseOK(st, o.fid) {
+		v.carryVersion(o, a.VV)
 	}
-	v.applyAttr(o, r.Attr, v.promiseOK(st, o.fid))
+	v.applyAttr(o, a, v.promiseOK(st, o.fid))
 	if o.of != nil && wasClean {
 		if cur, blocks, err := fstat(o.of.f); err == nil {
-			o.contVV, o.contStat = r.Attr.VV, cur
+			o.contVV, o.contStat = a.VV, cur
+			v.markUnsynced(o)
 			v.setContBytes(o, blocks)
 			v.meta.putObject(o)
 		}
 	}
-	return v.attrOf(o), nil
+	return v.attrOf(o)
 }
 
 // setOpenContainer applies size and mtime to the container of an open
@@ -136,6 +154,9 @@ func (v *Venus) checkSetAttr(c Caller, o *object, in *SetAttrIn) error {
 	}
 	if in.Mask&proto.SetGID != 0 && in.GID == a.GID {
 		in.Mask &^= proto.SetGID
+	}
+	if in.Mask&proto.SetMode != 0 && in.Mode&0o7777 == a.Mode&0o7777 {
+		in.Mask &^= proto.SetMode // chmod to the same mode (tar does it for every file)
 	}
 	switch {
 	case in.Mask&proto.SetMode != 0 && !owner:

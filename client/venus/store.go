@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/coda-fs/coda/server/proto"
 	"github.com/coda-fs/coda/server/rpc"
 )
@@ -35,9 +33,6 @@ func (v *Venus) storeIfDirty(ctx context.Context, c Caller, o *object) error {
 	var r proto.AttrReply
 	st, err := v.call(ctx, c, proto.OpStore, &req, &r,
 		&rpc.CallOpts{Upload: &rpc.Source{R: of.f, Size: cur.Size, Extents: ext}})
-	if err == nil {
-		err = unix.Fdatasync(int(of.f.Fd()))
-	}
 	if err != nil {
 		return v.storeFailed(o, err)
 	}
@@ -47,6 +42,7 @@ func (v *Venus) storeIfDirty(ctx context.Context, c Caller, o *object) error {
 	defer v.mu.Unlock()
 	v.applyAttr(o, r.Attr, v.promiseOK(st, o.fid))
 	o.contVV, o.contStat, o.pending = r.Attr.VV, cur, false
+	v.markUnsynced(o)
 	v.setContBytes(o, blocks)
 	v.meta.putObject(o)
 	return nil
@@ -66,6 +62,7 @@ func (v *Venus) storeFailed(o *object, err error) error {
 			"fid", o.fid, "err", err)
 	}
 	o.pending = true
+	v.markUnsynced(o)
 	v.meta.putObject(o)
 	return err
 }

@@ -54,6 +54,7 @@ type Venus struct {
 	lru         list.List
 	cachedBytes int64
 	openFiles   int
+	unsynced    map[*object]struct{} // containers whose data is not synced yet
 }
 
 // New opens (or creates) the cache in opts.CacheDir and prepares the
@@ -68,7 +69,8 @@ func New(ctx context.Context, opts Options) (*Venus, error) {
 		opts.Name, _ = os.Hostname()
 	}
 	v := &Venus{opts: opts, log: opts.Logger, started: time.Now(), closing: make(chan struct{}),
-		objs: map[proto.FID]*object{}, byIno: map[uint64]*object{}, vols: map[uint32]*volume{}}
+		objs: map[proto.FID]*object{}, byIno: map[uint64]*object{}, vols: map[uint32]*volume{},
+		unsynced: map[*object]struct{}{}}
 	v.link.v = v
 	v.mux = &rpc.Mux{}
 	v.mux.Handle(proto.OpCallbackBreak, v.handleBreak)
@@ -208,6 +210,7 @@ func (v *Venus) flusher() {
 		case <-v.closing:
 			return
 		case <-t.C:
+			v.syncContainers()
 			if err := v.meta.flush(); err != nil {
 				v.log.Error("cache metadata not saved", "err", err)
 			}
@@ -215,8 +218,10 @@ func (v *Venus) flusher() {
 	}
 }
 
-// Close drops the connection and closes the cache. Handles still open are
-// abandoned (their containers stay in the cache).
+// Close drops the connection and closes the cache database. Handles still
+// open keep their containers (a busy mount detached at shutdown may still
+// use them until the process exits); later calls that need a server fail
+// with ETIMEDOUT.
 func (v *Venus) Close() error {
 	select {
 	case <-v.closing:
@@ -226,13 +231,7 @@ func (v *Venus) Close() error {
 	close(v.closing)
 	v.link.close()
 	v.bg.Wait()
-	v.mu.Lock()
-	for _, o := range v.objs {
-		if o.of != nil {
-			o.of.f.Close()
-		}
-	}
-	v.mu.Unlock()
+	v.syncContainers()
 	return v.meta.close()
 }
 

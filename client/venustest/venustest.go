@@ -70,7 +70,7 @@ func Start(t testing.TB, srv *servertest.Server, o Options) *Venus {
 	v := &Venus{Mount: o.Mount, Root: filepath.Join(o.Mount, srv.Realm), CacheDir: o.CacheDir, t: t}
 	v.opts = client.VenusOptions{Realm: srv.Realm, Servers: o.Servers, Mount: o.Mount,
 		CacheDir: o.CacheDir, CacheSize: o.CacheSize, CAFile: o.CAFile,
-		NoPassthrough: o.NoPassthrough, Logger: Logger(t, "venus")}
+		NoPassthrough: o.NoPassthrough, UnmountWait: 500 * time.Millisecond, Logger: Logger(t, "venus")}
 	if err := v.start(); err != nil {
 		t.Fatalf("venus did not start: %v", err)
 	}
