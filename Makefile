@@ -1,3 +1,4 @@
+SHELL := /bin/bash
 # coda: build, test, install. `make help` lists the targets.
 
 GO       ?= go
@@ -51,9 +52,13 @@ test-deps:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# Verbose, so every test's duration is printed; the full log goes to
+# test.log. No test may skip (CODA_TEST_DISALLOW_SKIP): a SKIP fails the run.
 test: build test-deps
-	CODA_TEST_DISALLOW_SKIP=1 CODA_BIN=$(CURDIR)/$(BIN) CGO_ENABLED=1 \
-		$(GO) test -race -count=1 -timeout 28m ./...
+	@set -o pipefail; CODA_TEST_DISALLOW_SKIP=1 CODA_BIN=$(CURDIR)/$(BIN) CGO_ENABLED=1 \
+		$(GO) test -race -count=1 -timeout 28m -v ./... 2>&1 | tee test.log | \
+		grep -E '^(ok|FAIL|panic|--- (PASS|FAIL|SKIP)|=== NAME)|^\s+--- (FAIL|SKIP)|_test.go:[0-9]+:' 
+	@if grep -n -- '--- SKIP' test.log; then echo "FAIL: tests skipped (CODA_TEST_DISALLOW_SKIP)"; exit 1; fi
 	$(MAKE) --no-print-directory fuzz-run FUZZTIME=5s
 
 # Every fuzz target (func FuzzX in a _test.go file), found anew each run.

@@ -275,7 +275,7 @@ func openDaemon(dataDir string, id identity, addr string, log *slog.Logger) (*da
 	if err != nil {
 		return nil, err
 	}
-	db, err := store.Open(store.Options{Dir: filepath.Join(dataDir, storeDir), Logger: log})
+	db, err := store.Open(store.Options{Dir: filepath.Join(dataDir, storeDir), Logger: log, CacheSize: 128 << 20})
 	if err != nil {
 		return nil, err
 	}

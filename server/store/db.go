@@ -25,6 +25,10 @@ type Options struct {
 	Logger *slog.Logger
 	// NoSync skips every fsync. For tests that never crash; never for data.
 	NoSync bool
+	// CacheSize is the bytes of Pebble's block cache; 0 means 8 MiB. The
+	// server uses more so that a batched validate of 100,000 objects reads
+	// from memory.
+	CacheSize int64
 }
 
 // DB is an open store. See the package documentation for its contracts.
@@ -34,6 +38,8 @@ type DB struct {
 	log    *slog.Logger
 	noSync bool
 	wopts  *pebble.WriteOptions
+
+	cacheSize int64
 
 	lock io.Closer
 	pdb  *pebble.DB
@@ -56,11 +62,12 @@ func Open(opts Options) (*DB, error) {
 		return nil, errors.New("store: Options.Dir is empty")
 	}
 	db := &DB{
-		fs:     opts.FS,
-		dir:    filepath.Clean(opts.Dir),
-		log:    opts.Logger,
-		noSync: opts.NoSync,
-		wopts:  pebble.Sync,
+		cacheSize: opts.CacheSize,
+		fs:        opts.FS,
+		dir:       filepath.Clean(opts.Dir),
+		log:       opts.Logger,
+		noSync:    opts.NoSync,
+		wopts:     pebble.Sync,
 	}
 	if db.fs == nil {
 		db.fs = vfs.Default
@@ -89,6 +96,11 @@ func (db *DB) open() error {
 		FS:                 db.fs,
 		Logger:             pebbleLogger{db.log},
 		FormatMajorVersion: pebble.FormatNewest,
+	}
+	if db.cacheSize > 0 {
+		cache := pebble.NewCache(db.cacheSize)
+		defer cache.Unref()
+		popts.Cache = cache
 	}
 	pdb, err := pebble.Open(db.fs.PathJoin(db.dir, "meta"), popts)
 	if err != nil {
