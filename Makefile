@@ -52,11 +52,12 @@ test-deps:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-# Verbose, so every test's duration is printed; the full log goes to
+# One package at a time (-p 1) so timing bars are not measured under the
+# load of other packages; verbose, so every test duration is printed; the full log goes to
 # test.log. No test may skip (CODA_TEST_DISALLOW_SKIP): a SKIP fails the run.
 test: build test-deps
 	@set -o pipefail; CODA_TEST_DISALLOW_SKIP=1 CODA_BIN=$(CURDIR)/$(BIN) CGO_ENABLED=1 \
-		$(GO) test -race -count=1 -timeout 28m -v ./... 2>&1 | tee test.log | \
+		$(GO) test -p 1 -race -count=1 -timeout 28m -v ./... 2>&1 | tee test.log | \
 		grep -E '^(ok|FAIL|panic|--- (PASS|FAIL|SKIP)|=== NAME)|^\s+--- (FAIL|SKIP)|_test.go:[0-9]+:' 
 	@if grep -n -- '--- SKIP' test.log; then echo "FAIL: tests skipped (CODA_TEST_DISALLOW_SKIP)"; exit 1; fi
 	$(MAKE) --no-print-directory fuzz-run FUZZTIME=5s

@@ -1,0 +1,193 @@
+// Package e2e holds end-to-end tests of venus as users run it: the static
+// binary for the server and for venus (no race detector slowing them), and
+// separate processes touching the mount.
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coda-fs/coda/server/bintest"
+)
+
+const realm = "e2e.client"
+
+// cell is a server process and venus processes, all from the binary.
+type cell struct {
+	t    *testing.T
+	dir  string
+	addr string
+	data string
+}
+
+func newCell(t *testing.T) *cell {
+	c := &cell{t: t, dir: t.TempDir()}
+	c.data = filepath.Join(c.dir, "vice")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.addr = l.Addr().String()
+	l.Close()
+	if r := bintest.Run(t, "", "server", "init", "--data", c.data, "--realm", realm, "--id", "1", "--listen", c.addr); r.Code != 0 {
+		t.Fatalf("server init: %s", r.Stderr)
+	}
+	ready := filepath.Join(c.dir, "server.ready")
+	srv := bintest.Start(t, filepath.Join(c.dir, "server.log"), ready, "server", "--data", c.data, "--ready-file", ready)
+	t.Cleanup(srv.Stop)
+	if r := bintest.Run(t, "", "createvol_rep", "coda.root", c.addr, "--key", filepath.Join(c.data, "db", "volutil.key")); r.Code != 0 {
+		t.Fatalf("createvol_rep: %s", r.Stderr)
+	}
+	return c
+}
+
+// venus mounts the realm with a venus process and returns the realm path.
+func (c *cell) venus(name string) string {
+	mnt := filepath.Join(c.dir, name+".mnt")
+	ready := filepath.Join(c.dir, name+".ready")
+	p := bintest.Start(c.t, filepath.Join(c.dir, name+".log"), ready, "venus", "--config", "/dev/null",
+		"--realm", realm, "--servers", c.addr, "--mount", mnt, "--cache", filepath.Join(c.dir, name+".cache"),
+		"--ca", filepath.Join(c.data, "db", "ca.pem"), "--ready-file", ready)
+	c.t.Cleanup(p.Stop)
+	return filepath.Join(mnt, realm)
+}
+
+func sh(t *testing.T, script string) string {
+	t.Helper()
+	out, err := exec.Command("bash", "-c", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", script, err, out)
+	}
+	return string(out)
+}
+
+// allocated returns the bytes of disk blocks used by the files under dir.
+func allocated(t *testing.T, dir string) int64 {
+	var total int64
+	filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+		if err == nil && info.Mode().IsRegular() {
+			total += info.Sys().(*syscall.Stat_t).Blocks * 512
+		}
+		return nil
+	})
+	return total
+}
+
+// TestHugeDirectoryEightCreators: 8 creator processes make 100,000 files in
+// one directory through the mount in at most 90 s; listing sees them all,
+// and a warm lookup takes at most 5 ms.
+func TestHugeDirectoryEightCreators(t *testing.T) {
+	c := newCell(t)
+	root := c.venus("a")
+	big := filepath.Join(root, "big")
+	if err := os.Mkdir(big, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const creators, each = 8, 12500
+	start := time.Now()
+	var procs []*exec.Cmd
+	for w := 0; w < creators; w++ {
+		cmd := exec.Command("bash", "-c", fmt.Sprintf(
+			`cd %q && for ((i = 0; i < %d; i++)); do : > "w%d-$i" || exit 1; done`, big, each, w))
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		procs = append(procs, cmd)
+	}
+	for _, p := range procs {
+		if err := p.Wait(); err != nil {
+			t.Fatalf("creator: %v %s", err, p.Stderr)
+		}
+	}
+	took := time.Since(start)
+	t.Logf("%d files by %d parallel creators in %v (%.0f creates/s)", creators*each, creators, took,
+		float64(creators*each)/took.Seconds())
+	if took > 90*time.Second {
+		t.Errorf("creating took %v, bar is 90 s", took)
+	}
+	if n := strings.TrimSpace(sh(t, "ls -f "+big+" | grep -c '^w'")); n != strconv.Itoa(creators*each) {
+		t.Fatalf("ls found %s entries, want %d", n, creators*each)
+	}
+	// A second client sees them too.
+	other := c.venus("b")
+	if n := strings.TrimSpace(sh(t, "ls "+filepath.Join(other, "big")+" | wc -l")); n != strconv.Itoa(creators*each) {
+		t.Fatalf("second client lists %s entries", n)
+	}
+	// Warm lookups: stat 200 names once to warm, then time each in a
+	// separate process (one that does nothing but the lookups).
+	var names []string
+	for i := 0; i < 200; i++ {
+		names = append(names, filepath.Join(big, fmt.Sprintf("w%d-%d", i%creators, (i*7919)%each)))
+	}
+	sh(t, "stat "+strings.Join(names, " ")+" > /dev/null")
+	out := sh(t, os.Args[0]+" -test.run=^TestLookupTimer$ -- "+strings.Join(names, " "))
+	var worst time.Duration
+	if _, err := fmt.Sscanf(out[strings.Index(out, "worst=")+6:], "%d", &worst); err != nil {
+		t.Fatalf("lookup timer said %q", out)
+	}
+	t.Logf("warm lookup: worst of 200 is %v", worst)
+	if worst > 5*time.Millisecond {
+		t.Errorf("warm lookup took %v, bar is 5 ms", worst)
+	}
+}
+
+// TestLookupTimer is a helper process for TestHugeDirectoryEightCreators:
+// it lstats the names after "--" and prints the slowest time.
+func TestLookupTimer(t *testing.T) {
+	var names []string
+	for i, a := range os.Args {
+		if a == "--" {
+			names = os.Args[i+1:]
+		}
+	}
+	if len(names) == 0 {
+		return // only a helper
+	}
+	var worst time.Duration
+	for _, n := range names {
+		start := time.Now()
+		if _, err := os.Lstat(n); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d > worst {
+			worst = d
+		}
+	}
+	fmt.Printf("worst=%d\n", int64(worst))
+}
+
+// TestSparseFileOver4GiB: a 5 GiB sparse file written on one client keeps
+// its size and last bytes on another, and its holes stay holes on the
+// server and in both caches.
+func TestSparseFileOver4GiB(t *testing.T) {
+	c := newCell(t)
+	a, b := c.venus("a"), c.venus("b")
+	const size = 5 << 30
+	sh(t, fmt.Sprintf("truncate -s %d %s/sparse && printf 'head' | dd of=%s/sparse conv=notrunc status=none && "+
+		"printf 'last' | dd of=%s/sparse bs=1 seek=%d conv=notrunc status=none", size, a, a, a, size-4))
+	if got := strings.TrimSpace(sh(t, "stat -c %s "+b+"/sparse")); got != strconv.Itoa(size) {
+		t.Fatalf("size on the other client: %s", got)
+	}
+	if got := sh(t, "tail -c 4 "+b+"/sparse"); got != "last" {
+		t.Fatalf("last bytes on the other client: %q", got)
+	}
+	if got := sh(t, "head -c 4 "+b+"/sparse"); got != "head" {
+		t.Fatalf("first bytes on the other client: %q", got)
+	}
+	for _, dir := range []string{filepath.Join(c.data, "store"), filepath.Join(c.dir, "a.cache"), filepath.Join(c.dir, "b.cache")} {
+		if n := allocated(t, dir); n > 64<<20 {
+			t.Errorf("%s uses %d bytes for 8 bytes of data in a 5 GiB file", dir, n)
+		}
+	}
+}
