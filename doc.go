@@ -19,12 +19,19 @@
 //	server/volume        volumes and vnodes on top of store
 //	server/fileserver    the file service: one handler per RPC, callbacks
 //	server/adminclient   what volutil and createvol_rep use to talk to a server
+//	server/logging       the slog logger of daemons and tools
+//	server/readyfile     readiness files: daemons write them, scripts wait
+//	server/servertest    in-process servers and a raw protocol client, for tests
+//	server/bintest       runs the real binary in end-to-end tests
+//	server/e2e           end-to-end tests of the server binary
 //	server               package server: daemon assembly (server.go) and the
 //	                     server-side commands (cmd_*.go)
 //	client/venus         the cache manager core
 //	client/fusefs        the FUSE adapter (the only importer of go-fuse)
 //	client               package client: venus assembly and the client
 //	                     commands (cmd_*.go)
+//	client/venustest     in-process venus mounts, for tests
+//	client/e2e           end-to-end tests of venus with the binary
 //	auth/ backup/ resolve/   later issues: tokens and ACLs; dumps; resolution
 //	man/                 man pages; package man generates the command pages
 //	                     from the cli definitions (coda gen-man, make man)

@@ -1,17 +1,16 @@
 package server
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/coda-fs/coda/server/logging"
+	"github.com/coda-fs/coda/server/readyfile"
 )
 
 // Helpers shared by the server-side command files (cmd_*.go). They turn
@@ -54,44 +53,18 @@ func caFlag(dst *string) cli.Flag {
 
 // newLogger returns a text logger on w at the named level.
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, usageErrorf("bad --log-level %q: want debug, info, warn or error", level)
-	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
-}
-
-// writeReadyFile writes content to path atomically: a reader polling for
-// the file never sees it partly written.
-func writeReadyFile(path, content string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	l, err := logging.New(w, level)
 	if err != nil {
-		return fmt.Errorf("ready file: %w", err)
+		return nil, usageErrorf("%v", err)
 	}
-	_, werr := tmp.WriteString(content)
-	cerr := tmp.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		_ = os.Remove(tmp.Name())
-		return fmt.Errorf("ready file: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		_ = os.Remove(tmp.Name())
-		return fmt.Errorf("ready file: %w", err)
-	}
-	return nil
+	return l, nil
 }
 
-// removeReadyFile removes a ready file left by an earlier run (or ours, on
-// exit), so that a waiting script never mistakes it for readiness.
-func removeReadyFile(path string) error {
-	if path == "" {
-		return nil
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("ready file: %w", err)
-	}
-	return nil
-}
+// writeReadyFile and removeReadyFile signal readiness to scripts.
+var (
+	writeReadyFile  = readyfile.Write
+	removeReadyFile = readyfile.Remove
+)
 
 // noArgs refuses positional arguments of a command that takes none.
 func noArgs(c *cli.Context) error {

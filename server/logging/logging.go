@@ -1,0 +1,20 @@
+// Package logging builds the *slog.Logger the daemons and tools log
+// through: text on stderr at a named level. (Log files, JSON and reopening
+// on SIGHUP come with the operations issue.) Nothing here logs secrets:
+// callers never pass them.
+package logging
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+)
+
+// New returns a text logger on w at level (debug, info, warn or error).
+func New(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("bad --log-level %q: want debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
