@@ -1,6 +1,3 @@
-// Package e2e holds end-to-end tests of venus as users run it: the static
-// binary for the server and for venus (no race detector slowing them), and
-// separate processes touching the mount.
 package e2e
 
 import (

@@ -1,5 +1,3 @@
-// Package e2e holds end-to-end tests of the coda server binary: real
-// processes, kill -9, bytes on a real socket.
 package e2e
 
 import (
