@@ -47,11 +47,13 @@ func (s *Server) store(ctx context.Context, cl *client, r *rpc.Request, req *pro
 	s.cb.Add(cl, req.FID)
 	a, ch, err := v.Store(cred(r), volume.StoreArgs{FID: req.FID, Container: id, Size: req.Size,
 		Blocks: blocks, Mtime: req.Mtime, StoreID: req.StoreID, Inline: inline})
-	if err != nil {
+	if err != nil || ch.Duplicate {
 		if id != 0 {
 			s.cfg.DB.RemoveContainer(id)
 		}
-		return nil, nil, err
+		if err != nil {
+			return nil, nil, err
+		}
 	}
 	s.finish(cl, ch)
 	return &proto.AttrReply{Attr: a}, nil, nil

@@ -53,6 +53,10 @@ func (v *Volume) SetAttr(c Cred, a SetAttrArgs) (proto.Attr, *Change, error) {
 		if err != nil {
 			return err
 		}
+		if applied(n, a.StoreID) {
+			out = n.attr(a.FID)
+			return errApplied
+		}
 		if err := t.setattr(c, n, a, newCt, newBlocks); err != nil {
 			return err
 		}
@@ -60,7 +64,7 @@ func (v *Volume) SetAttr(c Cred, a SetAttrArgs) (proto.Attr, *Change, error) {
 		out = n.attr(a.FID)
 		return nil
 	})
-	if err != nil && newCt != 0 {
+	if (err != nil || ch.Duplicate) && newCt != 0 {
 		v.set.db.RemoveContainer(newCt)
 	}
 	return out, ch, err
@@ -202,6 +206,10 @@ func (v *Volume) Store(c Cred, a StoreArgs) (proto.Attr, *Change, error) {
 			return proto.ErrIsDir
 		case proto.TypeSymlink:
 			return proto.ErrInvalid
+		}
+		if applied(n, a.StoreID) {
+			out = n.attr(a.FID)
+			return errApplied
 		}
 		// The owner may always store: open(O_CREAT|O_WRONLY, 0444) followed
 		// by writes is valid POSIX (venus checked the open itself).

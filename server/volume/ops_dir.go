@@ -35,6 +35,15 @@ func (v *Volume) Create(c Cred, a CreateArgs) (dir, obj proto.Attr, ch *Change, 
 		if err != nil {
 			return err
 		}
+		if applied(d, a.StoreID) {
+			if e, err := t.lookup(a.Dir.Vnode, a.Name); err == nil {
+				if n, err := t.get(e.Vnode); err == nil && applied(n, a.StoreID) {
+					dir = d.attr(a.Dir)
+					obj = n.attr(proto.FID{Volume: v.hdr.ID, Vnode: e.Vnode, Unique: e.Unique})
+					return errApplied
+				}
+			}
+		}
 		if err := check(c, d, permW|permX); err != nil {
 			return err
 		}
@@ -87,6 +96,12 @@ func (v *Volume) Remove(c Cred, dirFID proto.FID, name string, rmdir bool, sid p
 		d, err := t.getDir(dirFID)
 		if err != nil {
 			return err
+		}
+		if applied(d, sid) {
+			if _, err := t.lookup(dirFID.Vnode, name); err != nil {
+				dir = d.attr(dirFID) // obj stays zero: the name is gone
+				return errApplied
+			}
 		}
 		if err := check(c, d, permW|permX); err != nil {
 			return err
@@ -164,6 +179,10 @@ func (v *Volume) Link(c Cred, dirFID proto.FID, name string, target proto.FID, s
 		}
 		if n.Type == proto.TypeDir {
 			return proto.ErrPerm
+		}
+		if applied(d, sid) && applied(n, sid) {
+			dir, obj = d.attr(dirFID), n.attr(target)
+			return errApplied
 		}
 		if err := check(c, d, permW|permX); err != nil {
 			return err

@@ -45,6 +45,17 @@ func (t *txn) rename(c Cred, a RenameArgs, res *RenameResult) error {
 	if err != nil {
 		return err
 	}
+	if applied(fd, a.StoreID) && applied(td, a.StoreID) {
+		if _, err := t.lookup(a.FromDir.Vnode, a.FromName); err != nil {
+			if te, err := t.lookup(a.ToDir.Vnode, a.ToName); err == nil {
+				if n, err := t.get(te.Vnode); err == nil {
+					res.FromDir, res.ToDir = fd.attr(a.FromDir), td.attr(a.ToDir)
+					res.Obj = n.attr(proto.FID{Volume: t.v.hdr.ID, Vnode: te.Vnode, Unique: te.Unique})
+					return errApplied
+				}
+			}
+		}
+	}
 	if err := check(c, fd, permW|permX); err != nil {
 		return err
 	}

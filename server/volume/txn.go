@@ -19,11 +19,27 @@ func (c Cred) root() bool { return c.UID == 0 }
 // Change is what a mutation did: the objects whose callbacks must be
 // broken, and containers that may be removed once the change is durable.
 type Change struct {
-	FIDs      []proto.FID
+	FIDs []proto.FID
+	// Duplicate: the request was a retry of one already applied; nothing
+	// changed (resources prepared for it, such as a container, are unused).
+	Duplicate bool
 	freed     []store.ContainerID
 	wait      func() error
 	fileDelta int64
 	byteDelta int64
+}
+
+// errApplied, returned by a transaction's function, says that the request
+// was applied already (a retry after a lost reply): nothing changes and the
+// caller's results, filled from the current state, are returned as success.
+var errApplied = errors.New("already applied")
+
+// applied reports whether n's last update was the one named by sid: a
+// retried request carries the same StoreID as the original, so a replica
+// applies it once (the reply of the first attempt was lost). Only the last
+// update of an object is recognised, which covers an immediate retry.
+func applied(n *vnode, sid proto.StoreID) bool {
+	return sid != (proto.StoreID{}) && n.VV.Store == sid
 }
 
 // txn is one atomic metadata update of a volume, built under Volume.mu.
@@ -47,6 +63,9 @@ func (v *Volume) update(sid proto.StoreID, fn func(t *txn) error) (*Change, erro
 	if err := fn(t); err != nil {
 		v.mu.Unlock()
 		t.b.Close()
+		if err == errApplied {
+			return &Change{Duplicate: true}, nil
+		}
 		return nil, err
 	}
 	for vn, n := range t.dirty {
