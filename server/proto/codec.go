@@ -53,8 +53,22 @@ func (e *Encoder) VV(v VV) {
 	for _, c := range v.Counters {
 		e.U32(c)
 	}
-	e.U64(v.Store.Client)
-	e.U64(v.Store.Seq)
+	e.StoreID(v.Store)
+}
+
+func (e *Encoder) StoreID(s StoreID) {
+	e.U64(s.Client)
+	e.U64(s.Seq)
+}
+
+// Replicas appends a counted list of replicas.
+func (e *Encoder) Replicas(rs []Replica) {
+	e.U32(uint32(len(rs)))
+	for _, r := range rs {
+		e.U32(r.ServerID)
+		e.String(r.Addr)
+		e.U32(r.ReplicaID)
+	}
 }
 
 func (e *Encoder) Attr(a Attr) {
@@ -183,9 +197,22 @@ func (d *Decoder) VV() VV {
 	for i := range v.Counters {
 		v.Counters[i] = d.U32()
 	}
-	v.Store.Client = d.U64()
-	v.Store.Seq = d.U64()
+	v.Store = d.StoreID()
 	return v
+}
+
+func (d *Decoder) StoreID() StoreID {
+	return StoreID{Client: d.U64(), Seq: d.U64()}
+}
+
+// Replicas reads a counted list of at most MaxReplicas replicas.
+func (d *Decoder) Replicas() []Replica {
+	n := d.Count(MaxReplicas, 12)
+	rs := make([]Replica, n)
+	for i := range rs {
+		rs[i] = Replica{ServerID: d.U32(), Addr: d.String(MaxName), ReplicaID: d.U32()}
+	}
+	return rs
 }
 
 func (d *Decoder) Attr() Attr {

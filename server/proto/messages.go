@@ -142,12 +142,7 @@ func (m *VolumeInfo) Encode(e *Encoder) {
 	e.String(m.Name)
 	e.U8(uint8(m.Type))
 	e.FID(m.Root)
-	e.U32(uint32(len(m.Replicas)))
-	for _, r := range m.Replicas {
-		e.U32(r.ServerID)
-		e.String(r.Addr)
-		e.U32(r.ReplicaID)
-	}
+	e.Replicas(m.Replicas)
 	e.U64(m.Files)
 	e.I64(m.Bytes)
 }
@@ -156,11 +151,7 @@ func (m *VolumeInfo) Decode(d *Decoder) {
 	m.Name = d.String(MaxVolName)
 	m.Type = VolumeType(d.U8())
 	m.Root = d.FID()
-	n := d.Count(MaxReplicas, 12)
-	m.Replicas = make([]Replica, n)
-	for i := range m.Replicas {
-		m.Replicas[i] = Replica{ServerID: d.U32(), Addr: d.String(MaxName), ReplicaID: d.U32()}
-	}
+	m.Replicas = d.Replicas()
 	m.Files = d.U64()
 	m.Bytes = d.I64()
 }
@@ -211,20 +202,11 @@ func (m *CreateVolume) Encode(e *Encoder) {
 	e.String(m.Name)
 	e.U32(m.ID)
 	e.U32(m.ReplicaID)
-	e.U32(uint32(len(m.Replicas)))
-	for _, r := range m.Replicas {
-		e.U32(r.ServerID)
-		e.String(r.Addr)
-		e.U32(r.ReplicaID)
-	}
+	e.Replicas(m.Replicas)
 }
 func (m *CreateVolume) Decode(d *Decoder) {
 	m.Name = d.String(MaxVolName)
 	m.ID = d.U32()
 	m.ReplicaID = d.U32()
-	n := d.Count(MaxReplicas, 12)
-	m.Replicas = make([]Replica, n)
-	for i := range m.Replicas {
-		m.Replicas[i] = Replica{ServerID: d.U32(), Addr: d.String(MaxName), ReplicaID: d.U32()}
-	}
+	m.Replicas = d.Replicas()
 }

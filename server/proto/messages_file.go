@@ -125,14 +125,13 @@ func (m *Store) Encode(e *Encoder) {
 	e.FID(m.FID)
 	e.I64(m.Size)
 	e.I64(m.Mtime)
-	e.U64(m.StoreID.Client)
-	e.U64(m.StoreID.Seq)
+	e.StoreID(m.StoreID)
 }
 func (m *Store) Decode(d *Decoder) {
 	m.FID = d.FID()
 	m.Size = d.I64()
 	m.Mtime = d.I64()
-	m.StoreID = StoreID{d.U64(), d.U64()}
+	m.StoreID = d.StoreID()
 	if m.Size < 0 {
 		d.Fail(Errorf(CodeInvalid, "negative size"))
 	}
@@ -159,8 +158,7 @@ func (m *Create) Encode(e *Encoder) {
 	e.U32(m.GID)
 	e.I64(m.Mtime)
 	e.String(m.Target)
-	e.U64(m.StoreID.Client)
-	e.U64(m.StoreID.Seq)
+	e.StoreID(m.StoreID)
 }
 func (m *Create) Decode(d *Decoder) {
 	m.Dir = d.FID()
@@ -170,7 +168,7 @@ func (m *Create) Decode(d *Decoder) {
 	m.GID = d.U32()
 	m.Mtime = d.I64()
 	m.Target = d.String(MaxPath)
-	m.StoreID = StoreID{d.U64(), d.U64()}
+	m.StoreID = d.StoreID()
 }
 
 // DirOpReply answers create, mkdir, symlink, link, remove and rmdir: the
@@ -194,13 +192,12 @@ type Remove struct {
 func (m *Remove) Encode(e *Encoder) {
 	e.FID(m.Dir)
 	e.String(m.Name)
-	e.U64(m.StoreID.Client)
-	e.U64(m.StoreID.Seq)
+	e.StoreID(m.StoreID)
 }
 func (m *Remove) Decode(d *Decoder) {
 	m.Dir = d.FID()
 	m.Name = d.Name()
-	m.StoreID = StoreID{d.U64(), d.U64()}
+	m.StoreID = d.StoreID()
 }
 
 // Rename moves a name, replacing the target if POSIX allows it.
@@ -217,15 +214,14 @@ func (m *Rename) Encode(e *Encoder) {
 	e.String(m.FromName)
 	e.FID(m.ToDir)
 	e.String(m.ToName)
-	e.U64(m.StoreID.Client)
-	e.U64(m.StoreID.Seq)
+	e.StoreID(m.StoreID)
 }
 func (m *Rename) Decode(d *Decoder) {
 	m.FromDir = d.FID()
 	m.FromName = d.Name()
 	m.ToDir = d.FID()
 	m.ToName = d.Name()
-	m.StoreID = StoreID{d.U64(), d.U64()}
+	m.StoreID = d.StoreID()
 }
 
 // RenameReply carries both directories, the moved object, and the replaced
@@ -262,14 +258,13 @@ func (m *Link) Encode(e *Encoder) {
 	e.FID(m.Dir)
 	e.String(m.Name)
 	e.FID(m.Target)
-	e.U64(m.StoreID.Client)
-	e.U64(m.StoreID.Seq)
+	e.StoreID(m.StoreID)
 }
 func (m *Link) Decode(d *Decoder) {
 	m.Dir = d.FID()
 	m.Name = d.Name()
 	m.Target = d.FID()
-	m.StoreID = StoreID{d.U64(), d.U64()}
+	m.StoreID = d.StoreID()
 }
 
 // ReadlinkReply carries a symlink's target.
@@ -298,8 +293,7 @@ func (m *SetAttr) Encode(e *Encoder) {
 	e.U32(m.GID)
 	e.I64(m.Size)
 	e.I64(m.Mtime)
-	e.U64(m.StoreID.Client)
-	e.U64(m.StoreID.Seq)
+	e.StoreID(m.StoreID)
 }
 func (m *SetAttr) Decode(d *Decoder) {
 	m.FID = d.FID()
@@ -309,7 +303,7 @@ func (m *SetAttr) Decode(d *Decoder) {
 	m.GID = d.U32()
 	m.Size = d.I64()
 	m.Mtime = d.I64()
-	m.StoreID = StoreID{d.U64(), d.U64()}
+	m.StoreID = d.StoreID()
 	if m.Size < 0 {
 		d.Fail(Errorf(CodeInvalid, "negative size"))
 	}

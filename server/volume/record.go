@@ -148,12 +148,7 @@ func (h *header) encode() []byte {
 	e.U32(h.ReplicaID)
 	e.U8(h.Slot)
 	e.FID(h.Root)
-	e.U32(uint32(len(h.Replicas)))
-	for _, r := range h.Replicas {
-		e.U32(r.ServerID)
-		e.String(r.Addr)
-		e.U32(r.ReplicaID)
-	}
+	e.Replicas(h.Replicas)
 	e.I64(h.Created)
 	return e.B
 }
@@ -165,10 +160,7 @@ func decodeHeader(b []byte) (*header, error) {
 	}
 	h := &header{ID: d.U32(), Name: d.String(proto.MaxVolName), Type: proto.VolumeType(d.U8()),
 		ReplicaID: d.U32(), Slot: d.U8(), Root: d.FID()}
-	n := d.Count(proto.MaxReplicas, 12)
-	for i := 0; i < n; i++ {
-		h.Replicas = append(h.Replicas, proto.Replica{ServerID: d.U32(), Addr: d.String(proto.MaxName), ReplicaID: d.U32()})
-	}
+	h.Replicas = d.Replicas()
 	h.Created = d.I64()
 	if err := d.Done(); err != nil {
 		return nil, fmt.Errorf("corrupt volume header: %w", err)
