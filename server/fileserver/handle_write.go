@@ -211,8 +211,7 @@ func (s *Server) rename(ctx context.Context, cl *client, r *rpc.Request, req *pr
 	}
 	s.cb.Add(cl, req.FromDir)
 	s.cb.Add(cl, req.ToDir)
-	res, ch, err := v.Rename(cred(r), volume.RenameArgs{FromDir: req.FromDir, FromName: req.FromName,
-		ToDir: req.ToDir, ToName: req.ToName, StoreID: req.StoreID})
+	res, ch, err := v.Rename(cred(r), *req)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -241,8 +240,7 @@ func (s *Server) setAttr(ctx context.Context, cl *client, r *rpc.Request, req *p
 		return nil, nil, err
 	}
 	s.cb.Add(cl, req.FID)
-	a, ch, err := v.SetAttr(cred(r), volume.SetAttrArgs{FID: req.FID, Mask: req.Mask, Mode: req.Mode,
-		UID: req.UID, GID: req.GID, Size: req.Size, Mtime: req.Mtime, StoreID: req.StoreID})
+	a, ch, err := v.SetAttr(cred(r), *req)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -57,11 +57,9 @@ type client struct {
 	promises map[proto.FID]struct{} // guarded by callbacks.mu
 }
 
-// Accept checks a new connection's hello and prepares its state.
+// Accept checks a new connection's realm (package rpc already refused
+// another protocol version) and prepares its state.
 func (s *Server) Accept(c *rpc.Conn, h *proto.Hello) (proto.HelloReply, error) {
-	if h.Version != proto.Version {
-		return proto.HelloReply{}, fmt.Errorf("protocol version %d not supported (server speaks %d)", h.Version, proto.Version)
-	}
 	if h.Realm != s.cfg.Realm {
 		return proto.HelloReply{}, fmt.Errorf("this server serves realm %q, not %q", s.cfg.Realm, h.Realm)
 	}

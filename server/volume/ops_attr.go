@@ -8,22 +8,10 @@ import (
 	"github.com/coda-fs/coda/server/store"
 )
 
-// SetAttrArgs is a setattr request; Mask says which fields are set.
-type SetAttrArgs struct {
-	FID     proto.FID
-	Mask    uint32
-	Mode    uint32
-	UID     uint32
-	GID     uint32
-	Size    int64
-	Mtime   int64
-	StoreID proto.StoreID
-}
-
 // SetAttr changes mode, owner, size or mtime. A truncation that shrinks a
 // file writes a new container holding the kept prefix (containers are
 // immutable, so clones and open fetches keep their view).
-func (v *Volume) SetAttr(c Cred, a SetAttrArgs) (proto.Attr, *Change, error) {
+func (v *Volume) SetAttr(c Cred, a proto.SetAttr) (proto.Attr, *Change, error) {
 	var newCt store.ContainerID
 	var newBlocks int64
 	if a.Mask&proto.SetSize != 0 {
@@ -70,7 +58,7 @@ func (v *Volume) SetAttr(c Cred, a SetAttrArgs) (proto.Attr, *Change, error) {
 	return out, ch, err
 }
 
-func (t *txn) setattr(c Cred, n *vnode, a SetAttrArgs, newCt store.ContainerID, newBlocks int64) error {
+func (t *txn) setattr(c Cred, n *vnode, a proto.SetAttr, newCt store.ContainerID, newBlocks int64) error {
 	owner := c.root() || c.UID == n.UID
 	if a.Mask&proto.SetMode != 0 {
 		if !owner {

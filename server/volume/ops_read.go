@@ -141,37 +141,37 @@ func (v *Volume) OpenData(c Cred, fid proto.FID) (*Data, error) {
 	if err := check(c, n, permR); err != nil {
 		return nil, err
 	}
-	// A concurrent store may free the container between the read of the
-	// vnode and the open; then the vnode names a newer one: read again.
+	// A concurrent store may free the container (or replace the inline
+	// data) between the read of the vnode and the open; then the vnode names
+	// newer content: read it again.
 	for tries := 0; ; tries++ {
-		d := &Data{Attr: n.attr(fid)}
-		if n.inline() {
-			b, err := v.set.db.Get(inlineKey(v.hdr.ID, fid.Vnode))
-			if err == nil {
-				d.Inline = b
-				return d, nil
-			}
-			if tries == 3 {
-				return nil, err
-			}
-			if n, err = v.object(fid); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if n.Container == 0 {
-			return d, nil
-		}
-		ct, err := v.set.db.OpenContainer(store.ContainerID(n.Container))
-		if err == nil {
-			d.Container = ct
-			return d, nil
-		}
-		if tries == 3 {
-			return nil, err
+		d, err := v.openContent(fid, n)
+		if err == nil || tries == 3 {
+			return d, err
 		}
 		if n, err = v.object(fid); err != nil {
 			return nil, err
 		}
 	}
+}
+
+// openContent opens the content n names: inline data, a container, or
+// nothing for an empty file.
+func (v *Volume) openContent(fid proto.FID, n *vnode) (*Data, error) {
+	d := &Data{Attr: n.attr(fid)}
+	switch {
+	case n.inline():
+		b, err := v.set.db.Get(inlineKey(v.hdr.ID, fid.Vnode))
+		if err != nil {
+			return nil, err
+		}
+		d.Inline = b
+	case n.Container != 0:
+		ct, err := v.set.db.OpenContainer(store.ContainerID(n.Container))
+		if err != nil {
+			return nil, err
+		}
+		d.Container = ct
+	}
+	return d, nil
 }

@@ -6,15 +6,6 @@ import (
 	"github.com/coda-fs/coda/server/proto"
 )
 
-// RenameArgs name the source and target of a rename.
-type RenameArgs struct {
-	FromDir  proto.FID
-	FromName string
-	ToDir    proto.FID
-	ToName   string
-	StoreID  proto.StoreID
-}
-
 // RenameResult is the status of everything a rename touched.
 type RenameResult struct {
 	FromDir, ToDir, Obj, Replaced proto.Attr
@@ -23,7 +14,7 @@ type RenameResult struct {
 // Rename moves a name within the volume, replacing the target as POSIX
 // rename(2) does. A file with several links may not leave its directory
 // until the hard-links issue lifts that (EXDEV).
-func (v *Volume) Rename(c Cred, a RenameArgs) (res RenameResult, ch *Change, err error) {
+func (v *Volume) Rename(c Cred, a proto.Rename) (res RenameResult, ch *Change, err error) {
 	if err := proto.CheckName(a.ToName); err != nil {
 		return res, nil, err
 	}
@@ -36,7 +27,7 @@ func (v *Volume) Rename(c Cred, a RenameArgs) (res RenameResult, ch *Change, err
 	return res, ch, err
 }
 
-func (t *txn) rename(c Cred, a RenameArgs, res *RenameResult) error {
+func (t *txn) rename(c Cred, a proto.Rename, res *RenameResult) error {
 	fd, err := t.getDir(a.FromDir)
 	if err != nil {
 		return err

@@ -33,7 +33,7 @@ func TestRetriedUpdatesApplyOnce(t *testing.T) {
 		t.Fatalf("second create of f: %v, want EEXIST", err)
 	}
 
-	set := SetAttrArgs{FID: f1.FID, Mask: proto.SetMode, Mode: 0600, StoreID: sid(3)}
+	set := proto.SetAttr{FID: f1.FID, Mask: proto.SetMode, Mode: 0600, StoreID: sid(3)}
 	if _, _, err := v.SetAttr(root, set); err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestRetriedUpdatesApplyOnce(t *testing.T) {
 		t.Fatalf("retried setattr: %v", err)
 	}
 
-	ren := RenameArgs{FromDir: r, FromName: "f", ToDir: r, ToName: "g", StoreID: sid(4)}
+	ren := proto.Rename{FromDir: r, FromName: "f", ToDir: r, ToName: "g", StoreID: sid(4)}
 	if _, _, err := v.Rename(root, ren); err != nil {
 		t.Fatal(err)
 	}

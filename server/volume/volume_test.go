@@ -138,7 +138,7 @@ func TestRenameRules(t *testing.T) {
 	mustCreate(t, v, r, "f", proto.TypeFile)
 	mustCreate(t, v, r, "g", proto.TypeFile)
 	ren := func(fd proto.FID, fn string, td proto.FID, tn string) error {
-		_, _, err := v.Rename(root, RenameArgs{FromDir: fd, FromName: fn, ToDir: td, ToName: tn})
+		_, _, err := v.Rename(root, proto.Rename{FromDir: fd, FromName: fn, ToDir: td, ToName: tn})
 		return err
 	}
 	wantErr(t, ren(r, "a", b.FID, "x"), proto.ErrInvalid) // into itself
@@ -175,7 +175,7 @@ func TestLinkSameDirOnly(t *testing.T) {
 	}
 	_, _, _, err = v.Link(root, d.FID, "f3", f.FID, proto.StoreID{})
 	wantErr(t, err, proto.ErrCrossDevice)
-	_, _, err = v.Rename(root, RenameArgs{FromDir: r, FromName: "f", ToDir: d.FID, ToName: "f"})
+	_, _, err = v.Rename(root, proto.Rename{FromDir: r, FromName: "f", ToDir: d.FID, ToName: "f"})
 	wantErr(t, err, proto.ErrCrossDevice)
 	_, _, _, err = v.Link(root, r, "d2", d.FID, proto.StoreID{})
 	wantErr(t, err, proto.ErrPerm)
@@ -194,7 +194,7 @@ func TestPermissions(t *testing.T) {
 	alice, bob := Cred{UID: 1000}, Cred{UID: 1001}
 	_, _, _, err := v.Create(alice, CreateArgs{Dir: r, Name: "x", Type: proto.TypeFile})
 	wantErr(t, err, proto.ErrAccess) // root dir is 0755 root
-	if _, _, err := v.SetAttr(root, SetAttrArgs{FID: r, Mask: proto.SetMode, Mode: 01777}); err != nil {
+	if _, _, err := v.SetAttr(root, proto.SetAttr{FID: r, Mask: proto.SetMode, Mode: 01777}); err != nil {
 		t.Fatal(err)
 	}
 	_, f, _, err := v.Create(alice, CreateArgs{Dir: r, Name: "x", Type: proto.TypeFile, Mode: 0600, UID: 1000})
@@ -203,9 +203,9 @@ func TestPermissions(t *testing.T) {
 	}
 	_, err = v.OpenData(bob, f.FID)
 	wantErr(t, err, proto.ErrAccess)
-	_, _, err = v.SetAttr(bob, SetAttrArgs{FID: f.FID, Mask: proto.SetMode, Mode: 0777})
+	_, _, err = v.SetAttr(bob, proto.SetAttr{FID: f.FID, Mask: proto.SetMode, Mode: 0777})
 	wantErr(t, err, proto.ErrPerm)
-	_, _, err = v.SetAttr(alice, SetAttrArgs{FID: f.FID, Mask: proto.SetUID, UID: 1001})
+	_, _, err = v.SetAttr(alice, proto.SetAttr{FID: f.FID, Mask: proto.SetUID, UID: 1001})
 	wantErr(t, err, proto.ErrPerm)
 	_, _, _, err = v.Remove(bob, r, "x", false, proto.StoreID{})
 	wantErr(t, err, proto.ErrPerm) // sticky directory
@@ -230,7 +230,7 @@ func TestStoreAndTruncate(t *testing.T) {
 	if err != nil || a.Size != 12 || a.Mtime != 5 {
 		t.Fatalf("store: %v %+v", err, a)
 	}
-	a, _, err = v.SetAttr(root, SetAttrArgs{FID: f.FID, Mask: proto.SetSize, Size: 5})
+	a, _, err = v.SetAttr(root, proto.SetAttr{FID: f.FID, Mask: proto.SetSize, Size: 5})
 	if err != nil || a.Size != 5 {
 		t.Fatalf("truncate: %v %+v", err, a)
 	}
