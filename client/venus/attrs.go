@@ -42,6 +42,17 @@ func (v *Venus) forget(o *object) {
 	v.meta.delObject(o.fid)
 }
 
+// forgetIfGone forgets o when err says the server no longer has it, and
+// returns err. Callers do not hold v.mu.
+func (v *Venus) forgetIfGone(o *object, err error) error {
+	if isGone(err) {
+		v.mu.Lock()
+		v.forget(o)
+		v.mu.Unlock()
+	}
+	return err
+}
+
 // dropContainer removes o's container from the cache. Callers hold v.mu and
 // o is not open.
 func (v *Venus) dropContainer(o *object) {

@@ -93,12 +93,7 @@ func (v *Venus) fetchDir(ctx context.Context, c Caller, o *object) error {
 		var err error
 		first, dirAttr, entries, restart, err = v.readAllPages(ctx, c, o.fid)
 		if err != nil {
-			if isGone(err) {
-				v.mu.Lock()
-				v.forget(o)
-				v.mu.Unlock()
-			}
-			return err
+			return v.forgetIfGone(o, err)
 		}
 		if !restart {
 			break

@@ -44,12 +44,7 @@ func (v *Venus) fetch(ctx context.Context, c Caller, o *object) (*os.File, error
 	}
 	if err != nil {
 		v.conts.abort(f, name)
-		if isGone(err) {
-			v.mu.Lock()
-			v.forget(o)
-			v.mu.Unlock()
-		}
-		return nil, err
+		return nil, v.forgetIfGone(o, err)
 	}
 	v.stats.fetchedBytes.Add(sink.n)
 	v.mu.Lock()

@@ -34,12 +34,7 @@ func (v *Venus) getAttr(ctx context.Context, c Caller, o *object) error {
 	var r proto.AttrReply
 	st, err := v.call(ctx, c, proto.OpGetAttr, &proto.FIDReq{FID: o.fid}, &r, nil)
 	if err != nil {
-		if isGone(err) {
-			v.mu.Lock()
-			v.forget(o)
-			v.mu.Unlock()
-		}
-		return err
+		return v.forgetIfGone(o, err)
 	}
 	v.mu.Lock()
 	v.applyAttr(o, r.Attr, v.promiseOK(st, o.fid))
