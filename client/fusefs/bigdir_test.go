@@ -1,7 +1,6 @@
 package fusefs_test
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -17,12 +16,7 @@ import (
 // of the root volume, through the server directly (parallel creates share
 // the server's syncs), as another client would.
 func fillDir(t *testing.T, srv *servertest.Server, name string, n int) {
-	ctx := context.Background()
-	cl, err := servertest.Dial(ctx, srv.Addr, srv.Realm, srv.CA())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := srv.Client()
 	root, err := cl.Root(venustest.RootVolume)
 	if err != nil {
 		t.Fatal(err)

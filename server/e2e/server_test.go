@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"encoding/binary"
 	"fmt"
@@ -66,14 +65,7 @@ func (c *cell) client(t *testing.T) *servertest.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	cl, err := servertest.Dial(ctx, c.addr, realm, ca)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cl.Close() })
-	return cl
+	return servertest.MustDial(t, c.addr, realm, ca)
 }
 
 func TestInitRefusesExistingDataDir(t *testing.T) {

@@ -5,14 +5,15 @@ import (
 	"testing"
 
 	"github.com/coda-fs/coda/server/proto"
+	"github.com/coda-fs/coda/server/servertest"
 )
 
 // BenchmarkCreateStore measures one client creating and storing small files
 // one after the other, as `tar -x` does: the latency floor of an update.
 func BenchmarkCreateStore(b *testing.B) {
-	s := servertestStart(b)
+	s := servertest.Start(b, servertest.Options{})
 	root := s.CreateVolume("bench").Root
-	c := dialB(b, s)
+	c := s.Client()
 	data := make([]byte, 4096)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -28,9 +29,9 @@ func BenchmarkCreateStore(b *testing.B) {
 
 // BenchmarkMkdir measures one metadata update per iteration.
 func BenchmarkMkdir(b *testing.B) {
-	s := servertestStart(b)
+	s := servertest.Start(b, servertest.Options{})
 	root := s.CreateVolume("bench").Root
-	c := dialB(b, s)
+	c := s.Client()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, err := c.Create(proto.OpMkdir, root, fmt.Sprintf("d%d", i), 0755); err != nil {
@@ -41,9 +42,9 @@ func BenchmarkMkdir(b *testing.B) {
 
 // BenchmarkGetAttr measures a round trip with no disk write.
 func BenchmarkGetAttr(b *testing.B) {
-	s := servertestStart(b)
+	s := servertest.Start(b, servertest.Options{})
 	root := s.CreateVolume("bench").Root
-	c := dialB(b, s)
+	c := s.Client()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, err := c.GetAttr(root); err != nil {

@@ -2,7 +2,6 @@ package fileserver_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"testing"
 	"time"
@@ -10,34 +9,6 @@ import (
 	"github.com/coda-fs/coda/server/proto"
 	"github.com/coda-fs/coda/server/servertest"
 )
-
-func servertestStart(tb testing.TB) *servertest.Server {
-	return servertest.Start(tb, servertest.Options{})
-}
-
-func dialB(tb testing.TB, s *servertest.Server) *servertest.Client {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := servertest.Dial(ctx, s.Addr, s.Realm, s.CA())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { c.Close() })
-	return c
-}
-
-func dial(t *testing.T, s *servertest.Server) *servertest.Client {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := servertest.Dial(ctx, s.Addr, s.Realm, s.CA())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
 
 func setup(t *testing.T) (*servertest.Server, proto.FID) {
 	s := servertest.Start(t, servertest.Options{})
@@ -47,7 +18,7 @@ func setup(t *testing.T) (*servertest.Server, proto.FID) {
 
 func TestStoreFetchRoundTrip(t *testing.T) {
 	s, root := setup(t)
-	a := dial(t, s)
+	a := s.Client()
 	r, err := a.Create(proto.OpCreate, root, "f", 0644)
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +27,7 @@ func TestStoreFetchRoundTrip(t *testing.T) {
 	if _, err := a.Store(r.Attr.FID, data); err != nil {
 		t.Fatal(err)
 	}
-	b := dial(t, s)
+	b := s.Client()
 	attr, got, err := b.Fetch(r.Attr.FID)
 	if err != nil || !bytes.Equal(got, data) || attr.Size != int64(len(data)) {
 		t.Fatalf("fetch: %v size %d", err, attr.Size)
@@ -81,7 +52,7 @@ func TestStoreFetchRoundTrip(t *testing.T) {
 // promise on the file) has already received and acknowledged the break.
 func TestBreakDeliveredBeforeAck(t *testing.T) {
 	s, root := setup(t)
-	a, b := dial(t, s), dial(t, s)
+	a, b := s.Client(), s.Client()
 	r, err := a.Create(proto.OpCreate, root, "f", 0644)
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +91,7 @@ func TestBreakDeliveredBeforeAck(t *testing.T) {
 // within a second loses its connection, and the writer is not held up.
 func TestSlowHolderLosesConnection(t *testing.T) {
 	s, root := setup(t)
-	a, b := dial(t, s), dial(t, s)
+	a, b := s.Client(), s.Client()
 	r, err := a.Create(proto.OpCreate, root, "f", 0644)
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +118,7 @@ func TestSlowHolderLosesConnection(t *testing.T) {
 
 func TestErrorsCrossTheWire(t *testing.T) {
 	s, root := setup(t)
-	a := dial(t, s)
+	a := s.Client()
 	if _, err := a.Create(proto.OpMkdir, root, "d", 0755); err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +140,7 @@ func TestErrorsCrossTheWire(t *testing.T) {
 
 func TestRestartKeepsData(t *testing.T) {
 	s, root := setup(t)
-	a := dial(t, s)
+	a := s.Client()
 	r, err := a.Create(proto.OpCreate, root, "f", 0644)
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +150,7 @@ func TestRestartKeepsData(t *testing.T) {
 	}
 	a.Close()
 	s.Restart()
-	b := dial(t, s)
+	b := s.Client()
 	_, got, err := b.Fetch(r.Attr.FID)
 	if err != nil || string(got) != "persist" {
 		t.Fatalf("after restart: %q %v", got, err)

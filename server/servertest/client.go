@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/coda-fs/coda/server/pki"
@@ -59,6 +60,26 @@ func Dial(ctx context.Context, addr, realm string, caPEM []byte) (*Client, error
 	}
 	c.Conn = conn
 	return c, nil
+}
+
+// MustDial connects a raw client for a test, failing the test on error;
+// the client is closed when the test ends.
+func MustDial(tb testing.TB, addr, realm string, caPEM []byte) *Client {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, addr, realm, caPEM)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Client connects a raw client to s for the rest of the test.
+func (s *Server) Client() *Client {
+	s.t.Helper()
+	return MustDial(s.t, s.Addr, s.Realm, s.CA())
 }
 
 // Breaks returns the FIDs broken so far.
