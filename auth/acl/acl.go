@@ -4,13 +4,15 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+
+	"github.com/coda-fs/coda/server/proto"
 )
 
 // Well-known principal ids.
 const (
-	AnyUser        int32 = -101 // System:AnyUser: every caller, with or without a token
-	Administrators int32 = -204 // System:Administrators
-	AdminUser      int32 = 1    // the "admin" user created by `coda server init`
+	AnyUser        = proto.AnyUserID        // System:AnyUser: every caller, with or without a token
+	Administrators = proto.AdministratorsID // System:Administrators
+	AdminUser      = proto.AdminUserID      // the "admin" user created by `coda server init`
 )
 
 // MaxEntries bounds the entries on each side (positive, negative) of an

@@ -128,7 +128,7 @@ func handler[Req any, P interface {
 
 // cred is the identity a request acts with: until the auth issue, the uid
 // venus sends.
-func cred(r *rpc.Request) volume.Cred { return volume.Cred{UID: r.Ident} }
+func cred(r *rpc.Request) volume.Cred { return volume.Cred{UID: int32(r.Ident), Admin: r.Ident == 0} }
 
 // Register installs every handler on mux.
 func (s *Server) Register(mux *rpc.Mux) {

@@ -23,6 +23,7 @@ func (e *Encoder) U16(v uint16) { e.B = binary.LittleEndian.AppendUint16(e.B, v)
 func (e *Encoder) U32(v uint32) { e.B = binary.LittleEndian.AppendUint32(e.B, v) }
 func (e *Encoder) U64(v uint64) { e.B = binary.LittleEndian.AppendUint64(e.B, v) }
 func (e *Encoder) I64(v int64)  { e.U64(uint64(v)) }
+func (e *Encoder) I32(v int32)  { e.U32(uint32(v)) }
 func (e *Encoder) Bool(v bool) {
 	if v {
 		e.U8(1)
@@ -83,6 +84,8 @@ func (e *Encoder) Attr(a Attr) {
 	e.I64(a.Mtime)
 	e.I64(a.Ctime)
 	e.VV(a.VV)
+	e.U8(a.Rights)
+	e.U8(a.AnyRights)
 }
 
 // ErrShort is recorded when a message ends before its fields do.
@@ -147,6 +150,7 @@ func (d *Decoder) U64() uint64 {
 }
 
 func (d *Decoder) I64() int64 { return int64(d.U64()) }
+func (d *Decoder) I32() int32 { return int32(d.U32()) }
 
 func (d *Decoder) Bool() bool {
 	v := d.U8()
@@ -231,6 +235,8 @@ func (d *Decoder) Attr() Attr {
 	a.Mtime = d.I64()
 	a.Ctime = d.I64()
 	a.VV = d.VV()
+	a.Rights = d.U8()
+	a.AnyRights = d.U8()
 	return a
 }
 

@@ -31,7 +31,8 @@ const (
 	CodeProtocol // malformed request
 	CodeTooManyLinks
 	CodePerm
-	CodeIO // an internal failure; the message says what
+	CodeIO   // an internal failure; the message says what
+	CodeAuth // login refused: unknown user or wrong password
 	codeMax
 )
 
@@ -80,6 +81,7 @@ var (
 	ErrTooManyLinks = &Error{Code: CodeTooManyLinks}
 	ErrPerm         = &Error{Code: CodePerm}
 	ErrIO           = &Error{Code: CodeIO}
+	ErrAuth         = &Error{Code: CodeAuth}
 )
 
 var codeTable = [codeMax]struct {
@@ -108,6 +110,7 @@ var codeTable = [codeMax]struct {
 	CodeTooManyLinks: {"too many links", syscall.EMLINK},
 	CodePerm:         {"operation not permitted", syscall.EPERM},
 	CodeIO:           {"server error", syscall.EIO},
+	CodeAuth:         {"login failed: unknown user or wrong password", syscall.EACCES},
 }
 
 // Errno maps a code to an errno.
@@ -137,7 +140,7 @@ func CodeOf(err error) Code {
 	var en syscall.Errno
 	if errors.As(err, &en) {
 		for c := Code(1); c < codeMax; c++ {
-			if codeTable[c].errno == en && c != CodeNoVolume && c != CodeExpired {
+			if codeTable[c].errno == en && c != CodeNoVolume && c != CodeExpired && c != CodeAuth {
 				return c
 			}
 		}

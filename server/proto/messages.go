@@ -29,6 +29,13 @@ const (
 	OpAdminAuth
 	OpCreateVolume
 	OpListVolumes
+	OpLogin
+	OpBindToken
+	OpChangePassword
+	OpSetPassword
+	OpPDBCommand
+	OpGetACL
+	OpSetACL
 	OpMax
 )
 
@@ -42,6 +49,9 @@ var opNames = [OpMax]string{
 	OpLink: "link", OpReadlink: "readlink", OpSetAttr: "setattr",
 	OpCallbackBreak: "callbackbreak", OpAdminAuth: "adminauth",
 	OpCreateVolume: "createvolume", OpListVolumes: "listvolumes",
+	OpLogin: "login", OpBindToken: "bindtoken", OpChangePassword: "changepassword",
+	OpSetPassword: "setpassword", OpPDBCommand: "pdbcommand",
+	OpGetACL: "getacl", OpSetACL: "setacl",
 }
 
 func (o Op) String() string {

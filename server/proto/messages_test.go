@@ -16,7 +16,7 @@ func sampleAttr(n uint32) Attr {
 	return Attr{
 		FID: FID{1, n, 3}, Type: TypeFile, Mode: 0o644, UID: 1000, GID: 100,
 		Nlink: 2, Size: 12345, Blocks: 16384, Mtime: 1700000000123456789,
-		Ctime: -5, VV: VV{Counters: [MaxReplicas]uint32{1, 2, 3, 0, 0, 0, 0, 9},
+		Ctime: -5, Rights: 0x7f, AnyRights: 3, VV: VV{Counters: [MaxReplicas]uint32{1, 2, 3, 0, 0, 0, 0, 9},
 			Store: StoreID{Client: 77, Seq: 88}},
 	}
 }
@@ -57,6 +57,16 @@ func messageSamples() []Message {
 		&SetAttr{FID: FID{1, 2, 3}, Mask: SetMode | SetSize, Mode: 0o600, UID: 5, GID: 6, Size: 0, Mtime: 8, StoreID: sid},
 		&CallbackBreak{FIDs: []FID{{1, 2, 3}, {1, 0, 0}}},
 		&EndOfData{Size: 64 << 20, Sum: 0x1234567890abcdef},
+		&Login{User: "www-data", Password: []byte("s3cret")},
+		&TokenInfo{Token: []byte{9, 8, 7}, UserID: 33, User: "www-data", Expires: 1 << 62},
+		&BindToken{Slot: 7, Token: []byte{1, 2, 3}},
+		&Identity{UserID: 33, User: "www-data", Expires: 5, CPS: []int32{33, -101, -300}},
+		&ChangePassword{User: "jan", Old: []byte("a"), New: []byte("b")},
+		&SetPassword{User: "jan", Password: []byte("pw")},
+		&PDBCommand{Args: []string{"ag", "-300", "33"}},
+		&Text{Text: "line 1\nline 2\n"},
+		&ACLReply{Dir: sampleAttr(1), Entries: []ACLEntry{{-204, "System:Administrators", 127, false}, {33, "www-data", 16, true}}},
+		&SetACL{Dir: FID{1, 1, 1}, Clear: true, Entries: []ACLEntry{{0, "www-data", 31, false}}, StoreID: sid},
 	}
 }
 

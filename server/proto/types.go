@@ -115,6 +115,12 @@ type Attr struct {
 	Mtime  int64 // ns since the epoch
 	Ctime  int64 // ns since the epoch
 	VV     VV
+	// Rights are the caller's rights (acl.Rights bits) on the ACL that
+	// governs the object (a directory's own, a file's directory's);
+	// AnyRights are System:AnyUser's there. Venus keeps them per user
+	// until the object's callback breaks.
+	Rights    uint8
+	AnyRights uint8
 }
 
 // SetAttr fields: a mask says which are set.

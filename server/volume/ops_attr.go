@@ -59,7 +59,7 @@ func (v *Volume) SetAttr(c Cred, a proto.SetAttr) (proto.Attr, *Change, error) {
 }
 
 func (t *txn) setattr(c Cred, n *vnode, a proto.SetAttr, newCt store.ContainerID, newBlocks int64) error {
-	owner := c.root() || c.UID == n.UID
+	owner := c.root() || uint32(c.UID) == n.UID
 	if a.Mask&proto.SetMode != 0 {
 		if !owner {
 			return proto.ErrPerm
@@ -201,7 +201,7 @@ func (v *Volume) Store(c Cred, a StoreArgs) (proto.Attr, *Change, error) {
 		}
 		// The owner may always store: open(O_CREAT|O_WRONLY, 0444) followed
 		// by writes is valid POSIX (venus checked the open itself).
-		if c.UID != n.UID {
+		if uint32(c.UID) != n.UID {
 			if err := check(c, n, permW); err != nil {
 				return err
 			}

@@ -22,7 +22,7 @@ func may(c Cred, n *vnode, want uint32) bool {
 		return true
 	}
 	var bits uint32
-	if c.UID == n.UID {
+	if uint32(c.UID) == n.UID {
 		bits = (n.Mode >> 6) & 7
 	} else {
 		bits = ((n.Mode >> 3) | n.Mode) & 7
@@ -41,7 +41,7 @@ func check(c Cred, n *vnode, want uint32) error {
 // checkSticky enforces the sticky bit of dir: only the owner of the entry,
 // the owner of the directory or root may remove or rename it.
 func checkSticky(c Cred, dir, victim *vnode) error {
-	if dir.Mode&01000 == 0 || c.root() || c.UID == dir.UID || c.UID == victim.UID {
+	if dir.Mode&01000 == 0 || c.root() || uint32(c.UID) == dir.UID || uint32(c.UID) == victim.UID {
 		return nil
 	}
 	return proto.ErrPerm

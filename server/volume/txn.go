@@ -11,10 +11,15 @@ import (
 // Cred is the identity a request acts with. Until the auth issue the server
 // trusts the uid venus sends.
 type Cred struct {
-	UID uint32
+	UID   int32   // the caller's Coda user id; 0 when anonymous
+	CPS   []int32 // UID, its groups (transitively) and System:AnyUser
+	Admin bool    // a member of System:Administrators, or the realm's admin key
 }
 
-func (c Cred) root() bool { return c.UID == 0 }
+// Anonymous is the identity of a caller without a (valid) token.
+var Anonymous = Cred{CPS: []int32{proto.AnyUserID}}
+
+func (c Cred) root() bool { return c.Admin }
 
 // Change is what a mutation did: the objects whose callbacks must be
 // broken, and containers that may be removed once the change is durable.

@@ -10,7 +10,7 @@ import (
 	"github.com/coda-fs/coda/server/store"
 )
 
-var root = Cred{UID: 0}
+var root = Cred{UID: proto.AdminUserID, CPS: []int32{proto.AdminUserID, proto.AdministratorsID, proto.AnyUserID}, Admin: true}
 
 func newVolume(t *testing.T) (*Set, *Volume) {
 	t.Helper()
