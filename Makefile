@@ -38,7 +38,11 @@ install: build
 		install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
 		for p in man/*.$$s; do [ -e "$$p" ] || continue; install -m 0644 "$$p" $(DESTDIR)$(PREFIX)/share/man/man$$s/; done; \
 	done
-	for f in scripts/*; do [ -f "$$f" ] || continue; install -m 0755 "$$f" $(DESTDIR)$(PREFIX)/share/coda/scripts/; done
+	for f in scripts/* scripts/auth/* scripts/systemd/*; do \
+		[ -f "$$f" ] || continue; \
+		if [ -x "$$f" ]; then m=0755; else m=0644; fi; \
+		install -m $$m "$$f" $(DESTDIR)$(PREFIX)/share/coda/scripts/; \
+	done
 
 # Tools the tests need, installed only when missing (CI runs as root on a
 # fresh machine): gcc for -race, groff for the man page check.
@@ -60,7 +64,7 @@ test: build test-deps
 		$(GO) test -p 1 -race -count=1 -timeout 28m -v ./... 2>&1 | tee test.log | \
 		grep -E '^(ok|FAIL|panic|--- (PASS|FAIL|SKIP)|=== NAME)|^\s+--- (FAIL|SKIP)|_test.go:[0-9]+:' 
 	@if grep -n -- '--- SKIP' test.log; then echo "FAIL: tests skipped (CODA_TEST_DISALLOW_SKIP)"; exit 1; fi
-	$(MAKE) --no-print-directory fuzz-run FUZZTIME=5s
+	$(MAKE) --no-print-directory fuzz-run FUZZTIME=100000x
 
 # Every fuzz target (func FuzzX in a _test.go file), found anew each run.
 fuzz-run:
@@ -74,7 +78,7 @@ fuzz-run:
 	done
 
 fuzz:
-	$(MAKE) --no-print-directory fuzz-run FUZZTIME=1m
+	$(MAKE) --no-print-directory fuzz-run FUZZTIME=5000000x
 
 bench: build
 	CODA_BIN=$(CURDIR)/$(BIN) scripts/bench.sh

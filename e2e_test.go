@@ -36,7 +36,7 @@ func freePort(t *testing.T) string {
 func TestServerAndAdminToolsEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	data, listen := filepath.Join(dir, "server"), freePort(t)
-	if r := bintest.Run(t, "", "server", "init", "--data", data, "--realm", "e2e.test", "--id", "1", "--listen", listen); r.Code != 0 {
+	if r := bintest.Run(t, bintest.AdminPassword+"\n", "server", "init", "--data", data, "--realm", "e2e.test", "--id", "1", "--listen", listen); r.Code != 0 {
 		t.Fatalf("server init: exit %d: %s", r.Code, r.Stderr)
 	}
 	key := filepath.Join(data, "db", "volutil.key")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/coda-fs/coda/auth"
 	"github.com/coda-fs/coda/client"
 	"github.com/coda-fs/coda/man"
 	"github.com/coda-fs/coda/server"
@@ -138,15 +139,15 @@ func commands() []*cli.Command {
 		notYet("purgevol_rep", "server", "remove a replicated volume from every server", "coda purgevol_rep NAME"),
 		server.NewVolutilCommand(),
 		client.NewVenusCommand(),
-		notYet("cfs", "client", "control venus: servers, volumes, ACLs, repair", "coda cfs COMMAND [arguments]"),
+		client.NewCfsCommand(),
 		notYet("hoard", "client", "manage venus's hoard database", "coda hoard add|delete|list|walk|verify|clear ..."),
 		notYet("codacon", "client", "print venus's live event stream", "coda codacon"),
-		notYet("clog", "auth", "get a Coda token", "coda clog [-pipe] [-as LOCALUSER] [-host SERVER] [-tofile F] [-fromfile F] [USER][@REALM]"),
-		notYet("ctokens", "auth", "list the tokens venus holds for you", "coda ctokens [@REALM]"),
-		notYet("cunlog", "auth", "discard your tokens", "coda cunlog [@REALM]"),
-		notYet("cpasswd", "auth", "change a Coda password", "coda cpasswd [USER]"),
-		notYet("au", "auth", "set, change or delete a user's password (admin)", "coda au nu|cp|du USER"),
-		notYet("pdbtool", "auth", "manage users and groups (SCM)", "coda pdbtool nu|nui|ng|ag|rg|d|i|list ..."),
+		auth.NewClogCommand(),
+		auth.NewCtokensCommand(),
+		auth.NewCunlogCommand(),
+		auth.NewCpasswdCommand(),
+		auth.NewAuCommand(),
+		auth.NewPdbtoolCommand(),
 		notYet("dump2tar", "backup", "convert a volume dump to a tar archive", "coda dump2tar [-f DUMP] [-o TAR] [-rn ROOTNAME]"),
 		newGenManCommand(),
 	}
@@ -180,6 +181,13 @@ func manPages() []man.Page {
 		{Command: "venus", Name: "venus", Section: 8},
 		{Command: "volutil", Name: "volutil", Section: 8},
 		{Command: "createvol_rep", Name: "createvol_rep", Section: 8},
+		{Command: "cfs", Name: "cfs", Section: 1},
+		{Command: "clog", Name: "clog", Section: 1},
+		{Command: "ctokens", Name: "ctokens", Section: 1},
+		{Command: "cunlog", Name: "cunlog", Section: 1},
+		{Command: "cpasswd", Name: "cpasswd", Section: 1},
+		{Command: "au", Name: "au", Section: 8},
+		{Command: "pdbtool", Name: "pdbtool", Section: 8},
 	}
 }
 

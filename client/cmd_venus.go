@@ -23,6 +23,7 @@ type venusCmdOptions struct {
 	CA        string
 	Config    string
 	ReadyFile string
+	Control   string
 	LogLevel  string
 	Init      bool
 	Force     bool
@@ -69,6 +70,8 @@ EXAMPLES:
 				Usage: "configuration `FILE` (default " + DefaultVenusConfig + ")"},
 			&cli.StringFlag{Name: "ready-file", Destination: &o.ReadyFile,
 				Usage: "once the mount answers, write its path to `FILE` (atomically)"},
+			&cli.StringFlag{Name: "control", Destination: &o.Control, EnvVars: []string{"CODA_CONTROL"},
+				Usage: "control socket `PATH` for clog, cfs, … (default: /run/coda/venus-HASH.sock, named after the mount point)"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Destination: &o.LogLevel,
 				Usage: "log `LEVEL` on stderr: debug, info, warn or error"},
 			&cli.BoolFlag{Name: "init", Destination: &o.Init,
@@ -149,6 +152,8 @@ func (o venusCmdOptions) validate() (VenusOptions, error) {
 		CacheDir:  o.Cache,
 		CacheSize: size,
 		CAFile:    o.CA,
+
+		ControlSocket: o.Control,
 	}, nil
 }
 

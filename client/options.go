@@ -15,7 +15,10 @@ type VenusOptions struct {
 	CacheDir  string
 	CacheSize int64  // bytes of file data to keep cached
 	CAFile    string // realm CA to pin; empty: trust on first use, stored in CacheDir
-	Logger    *slog.Logger
+	// ControlSocket is where tools (clog, cfs, …) reach venus; default
+	// control.SocketPath of the mount point.
+	ControlSocket string
+	Logger        *slog.Logger
 	// Ready, when set, is called once the mount answers.
 	Ready func()
 

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"syscall"
 
+	"github.com/coda-fs/coda/client/control"
 	"github.com/coda-fs/coda/client/fusefs"
 	"github.com/coda-fs/coda/client/venus"
 )
@@ -52,7 +54,17 @@ func RunVenus(ctx context.Context, o VenusOptions) error {
 	if err != nil {
 		return err
 	}
-	log.Info("venus serving", "realm", o.Realm, "mount", o.Mount, "passthrough", m.Passthrough())
+	sock := o.ControlSocket
+	if sock == "" {
+		sock = control.SocketPath(realPath(o.Mount))
+	}
+	ctl, err := control.Listen(sock, controlHandler(v), log)
+	if err != nil {
+		_ = m.Unmount()
+		return err
+	}
+	defer ctl.Close()
+	log.Info("venus serving", "realm", o.Realm, "mount", o.Mount, "control", sock, "passthrough", m.Passthrough())
 	if o.Started != nil {
 		o.Started(v)
 	}
@@ -70,4 +82,16 @@ func RunVenus(ctx context.Context, o VenusOptions) error {
 	case <-gone:
 		return fmt.Errorf("%s was unmounted from outside venus", o.Mount)
 	}
+}
+
+// realPath is p absolute with its symlinks evaluated, as the kernel shows
+// a mount point in mountinfo (which is how tools find the control socket).
+func realPath(p string) string {
+	if abs, err := filepath.Abs(p); err == nil {
+		p = abs
+	}
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		return r
+	}
+	return p
 }

@@ -186,7 +186,28 @@ func (w *roff) seeAlso(refs []string) {
 // render as minus signs and copy-paste correctly).
 func esc(s string) string {
 	s = strings.ReplaceAll(s, `\`, `\e`)
-	return strings.ReplaceAll(s, "-", `\-`)
+	s = strings.ReplaceAll(s, "-", `\-`)
+	if !isASCII(s) { // groff reads bytes: name other characters by code point
+		var b strings.Builder
+		for _, r := range s {
+			if r < 0x80 {
+				b.WriteRune(r)
+			} else {
+				fmt.Fprintf(&b, `\[u%04X]`, r)
+			}
+		}
+		s = b.String()
+	}
+	return s
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // escLine escapes a whole output line: a leading dot or quote would be

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/urfave/cli/v2"
 )
@@ -13,6 +14,7 @@ type serverCmdOptions struct {
 	Listen    string
 	ReadyFile string
 	LogLevel  string
+	Lifetime  time.Duration
 }
 
 // NewServerCommand returns `coda server` (run a file server in the
@@ -44,6 +46,8 @@ EXAMPLES:
 				Usage: "listen on `HOST:PORT` instead of the address given at init"},
 			&cli.StringFlag{Name: "ready-file", Destination: &o.ReadyFile,
 				Usage: "once accepting connections, write the listen address to `FILE` (atomically)"},
+			&cli.DurationFlag{Name: "token-lifetime", Value: 25 * time.Hour, Destination: &o.Lifetime,
+				Usage: "lifetime `DURATION` of the tokens this server issues"},
 			logLevelFlag(&o.LogLevel),
 		},
 		Subcommands: []*cli.Command{newServerInitCommand()},
@@ -65,7 +69,7 @@ func runServer(ctx context.Context, o serverCmdOptions, stderr io.Writer) error 
 	if err := removeReadyFile(o.ReadyFile); err != nil {
 		return err
 	}
-	opts := Options{DataDir: o.Data, Listen: o.Listen, Logger: logger, Stderr: stderr}
+	opts := Options{DataDir: o.Data, Listen: o.Listen, TokenLifetime: o.Lifetime, Logger: logger, Stderr: stderr}
 	if o.ReadyFile != "" {
 		opts.Ready = func(addr string) {
 			if err := writeReadyFile(o.ReadyFile, addr+"\n"); err != nil {

@@ -1,11 +1,17 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/coda-fs/coda/auth/password"
+	"github.com/coda-fs/coda/server/pki"
 )
 
 // initCmdOptions are the flags of `coda server init`.
@@ -18,6 +24,8 @@ type initCmdOptions struct {
 	Join       string
 	Secret     string
 	LogLevel   string
+	// AdminPasswordFile holds the admin user's password (first line).
+	AdminPasswordFile string
 }
 
 func newServerInitCommand() *cli.Command {
@@ -49,13 +57,15 @@ EXAMPLES:
 				Usage: "join the realm whose SCM is at `HOST:PORT` (not available yet)"},
 			&cli.StringFlag{Name: "secret", Destination: &o.Secret,
 				Usage: "copy of the SCM's db/realm.secret `FILE`, with --join (not available yet)"},
+			&cli.StringFlag{Name: "admin-password-file", Destination: &o.AdminPasswordFile,
+				Usage: "password of the realm's admin user, first line of `FILE` (else asked on the terminal, else read from stdin)"},
 			logLevelFlag(&o.LogLevel),
 		},
 		Action: func(c *cli.Context) error {
 			if err := noArgs(c); err != nil {
 				return err
 			}
-			return runServerInit(c.Context, o, c.App.Writer, c.App.ErrWriter)
+			return runServerInit(c.Context, o, os.Stdin, c.App.Writer, c.App.ErrWriter)
 		},
 	}
 }
@@ -84,11 +94,15 @@ func (o initCmdOptions) initOptions() (InitOptions, error) {
 	}, nil
 }
 
-func runServerInit(ctx context.Context, o initCmdOptions, stdout, stderr io.Writer) error {
+func runServerInit(ctx context.Context, o initCmdOptions, stdin io.Reader, stdout, stderr io.Writer) error {
 	opts, err := o.initOptions()
 	if err != nil {
 		return err
 	}
+	if opts.AdminPassword, err = adminPassword(o.AdminPasswordFile, stdin); err != nil {
+		return err
+	}
+	defer clear(opts.AdminPassword)
 	if opts.Logger, err = newLogger(stderr, o.LogLevel); err != nil {
 		return err
 	}
@@ -98,4 +112,37 @@ func runServerInit(ctx context.Context, o initCmdOptions, stdout, stderr io.Writ
 	_, err = fmt.Fprintf(stdout, "initialised server %d of realm %s in %s\nstart it with: coda server --data %s\nthen create the root volume: coda createvol_rep %s %s\n",
 		opts.ID, opts.Realm, opts.DataDir, opts.DataDir, opts.RootVolume, opts.Listen)
 	return err
+}
+
+// adminPassword reads the admin user's password: the first line of file,
+// else twice from the terminal, else one line of stdin.
+func adminPassword(file string, stdin io.Reader) ([]byte, error) {
+	if file != "" {
+		data, err := pki.ReadSecretFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("admin password: %w", err)
+		}
+		line, _, _ := bytes.Cut(data, []byte("\n"))
+		pw := bytes.Clone(bytes.TrimRight(line, "\r"))
+		clear(data)
+		if len(pw) == 0 {
+			return nil, fmt.Errorf("admin password: %s starts with an empty line", file)
+		}
+		return pw, nil
+	}
+	r := password.NewReader(stdin, false)
+	var pw []byte
+	var err error
+	if r.Piped() {
+		pw, err = r.Read("")
+	} else {
+		pw, err = r.ReadNew("the realm's admin user")
+	}
+	if errors.Is(err, password.ErrNoPassword) || (err == nil && len(pw) == 0) {
+		return nil, errors.New("server init: no admin password: give --admin-password-file FILE, type it on a terminal, or pipe it on stdin")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("server init: admin password: %w", err)
+	}
+	return pw, nil
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"io"
 	"log/slog"
+	"time"
 )
 
 // InitOptions are the inputs of `coda server init`.
@@ -12,14 +13,24 @@ type InitOptions struct {
 	ID         uint32 // server id, 1–255
 	Listen     string // HOST:PORT the server will listen on and put in its certificate
 	RootVolume string // name of the realm's root volume (default coda.root)
-	Logger     *slog.Logger
+	// AdminPassword is the password of the realm's "admin" user, created
+	// in System:Administrators on the SCM.
+	AdminPassword []byte
+	// SCM, when set, is the HOST:PORT of the realm's SCM: this server is
+	// not the SCM, creates no realm databases and keeps read-only copies
+	// of the SCM's (joining a realm sets it; the SCM leaves it empty).
+	SCM    string
+	Logger *slog.Logger
 }
 
 // Options are the inputs of `coda server`.
 type Options struct {
 	DataDir string
 	Listen  string // overrides the address recorded at init when set
-	Logger  *slog.Logger
+	// TokenLifetime is the lifetime of the tokens this server issues
+	// (default 25h).
+	TokenLifetime time.Duration
+	Logger        *slog.Logger
 	// Ready, when set, is called once the server accepts connections.
 	Ready func(addr string)
 	// Stderr receives start-up messages meant for the operator.

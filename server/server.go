@@ -14,9 +14,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/coda-fs/coda/auth/authserver"
+	"github.com/coda-fs/coda/server/adminclient"
+	"github.com/coda-fs/coda/server/dbsync"
 	"github.com/coda-fs/coda/server/fileserver"
 	"github.com/coda-fs/coda/server/pki"
+	"github.com/coda-fs/coda/server/proto"
 	"github.com/coda-fs/coda/server/rpc"
 	"github.com/coda-fs/coda/server/store"
 	"github.com/coda-fs/coda/server/volume"
@@ -46,11 +51,16 @@ type identity struct {
 	ID         uint32
 	Listen     string
 	RootVolume string
+	SCM        string // HOST:PORT of the SCM; empty on the SCM itself
 }
 
 func (id identity) encode() []byte {
-	return fmt.Appendf(nil, "# written by coda server init; do not edit\nrealm=%s\nid=%d\nlisten=%s\nroot-volume=%s\n",
+	b := fmt.Appendf(nil, "# written by coda server init; do not edit\nrealm=%s\nid=%d\nlisten=%s\nroot-volume=%s\n",
 		id.Realm, id.ID, id.Listen, id.RootVolume)
+	if id.SCM != "" {
+		b = fmt.Appendf(b, "scm=%s\n", id.SCM)
+	}
+	return b
 }
 
 func readIdentity(dir string) (identity, error) {
@@ -86,6 +96,8 @@ func readIdentity(dir string) (identity, error) {
 			id.Listen = v
 		case "root-volume":
 			id.RootVolume = v
+		case "scm":
+			id.SCM = v
 		}
 	}
 	if id.Realm == "" || id.ID == 0 || id.Listen == "" {
@@ -110,6 +122,9 @@ func (o *InitOptions) validate() error {
 	}
 	if _, _, err := net.SplitHostPort(o.Listen); err != nil {
 		return fmt.Errorf("bad listen address %q: want HOST:PORT", o.Listen)
+	}
+	if len(o.AdminPassword) == 0 && o.SCM == "" {
+		return errors.New("no password for the admin user")
 	}
 	if o.RootVolume == "" {
 		o.RootVolume = DefaultRootVolume
@@ -152,10 +167,16 @@ func Init(ctx context.Context, o InitOptions) (err error) {
 	if err != nil {
 		return err
 	}
+	if o.SCM == "" { // other servers copy the SCM's realm databases
+		if err := authserver.Init(st, o.AdminPassword); err != nil {
+			st.Close()
+			return err
+		}
+	}
 	if err := st.Close(); err != nil {
 		return err
 	}
-	id := identity{Realm: o.Realm, ID: o.ID, Listen: o.Listen, RootVolume: o.RootVolume}
+	id := identity{Realm: o.Realm, ID: o.ID, Listen: o.Listen, RootVolume: o.RootVolume, SCM: o.SCM}
 	return writeFileSync(filepath.Join(db, identityFile), id.encode(), 0o644)
 }
 
@@ -239,7 +260,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", listen, err)
 	}
-	d, err := openDaemon(o.DataDir, id, l.Addr().String(), log)
+	d, err := openDaemon(o, id, l.Addr().String(), log)
 	if err != nil {
 		l.Close()
 		return err
@@ -247,6 +268,12 @@ func Run(ctx context.Context, o Options) error {
 	defer d.close()
 	errc := make(chan error, 1)
 	go func() { errc <- d.rpc.Serve(l) }()
+	if d.follower != nil {
+		fctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { d.follower.Run(fctx); close(done) }()
+		defer func() { stop(); <-done }()
+	}
 	log.Info("server ready", "realm", id.Realm, "id", id.ID, "addr", l.Addr().String())
 	if o.Ready != nil {
 		o.Ready(l.Addr().String())
@@ -264,14 +291,20 @@ func Run(ctx context.Context, o Options) error {
 
 // daemon is a running server's parts.
 type daemon struct {
-	id  identity
-	db  *store.DB
-	fs  *fileserver.Server
-	rpc *rpc.Server
+	id       identity
+	db       *store.DB
+	fs       *fileserver.Server
+	rpc      *rpc.Server
+	follower *dbsync.Follower // nil on the SCM
 }
 
-func openDaemon(dataDir string, id identity, addr string, log *slog.Logger) (*daemon, error) {
+func openDaemon(o Options, id identity, addr string, log *slog.Logger) (*daemon, error) {
+	dataDir := o.DataDir
 	tlsCfg, adminKey, err := loadKeys(filepath.Join(dataDir, "db"))
+	if err != nil {
+		return nil, err
+	}
+	secret, err := readKeyFile(filepath.Join(dataDir, "db", "realm.secret"))
 	if err != nil {
 		return nil, err
 	}
@@ -288,13 +321,61 @@ func openDaemon(dataDir string, id identity, addr string, log *slog.Logger) (*da
 		db.Close()
 		return nil, err
 	}
+	scm := id.SCM == ""
+	scmAddr := id.SCM
+	if scm {
+		scmAddr = addr
+	}
+	auth, err := authserver.New(authserver.Config{DB: db, Realm: id.Realm, Secret: secret,
+		Lifetime: o.TokenLifetime, SCM: scm, SCMAddr: scmAddr, Logger: log})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	fsrv := fileserver.New(fileserver.Config{Realm: id.Realm, ServerID: id.ID, Addr: addr,
-		RootVolume: id.RootVolume, AdminKey: adminKey, DB: db, Volumes: vols, Logger: log})
+		RootVolume: id.RootVolume, AdminKey: adminKey, Auth: authority{auth}, Names: auth,
+		DB: db, Volumes: vols, Logger: log})
 	var mux rpc.Mux
 	fsrv.Register(&mux)
-	rs := rpc.NewServer(rpc.Config{TLS: tlsCfg, Logger: log}, &mux, fsrv.Accept)
-	rs.OnClose(fsrv.ConnClosed)
-	return &daemon{id: id, db: db, fs: fsrv, rpc: rs}, nil
+	auth.Register(&mux, fsrv.IsAdmin)
+	dbs := realmDBs(auth)
+	d := &daemon{id: id, db: db, fs: fsrv}
+	if scm {
+		mux.Handle(proto.OpDBFetch, func(ctx context.Context, r *rpc.Request) (proto.Message, *rpc.Source, error) {
+			if !fsrv.HoldsAdminKey(r) {
+				return nil, nil, proto.Errorf(proto.CodeAccess, "the realm databases are for servers (the admin key) only")
+			}
+			var req proto.DBFetch
+			if err := r.Decode(&req); err != nil {
+				return nil, nil, err
+			}
+			reply, err := dbsync.Fetch(dbs, &req)
+			return reply, nil, err
+		})
+	} else {
+		db := filepath.Join(dataDir, "db")
+		d.follower = &dbsync.Follower{DBs: dbs, SCM: id.SCM, Logger: log,
+			Dial: func(ctx context.Context) (*rpc.Conn, error) {
+				c, err := adminclient.Dial(ctx, id.SCM, filepath.Join(db, "volutil.key"), filepath.Join(db, "ca.pem"))
+				if err != nil {
+					return nil, err
+				}
+				return c.Conn(), nil
+			}}
+	}
+	d.rpc = rpc.NewServer(rpc.Config{TLS: tlsCfg, Logger: log}, &mux, fsrv.Accept)
+	d.rpc.OnClose(fsrv.ConnClosed)
+	return d, nil
+}
+
+// realmDBs lists the realm databases this server holds: the SCM serves
+// them, the other servers copy them.
+func realmDBs(auth *authserver.Service) []dbsync.DB {
+	var dbs []dbsync.DB
+	for _, r := range auth.Databases() {
+		dbs = append(dbs, r)
+	}
+	return dbs
 }
 
 func (d *daemon) close() {
@@ -318,13 +399,9 @@ func loadKeys(db string) (*tls.Config, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	raw, err := pki.ReadSecretFile(filepath.Join(db, "volutil.key"))
+	adminKey, err := readKeyFile(filepath.Join(db, "volutil.key"))
 	if err != nil {
 		return nil, nil, err
-	}
-	adminKey, err := pki.ParseAdminKey(raw)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", filepath.Join(db, "volutil.key"), err)
 	}
 	cfg, err := pki.ServerTLS(certPEM, keyPEM, caPEM)
 	if err != nil {
@@ -349,3 +426,27 @@ func cleanOrphans(db *store.DB, vols *volume.Set, log *slog.Logger) error {
 	}
 	return nil
 }
+
+// readKeyFile reads a 0600 key file written by Init (volutil.key,
+// realm.secret).
+func readKeyFile(path string) ([]byte, error) {
+	raw, err := pki.ReadSecretFile(path)
+	if err != nil {
+		return nil, err
+	}
+	key, err := pki.ParseAdminKey(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return key, nil
+}
+
+// authority adapts the auth service to what the file server asks of it.
+type authority struct{ s *authserver.Service }
+
+func (a authority) OpenToken(b []byte) (int32, string, time.Time, error) {
+	id, err := a.s.OpenToken(b)
+	return id.UserID, id.User, id.Expires, err
+}
+
+func (a authority) CPS(uid int32) ([]int32, bool) { return a.s.CPS(uid) }

@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,45 +17,15 @@ import (
 
 const realm = "e2e.client"
 
-// cell is a server process and venus processes, all from the binary.
-type cell struct {
-	t    *testing.T
-	dir  string
-	addr string
-	data string
-}
+// cell is the test's realm: a server process and venus processes.
+type cell struct{ *bintest.Cell }
 
-func newCell(t *testing.T) *cell {
-	c := &cell{t: t, dir: t.TempDir()}
-	c.data = filepath.Join(c.dir, "vice")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.addr = l.Addr().String()
-	l.Close()
-	if r := bintest.Run(t, "", "server", "init", "--data", c.data, "--realm", realm, "--id", "1", "--listen", c.addr); r.Code != 0 {
-		t.Fatalf("server init: %s", r.Stderr)
-	}
-	ready := filepath.Join(c.dir, "server.ready")
-	srv := bintest.Start(t, filepath.Join(c.dir, "server.log"), ready, "server", "--data", c.data, "--ready-file", ready)
-	t.Cleanup(srv.Stop)
-	if r := bintest.Run(t, "", "createvol_rep", "coda.root", c.addr, "--key", filepath.Join(c.data, "db", "volutil.key")); r.Code != 0 {
-		t.Fatalf("createvol_rep: %s", r.Stderr)
-	}
-	return c
+func newCell(t *testing.T) cell {
+	return cell{bintest.NewCell(t, bintest.CellOptions{Realm: realm})}
 }
 
 // venus mounts the realm with a venus process and returns the realm path.
-func (c *cell) venus(name string) string {
-	mnt := filepath.Join(c.dir, name+".mnt")
-	ready := filepath.Join(c.dir, name+".ready")
-	p := bintest.Start(c.t, filepath.Join(c.dir, name+".log"), ready, "venus", "--config", "/dev/null",
-		"--realm", realm, "--servers", c.addr, "--mount", mnt, "--cache", filepath.Join(c.dir, name+".cache"),
-		"--ca", filepath.Join(c.data, "db", "ca.pem"), "--ready-file", ready)
-	c.t.Cleanup(p.Stop)
-	return filepath.Join(mnt, realm)
-}
+func (c cell) venus(name string) string { return c.Venus(name).Root }
 
 func sh(t *testing.T, script string) string {
 	t.Helper()
@@ -182,7 +151,7 @@ func TestSparseFileOver4GiB(t *testing.T) {
 	if got := sh(t, "head -c 4 "+b+"/sparse"); got != "head" {
 		t.Fatalf("first bytes on the other client: %q", got)
 	}
-	for _, dir := range []string{filepath.Join(c.data, "store"), filepath.Join(c.dir, "a.cache"), filepath.Join(c.dir, "b.cache")} {
+	for _, dir := range []string{filepath.Join(c.Data, "store"), filepath.Join(c.Dir, "a.cache"), filepath.Join(c.Dir, "b.cache")} {
 		if n := allocated(t, dir); n > 64<<20 {
 			t.Errorf("%s uses %d bytes for 8 bytes of data in a 5 GiB file", dir, n)
 		}

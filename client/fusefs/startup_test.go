@@ -14,8 +14,18 @@ import (
 	"github.com/coda-fs/coda/client"
 	"github.com/coda-fs/coda/client/venus"
 	"github.com/coda-fs/coda/client/venustest"
+	"github.com/coda-fs/coda/server/bintest"
 	"github.com/coda-fs/coda/server/servertest"
 )
+
+// clogAdmin logs root in as the realm's admin on the venus mounted at
+// mount, with the real clog.
+func clogAdmin(t *testing.T, mount string) {
+	t.Helper()
+	if r := bintest.Run(t, servertest.AdminPassword+"\n", "clog", "-pipe", "--mount", mount, "admin"); r.Code != 0 {
+		t.Fatalf("clog admin: exit %d: %s", r.Code, r.Stderr)
+	}
+}
 
 func venusOpts(t *testing.T, srv *servertest.Server) client.VenusOptions {
 	dir := t.TempDir()
@@ -128,6 +138,7 @@ func TestRestartAfterKill(t *testing.T) {
 		t.Fatalf("child venus: %q %v", buf, err)
 	}
 	root := filepath.Join(o.Mount, o.Realm)
+	clogAdmin(t, o.Mount)
 	venustest.Sh(t, "for i in 1 2 3; do echo content$i > "+root+"/f$i; cat "+root+"/f$i >/dev/null; done")
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()

@@ -9,8 +9,9 @@ import (
 // applyAttr records a status from the server and drops what it makes
 // stale: the container of a closed file whose version moved on, a symlink
 // target, directory entries (setAttr). Callers hold v.mu.
-func (v *Venus) applyAttr(o *object, a proto.Attr, cb bool) {
-	v.setAttr(o, a, cb)
+func (v *Venus) applyAttr(o *object, a proto.Attr, st stamp) {
+	v.setAttr(o, a, v.promiseOK(st, o.fid))
+	v.noteRights(o, &a, st)
 	if o.removed && o.of == nil {
 		v.forget(o)
 		return
@@ -133,6 +134,6 @@ func (v *Venus) attrOf(o *object) Attr {
 			out.Atime = st.Mtime
 		}
 	}
-	out.Timeout = v.dur(v.hasCB(o) && o.of == nil && !o.removed)
+	out.Timeout = v.dur(v.hasCB(o) && o.of == nil && !o.removed && v.public(o))
 	return out
 }

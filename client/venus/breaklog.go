@@ -39,7 +39,10 @@ func (b *breakLog) since(fid proto.FID, from uint64) bool {
 
 // stamp is taken when a request is sent: the promise generation of the
 // connection it goes out on and the break sequence at that moment.
-type stamp struct{ gen, seq uint64 }
+type stamp struct {
+	gen, seq uint64
+	who      int32 // the Coda user the request acted as (0: anonymous)
+}
 
 // promiseOK reports whether a reply sent under st still carries a valid
 // promise on fid: same connection, no break for fid since. Callers hold v.mu.

@@ -34,6 +34,15 @@ func newCore(t *testing.T, s *servertest.Server, cache string) *Venus {
 	if err := v.Connect(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	c := s.AnonClient()
+	defer c.Close()
+	tok, err := c.Login("admin", servertest.AdminPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.SetToken(context.Background(), root.UID, tok); err != nil {
+		t.Fatal(err)
+	}
 	return v
 }
 

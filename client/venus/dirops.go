@@ -6,12 +6,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/coda-fs/coda/auth/acl"
 	"github.com/coda-fs/coda/server/proto"
 )
 
 // prepChange checks that c may add or remove names in directory parent
 // and returns it with its entries current.
-func (v *Venus) prepChange(ctx context.Context, c Caller, parent uint64, name string) (*object, error) {
+func (v *Venus) prepChange(ctx context.Context, c Caller, parent uint64, name string, right acl.Rights) (*object, error) {
 	if isSynthetic(parent) {
 		return nil, proto.ErrAccess
 	}
@@ -25,7 +26,7 @@ func (v *Venus) prepChange(ctx context.Context, c Caller, parent uint64, name st
 	if err := v.ensureDir(ctx, c, d); err != nil {
 		return nil, err
 	}
-	return d, v.checkPerm(c, d, permW|permX)
+	return d, v.checkMutation(c, d, right)
 }
 
 // applyDirChange records a directory's status after a change this client
@@ -58,28 +59,29 @@ func (v *Venus) applyNewChild(st stamp, d *object, name string, r *proto.DirOpRe
 	v.applyDirChange(st, d, r.Dir, name, &de)
 	o := v.objectFor(r.Attr.FID)
 	o.parent = d.fid
-	v.applyAttr(o, r.Attr, v.promiseOK(st, o.fid))
+	v.applyAttr(o, r.Attr, st)
 	return o
 }
 
-// newOwner returns the owner of a new object in d and the setgid bit it
-// inherits: BSD group semantics in setgid directories.
-func newOwner(c Caller, d *proto.Attr) (uid, gid, sgid uint32) {
+// newOwner returns the group of a new object in d (0: the server gives
+// the directory's) and the setgid bit it inherits. The owner is always
+// the caller's Coda identity, set by the server.
+func newOwner(d *proto.Attr) (gid, sgid uint32) {
 	if d.Mode&syscall.S_ISGID != 0 {
-		return c.UID, d.GID, syscall.S_ISGID
+		return d.GID, syscall.S_ISGID
 	}
-	return c.UID, c.GID, 0
+	return 0, 0
 }
 
 // makeChild sends a create, mkdir or symlink.
 func (v *Venus) makeChild(ctx context.Context, c Caller, d *object, op proto.Op, name string, mode uint32, target string) (*object, Entry, error) {
 	v.mu.Lock()
-	uid, gid, sgid := newOwner(c, &d.attr)
+	gid, sgid := newOwner(&d.attr)
 	v.mu.Unlock()
 	if op != proto.OpMkdir {
 		sgid = 0
 	}
-	req := proto.Create{Dir: d.fid, Name: name, Mode: mode&0o7777 | sgid, UID: uid, GID: gid,
+	req := proto.Create{Dir: d.fid, Name: name, Mode: mode&0o7777 | sgid, GID: gid,
 		Mtime: time.Now().UnixNano(), Target: target, StoreID: v.nextStoreID()}
 	var r proto.DirOpReply
 	st, err := v.call(ctx, c, op, &req, &r, nil)
@@ -105,7 +107,7 @@ func (v *Venus) makeChild(ctx context.Context, c Caller, d *object, op proto.Op,
 // Create makes and opens a new file. An existing name is opened instead
 // unless flags has O_EXCL.
 func (v *Venus) Create(ctx context.Context, c Caller, parent uint64, name string, mode, flags uint32) (Entry, *Handle, error) {
-	d, err := v.prepChange(ctx, c, parent, name)
+	d, err := v.prepChange(ctx, c, parent, name, acl.Insert)
 	if err != nil {
 		return Entry{}, nil, err
 	}
@@ -152,7 +154,7 @@ func (v *Venus) createExisting(ctx context.Context, c Caller, parent uint64, nam
 
 // Mkdir makes a directory.
 func (v *Venus) Mkdir(ctx context.Context, c Caller, parent uint64, name string, mode uint32) (Entry, error) {
-	d, err := v.prepChange(ctx, c, parent, name)
+	d, err := v.prepChange(ctx, c, parent, name, acl.Insert)
 	if err != nil {
 		return Entry{}, err
 	}
@@ -162,7 +164,7 @@ func (v *Venus) Mkdir(ctx context.Context, c Caller, parent uint64, name string,
 
 // Symlink makes a symbolic link.
 func (v *Venus) Symlink(ctx context.Context, c Caller, parent uint64, name, target string) (Entry, error) {
-	d, err := v.prepChange(ctx, c, parent, name)
+	d, err := v.prepChange(ctx, c, parent, name, acl.Insert)
 	if err != nil {
 		return Entry{}, err
 	}
@@ -176,7 +178,7 @@ func (v *Venus) Symlink(ctx context.Context, c Caller, parent uint64, name, targ
 // Link adds name in parent for the file target. Links across directories
 // are refused with EXDEV (the server refuses them too).
 func (v *Venus) Link(ctx context.Context, c Caller, parent uint64, name string, target uint64) (Entry, error) {
-	d, err := v.prepChange(ctx, c, parent, name)
+	d, err := v.prepChange(ctx, c, parent, name, acl.Insert)
 	if err != nil {
 		return Entry{}, err
 	}

@@ -48,7 +48,7 @@ func (v *Venus) fetch(ctx context.Context, c Caller, o *object) (*os.File, error
 	}
 	v.stats.fetchedBytes.Add(sink.n)
 	v.mu.Lock()
-	v.applyAttr(o, r.Attr, v.promiseOK(st, o.fid))
+	v.applyAttr(o, r.Attr, st)
 	v.dropContainer(o)
 	o.cont, o.contVV, o.contStat, o.pending = name, r.Attr.VV, cst, false
 	v.markUnsynced(o)

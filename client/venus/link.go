@@ -166,7 +166,7 @@ func (v *Venus) call(ctx context.Context, c Caller, op proto.Op, req, resp proto
 	if opts.Upload != nil || opts.Download != nil {
 		timeout = v.opts.DataTimeout
 	}
-	opts.Ident = c.UID
+	opts.Ident, st.who = v.slotFor(ctx, conn, c)
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	v.stats.countRPC(op)

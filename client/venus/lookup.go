@@ -4,6 +4,7 @@ import (
 	"context"
 	"syscall"
 
+	"github.com/coda-fs/coda/auth/acl"
 	"github.com/coda-fs/coda/server/proto"
 )
 
@@ -66,7 +67,7 @@ func (v *Venus) Lookup(ctx context.Context, c Caller, parent uint64, name string
 	if err := v.ensureDir(ctx, c, d); err != nil {
 		return Entry{}, err
 	}
-	if err := v.checkPerm(c, d, permX); err != nil {
+	if err := v.checkAccess(ctx, c, d, acl.Lookup, permX); err != nil {
 		return Entry{}, err
 	}
 	for tries := 0; tries < 3; tries++ {
@@ -133,7 +134,7 @@ func (v *Venus) ReadDir(ctx context.Context, c Caller, ino uint64) ([]DirEntry, 
 		if err := v.ensureDir(ctx, c, d); err != nil {
 			return nil, err
 		}
-		if err := v.checkPerm(c, d, permR); err != nil {
+		if err := v.checkAccess(ctx, c, d, acl.Lookup, permR); err != nil {
 			return nil, err
 		}
 		if err := v.prefetchChildren(ctx, c, d); err != nil {

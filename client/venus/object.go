@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"sync"
 
+	"github.com/coda-fs/coda/auth/acl"
 	"github.com/coda-fs/coda/server/proto"
 )
 
@@ -38,6 +39,13 @@ type object struct {
 	// parent is the directory this object was last seen in (for EXDEV of
 	// cross-directory links); zero when unknown.
 	parent proto.FID
+
+	// Directories: the rights of each Coda user (0: anonymous) and of
+	// System:AnyUser on its ACL, valid while it holds its callback (see
+	// perm.go).
+	rights       map[int32]acl.Rights
+	anyRights    acl.Rights
+	hasAnyRights bool
 
 	// Symlinks.
 	target    string
@@ -87,6 +95,9 @@ func (v *Venus) inoFor(fid proto.FID) uint64 {
 // carried it also carried a promise still valid (see promiseOK). Callers
 // hold v.mu.
 func (v *Venus) setAttr(o *object, a proto.Attr, cb bool) {
+	if !cb || o.cbGen != v.gen {
+		dropRights(o) // rights are trusted only under the promise they came with
+	}
 	o.attr = a
 	o.hasAttr = true
 	if cb {

@@ -6,6 +6,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/coda-fs/coda/auth/acl"
 	"github.com/coda-fs/coda/server/proto"
 )
 
@@ -77,18 +78,22 @@ func (v *Venus) Open(ctx context.Context, c Caller, ino uint64, flags uint32) (*
 	want, writable := accessOf(flags)
 	trunc := writable && flags&syscall.O_TRUNC != 0
 	v.waitStaleRelease(o)
-	if h, err, ok := v.openShared(c, o, want, writable, trunc); ok {
-		return h, err
-	}
 	if err := v.ensureValid(ctx, c, o); err != nil {
 		return nil, err
 	}
-	o.io.Lock()
-	defer o.io.Unlock()
-	if h, err, ok := v.openShared(c, o, want, writable, trunc); ok {
+	id, r, err := v.rightsFor(ctx, c, o)
+	if err != nil {
+		return nil, err
+	}
+	if h, err, ok := v.openShared(id, r, o, want, writable, trunc); ok {
 		return h, err
 	}
-	if err := v.checkOpenable(c, o, want); err != nil {
+	o.io.Lock()
+	defer o.io.Unlock()
+	if h, err, ok := v.openShared(id, r, o, want, writable, trunc); ok {
+		return h, err
+	}
+	if err := v.checkOpenable(id, r, o, want); err != nil {
 		return nil, err
 	}
 	f, fetched, err := v.containerFor(ctx, c, o, trunc)
@@ -127,13 +132,13 @@ func (v *Venus) waitStaleRelease(o *object) {
 
 // openShared adds a handle to o's open state if there is one; ok is false
 // when o is not open.
-func (v *Venus) openShared(c Caller, o *object, want uint32, writable, trunc bool) (h *Handle, err error, ok bool) {
+func (v *Venus) openShared(id identity, r acl.Rights, o *object, want uint32, writable, trunc bool) (h *Handle, err error, ok bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if o.of == nil {
 		return nil, nil, false
 	}
-	if !permitted(c, &o.attr, want) {
+	if !fileAccess(id, r, &o.attr, want) {
 		return nil, proto.ErrAccess, true
 	}
 	if trunc {
@@ -145,7 +150,7 @@ func (v *Venus) openShared(c Caller, o *object, want uint32, writable, trunc boo
 	return &Handle{o: o, of: o.of, writable: writable, keepCache: true}, nil, true
 }
 
-func (v *Venus) checkOpenable(c Caller, o *object, want uint32) error {
+func (v *Venus) checkOpenable(id identity, r acl.Rights, o *object, want uint32) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	switch o.attr.Type {
@@ -154,7 +159,7 @@ func (v *Venus) checkOpenable(c Caller, o *object, want uint32) error {
 	case proto.TypeSymlink:
 		return syscall.ELOOP
 	}
-	if !permitted(c, &o.attr, want) {
+	if !fileAccess(id, r, &o.attr, want) {
 		return proto.ErrAccess
 	}
 	return nil

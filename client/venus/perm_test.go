@@ -6,27 +6,34 @@ import (
 	"github.com/coda-fs/coda/server/proto"
 )
 
-func TestPermitted(t *testing.T) {
-	file := &proto.Attr{Type: proto.TypeFile, Mode: 0o640, UID: 10, GID: 20}
+func TestModeOK(t *testing.T) {
+	file := &proto.Attr{Type: proto.TypeFile, Mode: 0o640, UID: 10, GID: proto.GroupGID(-20)}
+	owner := identity{uid: 10, cps: []int32{10, proto.AnyUserID}}
+	member := identity{uid: 11, cps: []int32{11, -20, proto.AnyUserID}}
+	stranger := identity{uid: 12, cps: []int32{12, -21, proto.AnyUserID}}
+	admin := identity{uid: proto.AdminUserID, cps: []int32{proto.AdminUserID, proto.AdministratorsID, proto.AnyUserID}, admin: true}
 	cases := []struct {
-		c    Caller
+		name string
+		id   identity
 		a    *proto.Attr
 		want uint32
 		ok   bool
 	}{
-		{Caller{UID: 10}, file, permR | permW, true},
-		{Caller{UID: 10}, file, permX, false},
-		{Caller{UID: 11, GID: 20}, file, permR, true},
-		{Caller{UID: 11, GID: 20}, file, permW, false},
-		{Caller{UID: 11, GID: 21}, file, permR, false},
-		{Caller{UID: 0}, file, permR | permW, true},
-		{Caller{UID: 0}, file, permX, false}, // root needs some x bit to execute
-		{Caller{UID: 0}, &proto.Attr{Type: proto.TypeDir, Mode: 0}, permX, true},
-		{Caller{UID: 5}, &proto.Attr{Type: proto.TypeFile, Mode: 0o604, UID: 10, GID: 20}, permR, true},
+		{"owner rw", owner, file, permR | permW, true},
+		{"owner x", owner, file, permX, false},
+		{"member r", member, file, permR, true},
+		{"member w", member, file, permW, false},
+		{"stranger r", stranger, file, permR, false},
+		{"anonymous r", anonymous, file, permR, false},
+		{"admin rw", admin, file, permR | permW, true},
+		{"admin x needs an x bit", admin, file, permX, false},
+		{"admin x on dir", admin, &proto.Attr{Type: proto.TypeDir}, permX, true},
+		{"other bits", stranger, &proto.Attr{Type: proto.TypeFile, Mode: 0o604, UID: 10}, permR, true},
+		{"anonymous other bits", anonymous, &proto.Attr{Type: proto.TypeFile, Mode: 0o604, UID: 0}, permR, true},
 	}
-	for i, c := range cases {
-		if got := permitted(c.c, c.a, c.want); got != c.ok {
-			t.Errorf("case %d: permitted = %v, want %v", i, got, c.ok)
+	for _, c := range cases {
+		if got := modeOK(c.id, c.a, c.want); got != c.ok {
+			t.Errorf("%s: modeOK = %v, want %v", c.name, got, c.ok)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"syscall"
 
+	"github.com/coda-fs/coda/auth/acl"
 	"github.com/coda-fs/coda/server/proto"
 )
 
@@ -45,7 +46,7 @@ func (v *Venus) Rmdir(ctx context.Context, c Caller, parent uint64, name string)
 }
 
 func (v *Venus) remove(ctx context.Context, c Caller, parent uint64, name string, op proto.Op) error {
-	d, err := v.prepChange(ctx, c, parent, name)
+	d, err := v.prepChange(ctx, c, parent, name, acl.Delete)
 	if err != nil {
 		return err
 	}
@@ -62,10 +63,11 @@ func (v *Venus) remove(ctx context.Context, c Caller, parent uint64, name string
 	if op == proto.OpRmdir && a.Type != proto.TypeDir {
 		return proto.ErrNotDir
 	}
+	id, _ := v.identityOf(c)
 	v.mu.Lock()
 	da := d.attr
 	v.mu.Unlock()
-	if err := checkSticky(c, &da, &a); err != nil {
+	if err := checkSticky(id, &da, &a); err != nil {
 		return err
 	}
 	var r proto.DirOpReply
@@ -78,7 +80,7 @@ func (v *Venus) remove(ctx context.Context, c Caller, parent uint64, name string
 	v.applyDirChange(st, d, r.Dir, name, nil)
 	if !r.Attr.FID.IsZero() {
 		o := v.objectFor(r.Attr.FID)
-		v.applyAttr(o, r.Attr, v.promiseOK(st, o.fid))
+		v.applyAttr(o, r.Attr, st)
 		if r.Attr.Nlink == 0 {
 			v.forget(o)
 		}
@@ -92,11 +94,11 @@ func (v *Venus) Rename(ctx context.Context, c Caller, oldParent uint64, oldName 
 	if flags&^renameNoReplace != 0 {
 		return syscall.EINVAL
 	}
-	from, err := v.prepChange(ctx, c, oldParent, oldName)
+	from, err := v.prepChange(ctx, c, oldParent, oldName, acl.Delete)
 	if err != nil {
 		return err
 	}
-	to, err := v.prepChange(ctx, c, newParent, newName)
+	to, err := v.prepChange(ctx, c, newParent, newName, acl.Insert)
 	if err != nil {
 		return err
 	}
@@ -135,14 +137,18 @@ func (v *Venus) checkRename(ctx context.Context, c Caller, from *object, oldName
 	if exists && flags&renameNoReplace != 0 {
 		return proto.ErrExists
 	}
+	id, _ := v.identityOf(c)
 	v.mu.Lock()
 	fa, ta := from.attr, to.attr
 	v.mu.Unlock()
-	if err := checkSticky(c, &fa, &src); err != nil {
+	if err := checkSticky(id, &fa, &src); err != nil {
 		return err
 	}
 	if exists {
-		return checkSticky(c, &ta, &dst)
+		if err := v.checkMutation(c, to, acl.Delete); err != nil {
+			return err
+		}
+		return checkSticky(id, &ta, &dst)
 	}
 	return nil
 }
@@ -162,10 +168,10 @@ func (v *Venus) applyRename(st stamp, from *object, oldName string, to *object, 
 	}
 	o := v.objectFor(r.Attr.FID)
 	o.parent = to.fid
-	v.applyAttr(o, r.Attr, v.promiseOK(st, o.fid))
+	v.applyAttr(o, r.Attr, st)
 	if !r.Replaced.FID.IsZero() && r.Replaced.FID != r.Attr.FID {
 		rep := v.objectFor(r.Replaced.FID)
-		v.applyAttr(rep, r.Replaced, v.promiseOK(st, rep.fid))
+		v.applyAttr(rep, r.Replaced, st)
 		if r.Replaced.Nlink == 0 {
 			v.forget(rep)
 		}

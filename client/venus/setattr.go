@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/coda-fs/coda/auth/acl"
 	"github.com/coda-fs/coda/server/proto"
 )
 
@@ -83,7 +84,7 @@ func (v *Venus) applySetAttr(st stamp, o *object, mask uint32, a proto.Attr, was
 	if mask&proto.SetSize == 0 && o.cbGen == st.gen && v.promiseOK(st, o.fid) {
 		v.carryVersion(o, a.VV)
 	}
-	v.applyAttr(o, a, v.promiseOK(st, o.fid))
+	v.applyAttr(o, a, st)
 	if o.of != nil && wasClean {
 		if cur, blocks, err := fstat(o.of.f); err == nil {
 			o.contVV, o.contStat = a.VV, cur
@@ -141,14 +142,18 @@ func (v *Venus) carryVersion(o *object, vv proto.VV) {
 	}
 }
 
-// checkSetAttr applies POSIX rules: only the owner (or root) changes the
-// mode or sets explicit times, only root gives files away, the owner may
-// change the group to one of its groups, truncation needs write permission.
+// checkSetAttr applies the rules the server applies too: only the owner
+// (or an administrator) changes the mode or sets explicit times, and needs
+// the 'w' right; only administrators give files away; the owner may change
+// the group to one of its own groups; truncation needs the write bit.
+// Rights venus does not know are left to the server.
 func (v *Venus) checkSetAttr(c Caller, o *object, in *SetAttrIn) error {
+	id, _ := v.identityOf(c)
 	v.mu.Lock()
 	a := o.attr
+	r, known := v.cachedRights(o, id.uid)
 	v.mu.Unlock()
-	owner := c.UID == 0 || c.UID == a.UID
+	owner := id.admin || id.owns(&a)
 	if in.Mask&proto.SetUID != 0 && in.UID == a.UID {
 		in.Mask &^= proto.SetUID
 	}
@@ -158,22 +163,31 @@ func (v *Venus) checkSetAttr(c Caller, o *object, in *SetAttrIn) error {
 	if in.Mask&proto.SetMode != 0 && in.Mode&0o7777 == a.Mode&0o7777 {
 		in.Mask &^= proto.SetMode // chmod to the same mode (tar does it for every file)
 	}
+	noW := known && !r.Has(acl.Write)
 	switch {
 	case in.Mask&proto.SetMode != 0 && !owner:
 		return proto.ErrPerm
-	case in.Mask&proto.SetUID != 0 && c.UID != 0:
+	case in.Mask&proto.SetUID != 0 && !id.admin:
 		return proto.ErrPerm
-	case in.Mask&proto.SetGID != 0 && c.UID != 0 && (!owner || !inGroup(c, in.GID)):
+	case in.Mask&proto.SetGID != 0 && !id.admin && (!owner || !id.member(proto.GIDGroup(in.GID))):
 		return proto.ErrPerm
-	case in.Mask&proto.SetMtime != 0 && !owner && !(in.MtimeNow && permitted(c, &a, permW)):
+	case in.Mask&proto.SetMtime != 0 && !owner && !(in.MtimeNow && modeOK(id, &a, permW)):
 		if in.MtimeNow {
 			return proto.ErrAccess
 		}
 		return proto.ErrPerm
-	case in.Mask&proto.SetSize != 0 && in.Handle == nil && !permitted(c, &a, permW):
+	case in.Mask&proto.SetSize != 0 && in.Handle == nil && !modeOK(id, &a, permW):
 		return proto.ErrAccess
 	case in.Mask&proto.SetSize != 0 && a.Type == proto.TypeDir:
 		return proto.ErrIsDir
+	case in.Mask&proto.SetMode != 0 && noW:
+		return proto.ErrAccess
+	case in.Mask&proto.SetGID != 0 && noW && !id.admin:
+		return proto.ErrAccess
+	case in.Mask&(proto.SetMtime|proto.SetSize) != 0 && noW && !(id.owns(&a) && r.Has(acl.Insert)):
+		// The owner of a file in an insert-only directory may still
+		// write it (and so set its times and size), as on the servers.
+		return proto.ErrAccess
 	}
 	return nil
 }

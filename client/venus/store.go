@@ -40,7 +40,7 @@ func (v *Venus) storeIfDirty(ctx context.Context, c Caller, o *object) error {
 	v.stats.storedBytes.Add(cur.Size)
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.applyAttr(o, r.Attr, v.promiseOK(st, o.fid))
+	v.applyAttr(o, r.Attr, st)
 	o.contVV, o.contStat, o.pending = r.Attr.VV, cur, false
 	v.markUnsynced(o)
 	v.setContBytes(o, blocks)

@@ -31,15 +31,21 @@ func (v *Venus) ensureValid(ctx context.Context, c Caller, o *object) error {
 
 // getAttr fetches o's status (and a promise).
 func (v *Venus) getAttr(ctx context.Context, c Caller, o *object) error {
+	_, err := v.getAttrAs(ctx, c, o)
+	return err
+}
+
+// getAttrAs fetches o's status as c and returns it (with c's rights).
+func (v *Venus) getAttrAs(ctx context.Context, c Caller, o *object) (proto.Attr, error) {
 	var r proto.AttrReply
 	st, err := v.call(ctx, c, proto.OpGetAttr, &proto.FIDReq{FID: o.fid}, &r, nil)
 	if err != nil {
-		return v.forgetIfGone(o, err)
+		return proto.Attr{}, v.forgetIfGone(o, err)
 	}
 	v.mu.Lock()
-	v.applyAttr(o, r.Attr, v.promiseOK(st, o.fid))
+	v.applyAttr(o, r.Attr, st)
 	v.mu.Unlock()
-	return nil
+	return r.Attr, nil
 }
 
 // isGone reports whether err says the object no longer exists.

@@ -41,6 +41,7 @@ type Venus struct {
 	invalMu  sync.Mutex
 	inval    Invalidator
 	stats    counters
+	toks     tokens
 
 	mu          sync.Mutex
 	gen         uint64 // promise generation: changes whenever a connection comes or goes
@@ -70,7 +71,7 @@ func New(ctx context.Context, opts Options) (*Venus, error) {
 	}
 	v := &Venus{opts: opts, log: opts.Logger, started: time.Now(), closing: make(chan struct{}),
 		objs: map[proto.FID]*object{}, byIno: map[uint64]*object{}, vols: map[uint32]*volume{},
-		unsynced: map[*object]struct{}{}}
+		unsynced: map[*object]struct{}{}, toks: tokens{byUID: map[uint32]*token{}}}
 	v.link.v = v
 	v.mux = &rpc.Mux{}
 	v.mux.Handle(proto.OpCallbackBreak, v.handleBreak)

@@ -175,7 +175,7 @@ func (v *Venus) applyValidate(st stamp, items []proto.ValidateItem, res []proto.
 		}
 		switch res[i].Code {
 		case proto.CodeOK:
-			v.applyAttr(o, res[i].Attr, v.promiseOK(st, it.FID))
+			v.applyAttr(o, res[i].Attr, st)
 		case proto.CodeNotFound, proto.CodeStale:
 			v.forget(o)
 		}

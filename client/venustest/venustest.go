@@ -12,6 +12,7 @@ import (
 
 	"github.com/coda-fs/coda/client"
 	"github.com/coda-fs/coda/client/venus"
+	"github.com/coda-fs/coda/server/proto"
 	"github.com/coda-fs/coda/server/servertest"
 )
 
@@ -37,6 +38,10 @@ type Options struct {
 	TOFU   bool
 	// Servers overrides the server addresses.
 	Servers []string
+	// Anonymous leaves the test process (root) without a token; by
+	// default venus holds the admin's token for local uid 0, as the
+	// local-cell script does after `coda clog admin`.
+	Anonymous bool
 }
 
 // Venus is a running in-process venus mount.
@@ -48,6 +53,7 @@ type Venus struct {
 
 	t      testing.TB
 	opts   client.VenusOptions
+	tokens map[uint32]proto.TokenInfo // handed to venus again on Restart
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -75,7 +81,29 @@ func Start(t testing.TB, srv *servertest.Server, o Options) *Venus {
 		t.Fatalf("venus did not start: %v", err)
 	}
 	t.Cleanup(v.Stop)
+	if !o.Anonymous {
+		v.LogIn(srv, 0, "admin", servertest.AdminPassword)
+	}
 	return v
+}
+
+// LogIn gets user's token from srv and hands it to venus for local uid
+// local, as `coda clog` does.
+func (v *Venus) LogIn(srv *servertest.Server, local uint32, user, password string) {
+	v.t.Helper()
+	c := srv.AnonClient()
+	defer c.Close()
+	tok, err := c.Login(user, password)
+	if err != nil {
+		v.t.Fatalf("log in as %s: %v", user, err)
+	}
+	if _, err := v.Core.SetToken(context.Background(), local, tok); err != nil {
+		v.t.Fatalf("venus: set the token of %s for uid %d: %v", user, local, err)
+	}
+	if v.tokens == nil {
+		v.tokens = map[uint32]proto.TokenInfo{}
+	}
+	v.tokens[local] = tok
 }
 
 // Run runs venus with opts until it is ready or fails; it returns the
@@ -130,6 +158,11 @@ func (v *Venus) Restart() {
 	v.Core = nil
 	if err := v.start(); err != nil {
 		v.t.Fatalf("venus did not restart: %v", err)
+	}
+	for local, tok := range v.tokens {
+		if _, err := v.Core.SetToken(context.Background(), local, tok); err != nil {
+			v.t.Fatalf("venus: set the token for uid %d again: %v", local, err)
+		}
 	}
 }
 

@@ -28,6 +28,7 @@ type Client struct {
 	conn  *rpc.Conn
 	addr  string
 	realm string
+	ident uint32 // identity slot of the admin's token; 0 with the admin key
 }
 
 // Dial connects to the server at addr (HOST:PORT), pins the realm CA
@@ -44,18 +45,9 @@ func Dial(ctx context.Context, addr, keyFile, caFile string) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	realm, err := pki.RealmOfCA(caPEM)
-	if err != nil {
-		return nil, fmt.Errorf("realm CA: %w", err)
-	}
-	tlsCfg, err := pki.ClientTLS(caPEM, realm)
+	conn, realm, err := dialRealm(ctx, addr, caPEM, caPath)
 	if err != nil {
 		return nil, err
-	}
-	hello := proto.Hello{Version: proto.Version, Realm: realm, ClientID: 0, Name: ToolName}
-	conn, err := rpc.Dial(ctx, addr, hello, rpc.Config{TLS: tlsCfg}, &rpc.Mux{})
-	if err != nil {
-		return nil, dialError(addr, caPath, err)
 	}
 	c := &Client{conn: conn, addr: addr, realm: realm}
 	if err := c.auth(ctx, key); err != nil {
@@ -63,6 +55,47 @@ func Dial(ctx context.Context, addr, keyFile, caFile string) (*Client, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// DialToken connects to the server at addr pinning the realm CA caPEM and
+// acts as the user a token vouches for (an administrator's, for the
+// commands that need one): the token is bound to identity slot 1.
+func DialToken(ctx context.Context, addr string, caPEM, token []byte) (*Client, error) {
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	conn, realm, err := dialRealm(ctx, addr, caPEM, "")
+	if err != nil {
+		return nil, err
+	}
+	var id proto.Identity
+	if err := conn.Call(ctx, proto.OpBindToken, &proto.BindToken{Slot: 1, Token: token}, &id, nil); err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("server %s refused the token: %w", addr, err)
+	}
+	return &Client{conn: conn, addr: addr, realm: realm, ident: 1}, nil
+}
+
+// Conn is the client's connection, for callers that speak other requests
+// on it (a server copying the SCM's realm databases).
+func (c *Client) Conn() *rpc.Conn { return c.conn }
+
+// dialRealm opens a TLS connection to addr pinning the realm CA caPEM
+// (read from caPath, if from a file) and says hello as the admin tool.
+func dialRealm(ctx context.Context, addr string, caPEM []byte, caPath string) (*rpc.Conn, string, error) {
+	realm, err := pki.RealmOfCA(caPEM)
+	if err != nil {
+		return nil, "", fmt.Errorf("realm CA: %w", err)
+	}
+	tlsCfg, err := pki.ClientTLS(caPEM, realm)
+	if err != nil {
+		return nil, "", err
+	}
+	hello := proto.Hello{Version: proto.Version, Realm: realm, ClientID: 0, Name: ToolName}
+	conn, err := rpc.Dial(ctx, addr, hello, rpc.Config{TLS: tlsCfg}, &rpc.Mux{})
+	if err != nil {
+		return nil, "", dialError(addr, caPath, err)
+	}
+	return conn, realm, nil
 }
 
 // dialError words a failed dial for the user: the cause of a connection
@@ -163,5 +196,5 @@ func withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 func (c *Client) call(ctx context.Context, op proto.Op, req, resp proto.Message) error {
 	ctx, cancel := withTimeout(ctx)
 	defer cancel()
-	return c.conn.Call(ctx, op, req, resp, nil)
+	return c.conn.Call(ctx, op, req, resp, &rpc.CallOpts{Ident: c.ident})
 }

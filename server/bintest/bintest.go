@@ -176,3 +176,7 @@ func (p *Proc) Stop() {
 		p.Kill()
 	}
 }
+
+// AdminPassword is the admin password tests give `coda server init` on
+// stdin: bintest.Run(t, bintest.AdminPassword+"\n", "server", "init", …).
+const AdminPassword = "test-admin-password"

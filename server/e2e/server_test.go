@@ -39,7 +39,7 @@ func newCell(t *testing.T) *cell {
 	c := &cell{dir: t.TempDir()}
 	c.data = filepath.Join(c.dir, "vice")
 	c.addr = freeAddr(t)
-	res := bintest.Run(t, "", "server", "init", "--data", c.data, "--realm", realm, "--id", "1", "--listen", c.addr)
+	res := bintest.Run(t, bintest.AdminPassword+"\n", "server", "init", "--data", c.data, "--realm", realm, "--id", "1", "--listen", c.addr)
 	if res.Code != 0 {
 		t.Fatalf("server init: exit %d: %s", res.Code, res.Stderr)
 	}
@@ -65,13 +65,17 @@ func (c *cell) client(t *testing.T) *servertest.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return servertest.MustDial(t, c.addr, realm, ca)
+	cl := servertest.MustDial(t, c.addr, realm, ca)
+	if err := cl.LoginAs("admin", bintest.AdminPassword); err != nil {
+		t.Fatal(err)
+	}
+	return cl
 }
 
 func TestInitRefusesExistingDataDir(t *testing.T) {
 	c := newCell(t)
 	before, _ := os.ReadFile(filepath.Join(c.data, "db", "identity"))
-	res := bintest.Run(t, "", "server", "init", "--data", c.data, "--realm", "other", "--id", "2", "--listen", "127.0.0.1:1")
+	res := bintest.Run(t, bintest.AdminPassword+"\n", "server", "init", "--data", c.data, "--realm", "other", "--id", "2", "--listen", "127.0.0.1:1")
 	if res.Code != 1 || !strings.Contains(res.Stderr, "exists") || strings.Count(strings.TrimSpace(res.Stderr), "\n") != 0 {
 		t.Fatalf("init over existing dir: exit %d, stderr %q", res.Code, res.Stderr)
 	}
@@ -148,9 +152,15 @@ func TestKill9KeepsAcknowledgedStores(t *testing.T) {
 			}
 		}(w)
 	}
-	<-killed
+	stopped := make(chan struct{})
+	go func() { wg.Wait(); close(stopped) }()
+	select {
+	case <-killed:
+	case <-stopped:
+		t.Fatalf("every writer failed before %d stores", 200)
+	}
 	c.proc.Kill()
-	wg.Wait()
+	<-stopped
 	c.start(t)
 	check := c.client(t)
 	for k, f := range files {
@@ -232,5 +242,46 @@ func TestGarbageOnTheWire(t *testing.T) {
 	}
 	if _, err := cl.GetAttr(root); err != nil {
 		t.Fatalf("existing client after garbage: %v", err)
+	}
+}
+
+// TestRefusesReadableKeyFiles: a server whose key files can be read by
+// group or others does not start, and says which file and how to fix it.
+func TestRefusesReadableKeyFiles(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "vice")
+	if r := bintest.Run(t, bintest.AdminPassword+"\n", "server", "init", "--data", data, "--realm", realm, "--id", "1", "--listen", freeAddr(t)); r.Code != 0 {
+		t.Fatalf("server init: %s", r.Stderr)
+	}
+	for _, name := range []string{"realm.secret", "volutil.key", "server.key"} {
+		path := filepath.Join(data, "db", name)
+		if err := os.Chmod(path, 0o640); err != nil {
+			t.Fatal(err)
+		}
+		r := bintest.Run(t, "", "server", "--data", data)
+		if r.Code != 1 || !strings.Contains(r.Stderr, path) || !strings.Contains(r.Stderr, "chmod 600") || strings.Count(r.Stderr, "\n") != 1 {
+			t.Errorf("%s mode 0640: exit %d, stderr %q", name, r.Code, r.Stderr)
+		}
+		os.Chmod(path, 0o600)
+	}
+}
+
+// TestInitNeedsAdminPassword: with no password file, no terminal and
+// nothing on stdin, init fails at once with a clear line and leaves no
+// data directory behind; a password file works.
+func TestInitNeedsAdminPassword(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "vice")
+	r := bintest.Run(t, "", "server", "init", "--data", data, "--realm", realm, "--id", "1", "--listen", freeAddr(t))
+	if r.Code == 0 || !strings.Contains(r.Stderr, "no admin password") || strings.Count(r.Stderr, "\n") != 1 {
+		t.Fatalf("init without a password: exit %d, stderr %q", r.Code, r.Stderr)
+	}
+	if _, err := os.Stat(data); !os.IsNotExist(err) {
+		t.Fatalf("a failed init left %s: %v", data, err)
+	}
+	pw := filepath.Join(dir, "admin.pw")
+	os.WriteFile(pw, []byte("from-a-file\n"), 0o600)
+	if r := bintest.Run(t, "", "server", "init", "--data", data, "--realm", realm, "--id", "1", "--listen", freeAddr(t), "--admin-password-file", pw); r.Code != 0 {
+		t.Fatalf("init with a password file: %s", r.Stderr)
 	}
 }

@@ -22,7 +22,7 @@ func (s *Server) getAttr(ctx context.Context, cl *client, r *rpc.Request, req *p
 		return nil, nil, err
 	}
 	s.cb.Add(cl, req.FID)
-	a, err := v.GetAttr(req.FID)
+	a, err := v.GetAttr(s.cred(cl, r), req.FID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -32,11 +32,12 @@ func (s *Server) getAttr(ctx context.Context, cl *client, r *rpc.Request, req *p
 // validate answers a batch of cached versions in one round trip.
 func (s *Server) validate(ctx context.Context, cl *client, r *rpc.Request, req *proto.Validate) (proto.Message, *rpc.Source, error) {
 	out := &proto.ValidateReply{Results: make([]proto.ValidateResult, len(req.Items))}
+	c := s.cred(cl, r)
 	for i, it := range req.Items {
 		v, err := s.volume(it.FID)
 		if err == nil {
 			s.cb.Add(cl, it.FID)
-			out.Results[i].Attr, err = v.GetAttr(it.FID)
+			out.Results[i].Attr, err = v.GetAttr(c, it.FID)
 		}
 		out.Results[i].Code = proto.CodeOf(err)
 	}
@@ -48,12 +49,12 @@ func (s *Server) lookup(ctx context.Context, cl *client, r *rpc.Request, req *pr
 	if err != nil {
 		return nil, nil, err
 	}
-	a, err := v.Lookup(cred(r), req.Dir, req.Name)
+	a, err := v.Lookup(s.cred(cl, r), req.Dir, req.Name)
 	if err != nil {
 		return nil, nil, err
 	}
 	s.cb.Add(cl, a.FID)
-	if a, err = v.GetAttr(a.FID); err != nil { // fresh, now that the promise is held
+	if a, err = v.GetAttr(s.cred(cl, r), a.FID); err != nil { // fresh, now that the promise is held
 		return nil, nil, err
 	}
 	return &proto.AttrReply{Attr: a}, nil, nil
@@ -65,7 +66,7 @@ func (s *Server) readDir(ctx context.Context, cl *client, r *rpc.Request, req *p
 		return nil, nil, err
 	}
 	s.cb.Add(cl, req.Dir)
-	dir, entries, more, err := v.ReadDir(cred(r), req.Dir, req.After, int(req.Max))
+	dir, entries, more, err := v.ReadDir(s.cred(cl, r), req.Dir, req.After, int(req.Max))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -77,7 +78,7 @@ func (s *Server) readlink(ctx context.Context, cl *client, r *rpc.Request, req *
 	if err != nil {
 		return nil, nil, err
 	}
-	target, err := v.Readlink(req.FID)
+	target, err := v.Readlink(s.cred(cl, r), req.FID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -91,7 +92,7 @@ func (s *Server) fetch(ctx context.Context, cl *client, r *rpc.Request, req *pro
 		return nil, nil, err
 	}
 	s.cb.Add(cl, req.FID)
-	d, err := v.OpenData(cred(r), req.FID)
+	d, err := v.OpenData(s.cred(cl, r), req.FID)
 	if err != nil {
 		return nil, nil, err
 	}

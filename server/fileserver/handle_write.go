@@ -45,7 +45,7 @@ func (s *Server) store(ctx context.Context, cl *client, r *rpc.Request, req *pro
 		return nil, nil, err
 	}
 	s.cb.Add(cl, req.FID)
-	a, ch, err := v.Store(cred(r), volume.StoreArgs{FID: req.FID, Container: id, Size: req.Size,
+	a, ch, err := v.Store(s.cred(cl, r), volume.StoreArgs{FID: req.FID, Container: id, Size: req.Size,
 		Blocks: blocks, Mtime: req.Mtime, StoreID: req.StoreID, Inline: inline})
 	if err != nil || ch.Duplicate {
 		if id != 0 {
@@ -173,8 +173,8 @@ func (s *Server) create(typ proto.ObjType) func(context.Context, *client, *rpc.R
 			return nil, nil, proto.Errorf(proto.CodeInvalid, "empty symlink target")
 		}
 		s.cb.Add(cl, req.Dir)
-		dir, obj, ch, err := v.Create(cred(r), volume.CreateArgs{Dir: req.Dir, Name: req.Name, Type: typ,
-			Mode: req.Mode, UID: req.UID, GID: req.GID, Mtime: req.Mtime, Target: req.Target,
+		dir, obj, ch, err := v.Create(s.cred(cl, r), volume.CreateArgs{Dir: req.Dir, Name: req.Name, Type: typ,
+			Mode: req.Mode, GID: req.GID, Mtime: req.Mtime, Target: req.Target,
 			StoreID: req.StoreID, Reserve: func(fid proto.FID) { s.cb.Add(cl, fid) }})
 		if err != nil {
 			return nil, nil, err
@@ -192,7 +192,7 @@ func (s *Server) remove(rmdir bool) func(context.Context, *client, *rpc.Request,
 			return nil, nil, err
 		}
 		s.cb.Add(cl, req.Dir)
-		dir, obj, ch, err := v.Remove(cred(r), req.Dir, req.Name, rmdir, req.StoreID)
+		dir, obj, ch, err := v.Remove(s.cred(cl, r), req.Dir, req.Name, rmdir, req.StoreID)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -211,7 +211,7 @@ func (s *Server) rename(ctx context.Context, cl *client, r *rpc.Request, req *pr
 	}
 	s.cb.Add(cl, req.FromDir)
 	s.cb.Add(cl, req.ToDir)
-	res, ch, err := v.Rename(cred(r), *req)
+	res, ch, err := v.Rename(s.cred(cl, r), *req)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -226,7 +226,7 @@ func (s *Server) link(ctx context.Context, cl *client, r *rpc.Request, req *prot
 	}
 	s.cb.Add(cl, req.Dir)
 	s.cb.Add(cl, req.Target)
-	dir, obj, ch, err := v.Link(cred(r), req.Dir, req.Name, req.Target, req.StoreID)
+	dir, obj, ch, err := v.Link(s.cred(cl, r), req.Dir, req.Name, req.Target, req.StoreID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -240,7 +240,7 @@ func (s *Server) setAttr(ctx context.Context, cl *client, r *rpc.Request, req *p
 		return nil, nil, err
 	}
 	s.cb.Add(cl, req.FID)
-	a, ch, err := v.SetAttr(cred(r), *req)
+	a, ch, err := v.SetAttr(s.cred(cl, r), *req)
 	if err != nil {
 		return nil, nil, err
 	}

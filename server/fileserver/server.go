@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -22,6 +23,8 @@ type Config struct {
 	Addr       string // the address clients reach this server at
 	RootVolume string // name of the realm's root volume
 	AdminKey   []byte // the realm's admin key (volutil.key)
+	Auth       Authority
+	Names      Names
 	DB         *store.DB
 	Volumes    *volume.Set
 	Logger     *slog.Logger
@@ -55,6 +58,9 @@ type client struct {
 	nonce    []byte
 	log      *slog.Logger
 	promises map[proto.FID]struct{} // guarded by callbacks.mu
+
+	mu     sync.Mutex
+	idents map[uint32]identity // identity slots bound by BindToken
 }
 
 // Accept checks a new connection's realm (package rpc already refused
@@ -68,7 +74,7 @@ func (s *Server) Accept(c *rpc.Conn, h *proto.Hello) (proto.HelloReply, error) {
 		return proto.HelloReply{}, err
 	}
 	cl := &client{conn: c, id: h.ClientID, name: fmt.Sprintf("%s@%s", h.Name, c.RemoteAddr()),
-		nonce: nonce, log: s.log, promises: map[proto.FID]struct{}{}}
+		nonce: nonce, log: s.log, promises: map[proto.FID]struct{}{}, idents: map[uint32]identity{}}
 	c.Peer = cl
 	s.log.Debug("connection", "client", cl.name)
 	return proto.HelloReply{Version: proto.Version, ServerID: s.cfg.ServerID,
@@ -126,14 +132,11 @@ func handler[Req any, P interface {
 	}
 }
 
-// cred is the identity a request acts with: until the auth issue, the uid
-// venus sends.
-func cred(r *rpc.Request) volume.Cred { return volume.Cred{UID: int32(r.Ident), Admin: r.Ident == 0} }
-
 // Register installs every handler on mux.
 func (s *Server) Register(mux *rpc.Mux) {
 	mux.Handle(proto.OpPing, handler(s, s.ping))
 	mux.Handle(proto.OpAdminAuth, handler(s, s.adminAuth))
+	mux.Handle(proto.OpBindToken, handler(s, s.bindToken))
 	mux.Handle(proto.OpGetRootVolume, handler(s, s.getRootVolume))
 	mux.Handle(proto.OpGetVolumeInfo, handler(s, s.getVolumeInfo))
 	mux.Handle(proto.OpCreateVolume, handler(s, s.createVolume))
@@ -153,6 +156,8 @@ func (s *Server) Register(mux *rpc.Mux) {
 	mux.Handle(proto.OpRename, handler(s, s.rename))
 	mux.Handle(proto.OpLink, handler(s, s.link))
 	mux.Handle(proto.OpSetAttr, handler(s, s.setAttr))
+	mux.Handle(proto.OpGetACL, handler(s, s.getACL))
+	mux.Handle(proto.OpSetACL, handler(s, s.setACL))
 }
 
 // volume finds the replica holding fid.

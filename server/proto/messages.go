@@ -36,6 +36,7 @@ const (
 	OpPDBCommand
 	OpGetACL
 	OpSetACL
+	OpDBFetch
 	OpMax
 )
 
@@ -51,7 +52,7 @@ var opNames = [OpMax]string{
 	OpCreateVolume: "createvolume", OpListVolumes: "listvolumes",
 	OpLogin: "login", OpBindToken: "bindtoken", OpChangePassword: "changepassword",
 	OpSetPassword: "setpassword", OpPDBCommand: "pdbcommand",
-	OpGetACL: "getacl", OpSetACL: "setacl",
+	OpGetACL: "getacl", OpSetACL: "setacl", OpDBFetch: "dbfetch",
 }
 
 func (o Op) String() string {

@@ -67,6 +67,8 @@ func messageSamples() []Message {
 		&Text{Text: "line 1\nline 2\n"},
 		&ACLReply{Dir: sampleAttr(1), Entries: []ACLEntry{{-204, "System:Administrators", 127, false}, {33, "www-data", 16, true}}},
 		&SetACL{Dir: FID{1, 1, 1}, Clear: true, Entries: []ACLEntry{{0, "www-data", 31, false}}, StoreID: sid},
+		&DBFetch{Have: []DBVersion{{"pdb", 7}, {"passwd", 3}}},
+		&DBFetchReply{DBs: []DBSnapshot{{"pdb", 8, []byte("user admin 1\n")}, {"passwd", 4, []byte{1, 2}}}},
 	}
 }
 

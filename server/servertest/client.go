@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,9 +21,13 @@ import (
 // breaks it receives.
 type Client struct {
 	Conn *rpc.Conn
-	UID  uint32
-	id   uint64
-	seq  atomic.Uint64
+	// Ident is the identity slot requests carry: 0 (anonymous) until
+	// LoginAs binds a token to slot 1.
+	Ident uint32
+	// UserID is the Coda user LoginAs logged in as.
+	UserID int32
+	id     uint64
+	seq    atomic.Uint64
 
 	mu     sync.Mutex
 	breaks []proto.FID
@@ -76,10 +82,56 @@ func MustDial(tb testing.TB, addr, realm string, caPEM []byte) *Client {
 	return c
 }
 
-// Client connects a raw client to s for the rest of the test.
+// Client connects a raw client to s for the rest of the test, logged in
+// as the realm's admin user.
 func (s *Server) Client() *Client {
 	s.t.Helper()
+	c := s.AnonClient()
+	if err := c.LoginAs("admin", AdminPassword); err != nil {
+		s.t.Fatal(err)
+	}
+	return c
+}
+
+// AnonClient connects a raw client that holds no token.
+func (s *Server) AnonClient() *Client {
+	s.t.Helper()
 	return MustDial(s.t, s.Addr, s.Realm, s.CA())
+}
+
+// Login gets a token for user from the auth service.
+func (c *Client) Login(user, password string) (proto.TokenInfo, error) {
+	var tok proto.TokenInfo
+	err := c.call(proto.OpLogin, &proto.Login{User: user, Password: []byte(password)}, &tok, nil)
+	return tok, err
+}
+
+// Bind binds token to identity slot 1 and makes every later request act
+// with it.
+func (c *Client) Bind(token []byte) (proto.Identity, error) {
+	var id proto.Identity
+	err := c.call(proto.OpBindToken, &proto.BindToken{Slot: 1, Token: token}, &id, nil)
+	if err == nil {
+		c.Ident, c.UserID = 1, id.UserID
+	}
+	return id, err
+}
+
+// LoginAs logs in as user and binds the token (see Bind).
+func (c *Client) LoginAs(user, password string) error {
+	tok, err := c.Login(user, password)
+	if err != nil {
+		return fmt.Errorf("login as %s: %w", user, err)
+	}
+	if _, err := c.Bind(tok.Token); err != nil {
+		return fmt.Errorf("bind the token of %s: %w", user, err)
+	}
+	return nil
+}
+
+// Call sends one request with the client's identity.
+func (c *Client) Call(op proto.Op, req, resp proto.Message, opts *rpc.CallOpts) error {
+	return c.call(op, req, resp, opts)
 }
 
 // Breaks returns the FIDs broken so far.
@@ -100,7 +152,7 @@ func (c *Client) call(op proto.Op, req, resp proto.Message, opts *rpc.CallOpts) 
 	if opts == nil {
 		opts = &rpc.CallOpts{}
 	}
-	opts.Ident = c.UID
+	opts.Ident = c.Ident
 	return c.Conn.Call(ctx, op, req, resp, opts)
 }
 
@@ -116,7 +168,7 @@ func (c *Client) Root(name string) (proto.FID, error) {
 // Create makes a file (typ TypeFile), directory or symlink.
 func (c *Client) Create(op proto.Op, dir proto.FID, name string, mode uint32) (proto.DirOpReply, error) {
 	var out proto.DirOpReply
-	err := c.call(op, &proto.Create{Dir: dir, Name: name, Mode: mode, UID: c.UID, StoreID: c.sid()}, &out, nil)
+	err := c.call(op, &proto.Create{Dir: dir, Name: name, Mode: mode, StoreID: c.sid()}, &out, nil)
 	return out, err
 }
 
@@ -199,4 +251,60 @@ func (s *memSink) Finish(size int64) error {
 	}
 	s.b = append(s.b, make([]byte, size-int64(len(s.b)))...)
 	return nil
+}
+
+// AddUser creates user in the protection database and sets its password,
+// as an administrator (pdbtool nu, au nu).
+func (s *Server) AddUser(user, password string) int32 {
+	s.t.Helper()
+	c := s.Admin()
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := c.PDB(ctx, []string{"nu", user})
+	if err != nil {
+		s.t.Fatalf("pdbtool nu %s: %v", user, err)
+	}
+	if err := c.SetPassword(ctx, user, []byte(password)); err != nil {
+		s.t.Fatalf("au nu %s: %v", user, err)
+	}
+	// "created user NAME (id N)"
+	var id int32
+	if i := strings.LastIndex(out, "(id "); i >= 0 {
+		n, err := strconv.ParseInt(strings.TrimRight(out[i+4:], ")\n"), 10, 32)
+		if err != nil {
+			s.t.Fatalf("pdbtool nu %s said %q", user, out)
+		}
+		id = int32(n)
+	}
+	if id <= 0 {
+		s.t.Fatalf("pdbtool nu %s said %q", user, out)
+	}
+	return id
+}
+
+// PDB runs one pdbtool command as an administrator.
+func (s *Server) PDB(args ...string) string {
+	s.t.Helper()
+	c := s.Admin()
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := c.PDB(ctx, args)
+	if err != nil {
+		s.t.Fatalf("pdbtool %v: %v", args, err)
+	}
+	return out
+}
+
+// UserClient makes a user (see AddUser) and returns a raw client logged
+// in as it.
+func (s *Server) UserClient(user string) *Client {
+	s.t.Helper()
+	s.AddUser(user, user+"-password")
+	c := s.AnonClient()
+	if err := c.LoginAs(user, user+"-password"); err != nil {
+		s.t.Fatal(err)
+	}
+	return c
 }

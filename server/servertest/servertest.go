@@ -27,6 +27,9 @@ type Server struct {
 	done   chan error
 }
 
+// AdminPassword is the password of the admin user of every test realm.
+const AdminPassword = "test-admin-password"
+
 // Options tune Start. Zero values are fine.
 type Options struct {
 	Realm  string       // default "test.realm"
@@ -49,10 +52,45 @@ func Start(t testing.TB, o Options) *Server {
 		o.Dir = filepath.Join(t.TempDir(), "vice")
 	}
 	err := server.Init(context.Background(), server.InitOptions{DataDir: o.Dir, Realm: o.Realm,
-		ID: o.ID, Listen: "127.0.0.1:0", Logger: o.Logger})
+		ID: o.ID, Listen: "127.0.0.1:0", Logger: o.Logger, AdminPassword: []byte(AdminPassword)})
 	if err != nil {
 		t.Fatalf("server init: %v", err)
 	}
+	s := &Server{Realm: o.Realm, Dir: o.Dir, t: t,
+		CAFile: filepath.Join(o.Dir, "db", "ca.pem"), KeyFile: filepath.Join(o.Dir, "db", "volutil.key")}
+	s.run(o.Logger, "127.0.0.1:0")
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// StartFollower starts a second server of scm's realm that is not the
+// SCM: it holds the realm's CA, server certificate, admin key and realm
+// secret (copied as joining the realm will copy them) and read-only copies
+// of the SCM's realm databases, which it pulls from scm.
+func StartFollower(t testing.TB, scm *Server, o Options) *Server {
+	t.Helper()
+	o.Realm = scm.Realm
+	if o.ID == 0 {
+		o.ID = 2
+	}
+	if o.Dir == "" {
+		o.Dir = filepath.Join(t.TempDir(), "vice")
+	}
+	err := server.Init(context.Background(), server.InitOptions{DataDir: o.Dir, Realm: o.Realm,
+		ID: o.ID, Listen: "127.0.0.1:0", Logger: o.Logger, SCM: scm.Addr})
+	if err != nil {
+		t.Fatalf("server init: %v", err)
+	}
+	for _, name := range []string{"ca.pem", "server.pem", "server.key", "volutil.key", "realm.secret"} {
+		b, err := os.ReadFile(filepath.Join(scm.Dir, "db", name))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(o.Dir, "db", name), b, 0o600)
+		}
+		if err != nil {
+			t.Fatalf("copy %s from the SCM: %v", name, err)
+		}
+	}
+	os.Remove(filepath.Join(o.Dir, "db", "ca.key")) // the CA key stays on the SCM
 	s := &Server{Realm: o.Realm, Dir: o.Dir, t: t,
 		CAFile: filepath.Join(o.Dir, "db", "ca.pem"), KeyFile: filepath.Join(o.Dir, "db", "volutil.key")}
 	s.run(o.Logger, "127.0.0.1:0")

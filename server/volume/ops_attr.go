@@ -4,13 +4,25 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/coda-fs/coda/auth/acl"
 	"github.com/coda-fs/coda/server/proto"
 	"github.com/coda-fs/coda/server/store"
 )
 
-// SetAttr changes mode, owner, size or mtime. A truncation that shrinks a
-// file writes a new container holding the kept prefix (containers are
-// immutable, so clones and open fetches keep their view).
+// SetAttr changes mode, owner, group, size or mtime, each judged on the
+// ACL governing the object:
+//
+//   - chmod: 'w', and the owner or an admin (else EPERM);
+//   - chown: admins only (EPERM);
+//   - chgrp: an admin, or the owner giving a group in its CPS (else
+//     EPERM) with 'w';
+//   - truncate: as Store;
+//   - mtime: 'w' and (the owner, an admin or the w mode bit, else EPERM),
+//     or the owner with 'i'.
+//
+// A truncation that shrinks a file writes a new container holding the
+// kept prefix (containers are immutable, so clones and open fetches keep
+// their view).
 func (v *Volume) SetAttr(c Cred, a proto.SetAttr) (proto.Attr, *Change, error) {
 	var newCt store.ContainerID
 	var newBlocks int64
@@ -25,8 +37,12 @@ func (v *Volume) SetAttr(c Cred, a proto.SetAttr) (proto.Attr, *Change, error) {
 			}
 			return proto.Attr{}, nil, proto.ErrInvalid
 		}
-		if err := check(c, n, permW); err != nil {
+		gov, err := governing(v.readVnode, n)
+		if err != nil {
 			return proto.Attr{}, nil, err
+		}
+		if !mayWriteData(c, n, rightsOn(c, gov)) {
+			return proto.Attr{}, nil, proto.ErrAccess
 		}
 		if a.Size < n.Size && a.Size > 0 && n.Container != 0 {
 			newCt, newBlocks, err = v.copyPrefix(store.ContainerID(n.Container), a.Size)
@@ -41,15 +57,19 @@ func (v *Volume) SetAttr(c Cred, a proto.SetAttr) (proto.Attr, *Change, error) {
 		if err != nil {
 			return err
 		}
+		gov, err := governing(t.get, n)
+		if err != nil {
+			return err
+		}
 		if applied(n, a.StoreID) {
-			out = n.attr(a.FID)
+			out = stamp(n.attr(a.FID), c, gov)
 			return errApplied
 		}
-		if err := t.setattr(c, n, a, newCt, newBlocks); err != nil {
+		if err := t.setattr(c, n, a, rightsOn(c, gov), newCt, newBlocks); err != nil {
 			return err
 		}
 		t.touch(a.FID.Vnode, n)
-		out = n.attr(a.FID)
+		out = stamp(n.attr(a.FID), c, gov)
 		return nil
 	})
 	if (err != nil || ch.Duplicate) && newCt != 0 {
@@ -58,20 +78,20 @@ func (v *Volume) SetAttr(c Cred, a proto.SetAttr) (proto.Attr, *Change, error) {
 	return out, ch, err
 }
 
-func (t *txn) setattr(c Cred, n *vnode, a proto.SetAttr, newCt store.ContainerID, newBlocks int64) error {
-	owner := c.root() || uint32(c.UID) == n.UID
+// setattr applies a to n for c, whose rights on n's governing ACL are r.
+func (t *txn) setattr(c Cred, n *vnode, a proto.SetAttr, r acl.Rights, newCt store.ContainerID, newBlocks int64) error {
 	if a.Mask&proto.SetMode != 0 {
-		if !owner {
-			return proto.ErrPerm
+		if err := checkChmod(c, n, r); err != nil {
+			return err
 		}
 		n.Mode = a.Mode & 07777
+		if !c.root() && n.Type != proto.TypeDir && !c.inGroup(n.GID) {
+			n.Mode &^= 02000 // POSIX: setgid only for members of the group
+		}
 	}
 	if a.Mask&(proto.SetUID|proto.SetGID) != 0 {
-		if a.Mask&proto.SetUID != 0 && a.UID != n.UID && !c.root() {
-			return proto.ErrPerm
-		}
-		if a.Mask&proto.SetGID != 0 && a.GID != n.GID && !owner {
-			return proto.ErrPerm
+		if err := checkChown(c, n, a, r); err != nil {
+			return err
 		}
 		if a.Mask&proto.SetUID != 0 {
 			n.UID = a.UID
@@ -82,6 +102,9 @@ func (t *txn) setattr(c Cred, n *vnode, a proto.SetAttr, newCt store.ContainerID
 		if !c.root() {
 			n.Mode &^= 06000
 		}
+	}
+	if a.Mask&proto.SetSize != 0 && !mayWriteData(c, n, r) {
+		return proto.ErrAccess
 	}
 	if a.Mask&proto.SetSize != 0 && a.Size != n.Size {
 		if n.Type != proto.TypeFile {
@@ -102,13 +125,56 @@ func (t *txn) setattr(c Cred, n *vnode, a proto.SetAttr, newCt store.ContainerID
 		n.Mtime = t.now
 	}
 	if a.Mask&proto.SetMtime != 0 {
-		if !owner && !may(c, n, permW) {
-			return proto.ErrPerm
+		if err := checkUtimes(c, n, r); err != nil {
+			return err
 		}
 		n.Mtime = a.Mtime
 	}
 	n.Ctime = t.now
 	return nil
+}
+
+// checkChmod: 'w', and the owner or an admin.
+func checkChmod(c Cred, n *vnode, r acl.Rights) error {
+	if err := need(r, acl.Write); err != nil {
+		return err
+	}
+	if !c.owns(n) && !c.root() {
+		return proto.ErrPerm
+	}
+	return nil
+}
+
+// checkChown: a change of owner is for admins only; a change of group
+// for admins, or for the owner with 'w' giving one of its groups.
+func checkChown(c Cred, n *vnode, a proto.SetAttr, r acl.Rights) error {
+	if c.root() {
+		return nil
+	}
+	if a.Mask&proto.SetUID != 0 && a.UID != n.UID {
+		return proto.ErrPerm
+	}
+	if a.Mask&proto.SetGID != 0 && a.GID != n.GID {
+		if !c.owns(n) || !c.inGroup(a.GID) {
+			return proto.ErrPerm
+		}
+		return need(r, acl.Write)
+	}
+	return nil
+}
+
+// checkUtimes: 'w' and (the owner, an admin or the w mode bit), or the
+// owner with 'i'.
+func checkUtimes(c Cred, n *vnode, r acl.Rights) error {
+	switch {
+	case r.Has(acl.Write) && (c.owns(n) || c.root() || may(c, n, permW)):
+		return nil
+	case c.owns(n) && r.Has(acl.Insert):
+		return nil
+	case !r.Has(acl.Write):
+		return proto.ErrAccess
+	}
+	return proto.ErrPerm
 }
 
 // copyPrefix writes a new container holding the first size bytes of ct,
@@ -180,8 +246,11 @@ type StoreArgs struct {
 	Inline []byte
 }
 
-// Store swaps in new content. The container must already be durable
-// (ContainerWriter.Commit); on error the caller removes it.
+// Store swaps in new content: 'w' on the governing ACL and the w mode bit,
+// or the owner with 'i' (so a drop box where a user may only insert lets
+// it fill the files it created, whatever their mode). The container must
+// already be durable (ContainerWriter.Commit); on error the caller
+// removes it.
 func (v *Volume) Store(c Cred, a StoreArgs) (proto.Attr, *Change, error) {
 	var out proto.Attr
 	ch, err := v.update(a.StoreID, func(t *txn) error {
@@ -195,16 +264,16 @@ func (v *Volume) Store(c Cred, a StoreArgs) (proto.Attr, *Change, error) {
 		case proto.TypeSymlink:
 			return proto.ErrInvalid
 		}
+		gov, err := governing(t.get, n)
+		if err != nil {
+			return err
+		}
 		if applied(n, a.StoreID) {
-			out = n.attr(a.FID)
+			out = stamp(n.attr(a.FID), c, gov)
 			return errApplied
 		}
-		// The owner may always store: open(O_CREAT|O_WRONLY, 0444) followed
-		// by writes is valid POSIX (venus checked the open itself).
-		if uint32(c.UID) != n.UID {
-			if err := check(c, n, permW); err != nil {
-				return err
-			}
+		if !mayWriteData(c, n, rightsOn(c, gov)) {
+			return proto.ErrAccess
 		}
 		if n.Container != 0 {
 			t.ch.freed = append(t.ch.freed, store.ContainerID(n.Container))
@@ -225,7 +294,7 @@ func (v *Volume) Store(c Cred, a StoreArgs) (proto.Attr, *Change, error) {
 			n.Mtime = t.now
 		}
 		t.touch(a.FID.Vnode, n)
-		out = n.attr(a.FID)
+		out = stamp(n.attr(a.FID), c, gov)
 		return nil
 	})
 	return out, ch, err

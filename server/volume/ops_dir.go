@@ -1,6 +1,9 @@
 package volume
 
 import (
+	"slices"
+
+	"github.com/coda-fs/coda/auth/acl"
 	"github.com/coda-fs/coda/server/proto"
 )
 
@@ -9,11 +12,13 @@ const maxLinks = 65000
 
 // CreateArgs describe a new object.
 type CreateArgs struct {
-	Dir     proto.FID
-	Name    string
-	Type    proto.ObjType
-	Mode    uint32
-	UID     uint32
+	Dir  proto.FID
+	Name string
+	Type proto.ObjType
+	Mode uint32
+	// GID is the new object's group; 0, or a group the caller may not
+	// give (neither admin nor a member), means the directory's group. The
+	// owner is always the caller (proto.AnonymousUID when anonymous).
 	GID     uint32
 	Mtime   int64  // 0: now
 	Target  string // symlinks
@@ -24,25 +29,32 @@ type CreateArgs struct {
 	Reserve func(proto.FID)
 }
 
-// Create makes a file, directory or symlink. It returns the directory's and
-// the new object's status.
+// Create makes a file, directory or symlink: 'i' on the directory and its
+// w and x mode bits. A new directory inherits the directory's ACL. It
+// returns the directory's and the new object's status.
 func (v *Volume) Create(c Cred, a CreateArgs) (dir, obj proto.Attr, ch *Change, err error) {
 	if err := proto.CheckName(a.Name); err != nil {
 		return dir, obj, nil, err
 	}
 	ch, err = v.update(a.StoreID, func(t *txn) error {
-		d, err := t.getDir(a.Dir)
+		d, da, err := t.dirWithACL(a.Dir)
 		if err != nil {
 			return err
 		}
 		if applied(d, a.StoreID) {
 			if e, err := t.lookup(a.Dir.Vnode, a.Name); err == nil {
 				if n, err := t.get(e.Vnode); err == nil && applied(n, a.StoreID) {
-					dir = d.attr(a.Dir)
-					obj = n.attr(proto.FID{Volume: v.hdr.ID, Vnode: e.Vnode, Unique: e.Unique})
+					dir = stamp(d.attr(a.Dir), c, da)
+					obj, err = childAttr(c, proto.FID{Volume: v.hdr.ID, Vnode: e.Vnode, Unique: e.Unique}, n, da)
+					if err != nil {
+						return err
+					}
 					return errApplied
 				}
 			}
+		}
+		if err := need(rightsOn(c, da), acl.Insert); err != nil {
+			return err
 		}
 		if err := check(c, d, permW|permX); err != nil {
 			return err
@@ -62,11 +74,11 @@ func (v *Volume) Create(c Cred, a CreateArgs) (dir, obj proto.Attr, ch *Change, 
 		if mtime == 0 {
 			mtime = t.now
 		}
-		n := &vnode{Type: a.Type, Mode: a.Mode & 07777, UID: a.UID, GID: a.GID, Nlink: 1,
-			Unique: uniq, Mtime: mtime, Ctime: t.now, Target: a.Target}
+		n := &vnode{Type: a.Type, Mode: a.Mode & 07777, UID: newOwner(c), GID: newGroup(c, d, a.GID),
+			Nlink: 1, Unique: uniq, Mtime: mtime, Ctime: t.now, Target: a.Target, Parent: a.Dir.Vnode}
 		if a.Type == proto.TypeDir {
 			n.Nlink = 2
-			n.Parent = a.Dir.Vnode
+			n.ACL = slices.Clone(d.ACL)
 			d.Nlink++
 		}
 		if d.Mode&02000 != 0 { // setgid directory: inherit the group
@@ -81,27 +93,61 @@ func (v *Volume) Create(c Cred, a CreateArgs) (dir, obj proto.Attr, ch *Change, 
 		d.Size++
 		d.Mtime, d.Ctime = t.now, t.now
 		t.touch(a.Dir.Vnode, d)
-		dir = d.attr(a.Dir)
-		obj = n.attr(proto.FID{Volume: v.hdr.ID, Vnode: vn, Unique: uniq})
+		dir = stamp(d.attr(a.Dir), c, da)
+		obj = stamp(n.attr(proto.FID{Volume: v.hdr.ID, Vnode: vn, Unique: uniq}), c, da)
 		return nil
 	})
 	return dir, obj, ch, err
 }
 
+// newOwner is the owner of what c creates.
+func newOwner(c Cred) uint32 {
+	if c.anonymous() {
+		return proto.AnonymousUID
+	}
+	return uint32(c.UID)
+}
+
+// newGroup is the group of what c creates in d when it asks for gid:
+// gid if c may give it (an admin, or a member of the group), else d's.
+func newGroup(c Cred, d *vnode, gid uint32) uint32 {
+	if gid != 0 && (c.root() || c.inGroup(gid)) {
+		return gid
+	}
+	return d.GID
+}
+
+// dirWithACL returns the directory named by fid and its ACL.
+func (t *txn) dirWithACL(fid proto.FID) (*vnode, acl.ACL, error) {
+	d, err := t.getDir(fid)
+	if err != nil {
+		return nil, acl.ACL{}, err
+	}
+	da, err := dirACL(d)
+	if err != nil {
+		return nil, acl.ACL{}, err
+	}
+	return d, da, nil
+}
+
 // Remove removes a name: a non-directory (rmdir false) or an empty
-// directory (rmdir true). It returns the directory's status and the
+// directory (rmdir true). It needs 'd' on the directory, its w and x mode
+// bits, and the sticky rule (EPERM). It returns the directory's status and the
 // object's remaining status (Nlink 0 when it is gone).
 func (v *Volume) Remove(c Cred, dirFID proto.FID, name string, rmdir bool, sid proto.StoreID) (dir, obj proto.Attr, ch *Change, err error) {
 	ch, err = v.update(sid, func(t *txn) error {
-		d, err := t.getDir(dirFID)
+		d, da, err := t.dirWithACL(dirFID)
 		if err != nil {
 			return err
 		}
 		if applied(d, sid) {
 			if _, err := t.lookup(dirFID.Vnode, name); err != nil {
-				dir = d.attr(dirFID) // obj stays zero: the name is gone
+				dir = stamp(d.attr(dirFID), c, da) // obj stays zero: the name is gone
 				return errApplied
 			}
+		}
+		if err := need(rightsOn(c, da), acl.Delete); err != nil {
+			return err
 		}
 		if err := check(c, d, permW|permX); err != nil {
 			return err
@@ -121,9 +167,9 @@ func (v *Volume) Remove(c Cred, dirFID proto.FID, name string, rmdir bool, sid p
 		if err := t.unlink(dirFID.Vnode, d, name, e.Vnode, n, rmdir); err != nil {
 			return err
 		}
-		dir = d.attr(dirFID)
-		obj = n.attr(fid)
-		return nil
+		dir = stamp(d.attr(dirFID), c, da)
+		obj, err = childAttr(c, fid, n, da)
+		return err
 	})
 	return dir, obj, ch, err
 }
@@ -159,8 +205,9 @@ func (t *txn) unlink(dvn uint32, d *vnode, name string, vn uint32, n *vnode, rmd
 	return nil
 }
 
-// Link adds name in dir for the existing file target. Links are allowed
-// only within one directory until the hard-links issue lifts that.
+// Link adds name in dir for the existing file target: 'i' on dir and its w
+// and x mode bits. Links are allowed only within one directory until the
+// hard-links issue lifts that.
 func (v *Volume) Link(c Cred, dirFID proto.FID, name string, target proto.FID, sid proto.StoreID) (dir, obj proto.Attr, ch *Change, err error) {
 	if err := proto.CheckName(name); err != nil {
 		return dir, obj, nil, err
@@ -169,7 +216,7 @@ func (v *Volume) Link(c Cred, dirFID proto.FID, name string, target proto.FID, s
 		return dir, obj, nil, proto.ErrCrossDevice
 	}
 	ch, err = v.update(sid, func(t *txn) error {
-		d, err := t.getDir(dirFID)
+		d, da, err := t.dirWithACL(dirFID)
 		if err != nil {
 			return err
 		}
@@ -181,13 +228,16 @@ func (v *Volume) Link(c Cred, dirFID proto.FID, name string, target proto.FID, s
 			return proto.ErrPerm
 		}
 		if applied(d, sid) && applied(n, sid) {
-			dir, obj = d.attr(dirFID), n.attr(target)
+			dir, obj = stamp(d.attr(dirFID), c, da), stamp(n.attr(target), c, da)
 			return errApplied
+		}
+		if err := need(rightsOn(c, da), acl.Insert); err != nil {
+			return err
 		}
 		if err := check(c, d, permW|permX); err != nil {
 			return err
 		}
-		if !v.hasName(target.Vnode, dirFID.Vnode) {
+		if n.Parent != dirFID.Vnode {
 			return proto.Errorf(proto.CodeCrossDevice, "hard links across directories are not supported yet")
 		}
 		if n.Nlink >= maxLinks {
@@ -203,36 +253,8 @@ func (v *Volume) Link(c Cred, dirFID proto.FID, name string, target proto.FID, s
 		d.Size++
 		d.Mtime, d.Ctime = t.now, t.now
 		t.touch(dirFID.Vnode, d)
-		dir, obj = d.attr(dirFID), n.attr(target)
+		dir, obj = stamp(d.attr(dirFID), c, da), stamp(n.attr(target), c, da)
 		return nil
 	})
 	return dir, obj, ch, err
-}
-
-// hasName reports whether vnode vn has a name in directory dir.
-func (v *Volume) hasName(vn, dir uint32) bool {
-	p := parentKey(v.hdr.ID, vn, dir, "")
-	it, err := v.set.db.NewIter(p, prefixEnd(p))
-	if err != nil {
-		return false
-	}
-	defer it.Close()
-	it.First()
-	return it.Valid()
-}
-
-// nameCount counts the directories holding names of vn, up to 2.
-func (v *Volume) dirsOf(vn uint32) map[uint32]bool {
-	p := parentPrefix(v.hdr.ID, vn)
-	out := map[uint32]bool{}
-	it, err := v.set.db.NewIter(p, prefixEnd(p))
-	if err != nil {
-		return out
-	}
-	defer it.Close()
-	for it.First(); it.Valid(); it.Next() {
-		k := it.Key()[len(p):]
-		out[uint32(k[0])<<24|uint32(k[1])<<16|uint32(k[2])<<8|uint32(k[3])] = true
-	}
-	return out
 }

@@ -1,6 +1,9 @@
 package volume
 
 import (
+	"fmt"
+
+	"github.com/coda-fs/coda/auth/acl"
 	"github.com/coda-fs/coda/server/proto"
 	"github.com/coda-fs/coda/server/store"
 )
@@ -20,17 +23,58 @@ func (v *Volume) object(fid proto.FID) (*vnode, error) {
 	return n, nil
 }
 
-// GetAttr returns the status of fid. Status is readable by anyone who can
-// name the object (lookup rights were checked on the way to it).
-func (v *Volume) GetAttr(fid proto.FID) (proto.Attr, error) {
+// GetAttr returns the status of fid with c's rights. It needs 'l' on the
+// governing ACL; a directory other than the volume root is also visible
+// with 'l' on its parent's ACL (so that listing the parent shows it).
+// Validate uses it for each cached object.
+func (v *Volume) GetAttr(c Cred, fid proto.FID) (proto.Attr, error) {
 	n, err := v.object(fid)
 	if err != nil {
 		return proto.Attr{}, err
 	}
-	return n.attr(fid), nil
+	return visible(v.readVnode, c, fid, n)
 }
 
-// Lookup finds name in directory dir.
+// visible returns n's status for c if c may see it.
+func visible(get getter, c Cred, fid proto.FID, n *vnode) (proto.Attr, error) {
+	a, err := attrFor(get, c, fid, n)
+	if err != nil {
+		return proto.Attr{}, err
+	}
+	if acl.Rights(a.Rights).Has(acl.Lookup) {
+		return a, nil
+	}
+	if n.Type == proto.TypeDir && fid.Vnode != RootVnode {
+		p, err := get(n.Parent)
+		if err != nil {
+			return proto.Attr{}, fmt.Errorf("parent directory %d: %w", n.Parent, err)
+		}
+		pa, err := dirACL(p)
+		if err != nil {
+			return proto.Attr{}, err
+		}
+		if rightsOn(c, pa).Has(acl.Lookup) {
+			return a, nil
+		}
+	}
+	return proto.Attr{}, proto.ErrAccess
+}
+
+// childAttr returns the status of n, named in a directory whose ACL is
+// dacl, for c: a directory is governed by its own ACL, anything else by
+// dacl.
+func childAttr(c Cred, fid proto.FID, n *vnode, dacl acl.ACL) (proto.Attr, error) {
+	if n.Type == proto.TypeDir {
+		own, err := dirACL(n)
+		if err != nil {
+			return proto.Attr{}, err
+		}
+		return stamp(n.attr(fid), c, own), nil
+	}
+	return stamp(n.attr(fid), c, dacl), nil
+}
+
+// Lookup finds name in directory dir: 'l' on dir and its x mode bit.
 func (v *Volume) Lookup(c Cred, dir proto.FID, name string) (proto.Attr, error) {
 	d, err := v.object(dir)
 	if err != nil {
@@ -38,6 +82,13 @@ func (v *Volume) Lookup(c Cred, dir proto.FID, name string) (proto.Attr, error) 
 	}
 	if d.Type != proto.TypeDir {
 		return proto.Attr{}, proto.ErrNotDir
+	}
+	da, err := dirACL(d)
+	if err != nil {
+		return proto.Attr{}, err
+	}
+	if err := need(rightsOn(c, da), acl.Lookup); err != nil {
+		return proto.Attr{}, err
 	}
 	if err := check(c, d, permX); err != nil {
 		return proto.Attr{}, err
@@ -51,11 +102,11 @@ func (v *Volume) Lookup(c Cred, dir proto.FID, name string) (proto.Attr, error) 
 	if err != nil {
 		return proto.Attr{}, err
 	}
-	return n.attr(fid), nil
+	return childAttr(c, fid, n, da)
 }
 
 // ReadDir returns up to max entries of dir after the name after, in name
-// order, and whether more follow.
+// order, and whether more follow: 'l' on dir and its r mode bit.
 func (v *Volume) ReadDir(c Cred, dir proto.FID, after string, max int) (proto.Attr, []proto.DirEntry, bool, error) {
 	snap, err := v.set.db.NewSnapshot()
 	if err != nil {
@@ -75,9 +126,17 @@ func (v *Volume) ReadDir(c Cred, dir proto.FID, after string, max int) (proto.At
 	if d.Type != proto.TypeDir {
 		return proto.Attr{}, nil, false, proto.ErrNotDir
 	}
+	da, err := dirACL(d)
+	if err != nil {
+		return proto.Attr{}, nil, false, err
+	}
+	if err := need(rightsOn(c, da), acl.Lookup); err != nil {
+		return proto.Attr{}, nil, false, err
+	}
 	if err := check(c, d, permR); err != nil {
 		return proto.Attr{}, nil, false, err
 	}
+	dattr := stamp(d.attr(dir), c, da)
 	if max <= 0 || max > proto.MaxBatch {
 		max = proto.MaxBatch
 	}
@@ -95,7 +154,7 @@ func (v *Volume) ReadDir(c Cred, dir proto.FID, after string, max int) (proto.At
 	}
 	for ; it.Valid(); it.Next() {
 		if len(out) == max {
-			return d.attr(dir), out, true, nil
+			return dattr, out, true, nil
 		}
 		e, err := decodeEntry(it.Value())
 		if err != nil {
@@ -104,17 +163,24 @@ func (v *Volume) ReadDir(c Cred, dir proto.FID, after string, max int) (proto.At
 		out = append(out, proto.DirEntry{Name: string(it.Key()[len(prefix):]),
 			FID: proto.FID{Volume: v.hdr.ID, Vnode: e.Vnode, Unique: e.Unique}, Type: e.Type})
 	}
-	return d.attr(dir), out, false, nil
+	return dattr, out, false, nil
 }
 
-// Readlink returns a symlink's target.
-func (v *Volume) Readlink(fid proto.FID) (string, error) {
+// Readlink returns a symlink's target: 'l' on its directory's ACL.
+func (v *Volume) Readlink(c Cred, fid proto.FID) (string, error) {
 	n, err := v.object(fid)
 	if err != nil {
 		return "", err
 	}
 	if n.Type != proto.TypeSymlink {
 		return "", proto.ErrInvalid
+	}
+	gov, err := governing(v.readVnode, n)
+	if err != nil {
+		return "", err
+	}
+	if err := need(rightsOn(c, gov), acl.Lookup); err != nil {
+		return "", err
 	}
 	return n.Target, nil
 }
@@ -126,7 +192,8 @@ type Data struct {
 	Inline    []byte           // the data of an inline file (zeros follow up to Attr.Size)
 }
 
-// OpenData opens fid's content for reading. The caller closes Container.
+// OpenData opens fid's content for reading (a fetch): 'r' and the r mode
+// bit, or the owner with 'w' or 'i'. The caller closes Container.
 func (v *Volume) OpenData(c Cred, fid proto.FID) (*Data, error) {
 	n, err := v.object(fid)
 	if err != nil {
@@ -138,14 +205,21 @@ func (v *Volume) OpenData(c Cred, fid proto.FID) (*Data, error) {
 	case proto.TypeSymlink:
 		return nil, proto.ErrInvalid
 	}
-	if err := check(c, n, permR); err != nil {
+	gov, err := governing(v.readVnode, n)
+	if err != nil {
 		return nil, err
+	}
+	if !mayReadData(c, n, rightsOn(c, gov)) {
+		return nil, proto.ErrAccess
 	}
 	// A concurrent store may free the container (or replace the inline
 	// data) between the read of the vnode and the open; then the vnode names
 	// newer content: read it again.
 	for tries := 0; ; tries++ {
 		d, err := v.openContent(fid, n)
+		if err == nil {
+			d.Attr = stamp(d.Attr, c, gov)
+		}
 		if err == nil || tries == 3 {
 			return d, err
 		}

@@ -3,6 +3,7 @@ package volume
 import (
 	"errors"
 
+	"github.com/coda-fs/coda/auth/acl"
 	"github.com/coda-fs/coda/server/proto"
 )
 
@@ -12,7 +13,9 @@ type RenameResult struct {
 }
 
 // Rename moves a name within the volume, replacing the target as POSIX
-// rename(2) does. A file with several links may not leave its directory
+// rename(2) does. It needs 'd' on the source directory, 'i' on the target
+// directory and also 'd' there when a name is replaced, the w and x mode
+// bits of both and the sticky rule (EPERM). A file with several links may not leave its directory
 // until the hard-links issue lifts that (EXDEV).
 func (v *Volume) Rename(c Cred, a proto.Rename) (res RenameResult, ch *Change, err error) {
 	if err := proto.CheckName(a.ToName); err != nil {
@@ -28,29 +31,30 @@ func (v *Volume) Rename(c Cred, a proto.Rename) (res RenameResult, ch *Change, e
 }
 
 func (t *txn) rename(c Cred, a proto.Rename, res *RenameResult) error {
-	fd, err := t.getDir(a.FromDir)
+	fd, fda, err := t.dirWithACL(a.FromDir)
 	if err != nil {
 		return err
 	}
-	td, err := t.getDir(a.ToDir)
+	td, tda, err := t.dirWithACL(a.ToDir)
 	if err != nil {
+		return err
+	}
+	// done fills res with the status of the directories and of n.
+	done := func(n *vnode, fid proto.FID) error {
+		res.FromDir, res.ToDir = stamp(fd.attr(a.FromDir), c, fda), stamp(td.attr(a.ToDir), c, tda)
+		obj, err := childAttr(c, fid, n, tda)
+		res.Obj = obj
 		return err
 	}
 	if applied(fd, a.StoreID) && applied(td, a.StoreID) {
-		if _, err := t.lookup(a.FromDir.Vnode, a.FromName); err != nil {
-			if te, err := t.lookup(a.ToDir.Vnode, a.ToName); err == nil {
-				if n, err := t.get(te.Vnode); err == nil {
-					res.FromDir, res.ToDir = fd.attr(a.FromDir), td.attr(a.ToDir)
-					res.Obj = n.attr(proto.FID{Volume: t.v.hdr.ID, Vnode: te.Vnode, Unique: te.Unique})
-					return errApplied
-				}
+		if n, fid, ok := t.renamed(a); ok {
+			if err := done(n, fid); err != nil {
+				return err
 			}
+			return errApplied
 		}
 	}
-	if err := check(c, fd, permW|permX); err != nil {
-		return err
-	}
-	if err := check(c, td, permW|permX); err != nil {
+	if err := checkRename(c, fd, fda, td, tda); err != nil {
 		return err
 	}
 	se, err := t.lookup(a.FromDir.Vnode, a.FromName)
@@ -67,8 +71,7 @@ func (t *txn) rename(c Cred, a proto.Rename, res *RenameResult) error {
 	srcFID := proto.FID{Volume: t.v.hdr.ID, Vnode: se.Vnode, Unique: se.Unique}
 	sameDir := a.FromDir.Vnode == a.ToDir.Vnode
 	if sameDir && a.FromName == a.ToName {
-		res.FromDir, res.ToDir, res.Obj = fd.attr(a.FromDir), td.attr(a.ToDir), src.attr(srcFID)
-		return nil
+		return done(src, srcFID)
 	}
 	isDir := src.Type == proto.TypeDir
 	if isDir && !sameDir {
@@ -84,26 +87,11 @@ func (t *txn) rename(c Cred, a proto.Rename, res *RenameResult) error {
 	switch {
 	case terr == nil:
 		if te.Vnode == se.Vnode { // two names of one file: nothing to do
-			res.FromDir, res.ToDir, res.Obj = fd.attr(a.FromDir), td.attr(a.ToDir), src.attr(srcFID)
-			return nil
+			return done(src, srcFID)
 		}
-		tgt, err := t.get(te.Vnode)
-		if err != nil {
+		if res.Replaced, err = t.replace(c, a, td, tda, te, isDir); err != nil {
 			return err
 		}
-		if isDir && tgt.Type != proto.TypeDir {
-			return proto.ErrNotDir
-		}
-		if !isDir && tgt.Type == proto.TypeDir {
-			return proto.ErrIsDir
-		}
-		if err := checkSticky(c, td, tgt); err != nil {
-			return err
-		}
-		if err := t.unlink(a.ToDir.Vnode, td, a.ToName, te.Vnode, tgt, isDir); err != nil {
-			return err
-		}
-		res.Replaced = tgt.attr(proto.FID{Volume: t.v.hdr.ID, Vnode: te.Vnode, Unique: te.Unique})
 	case !errors.Is(terr, proto.ErrNotFound):
 		return terr
 	}
@@ -115,14 +103,71 @@ func (t *txn) rename(c Cred, a proto.Rename, res *RenameResult) error {
 	if isDir && !sameDir {
 		fd.Nlink--
 		td.Nlink++
-		src.Parent = a.ToDir.Vnode
 	}
+	src.Parent = a.ToDir.Vnode
 	src.Ctime = t.now
 	t.touch(a.FromDir.Vnode, fd)
 	t.touch(a.ToDir.Vnode, td)
 	t.touch(se.Vnode, src)
-	res.FromDir, res.ToDir, res.Obj = fd.attr(a.FromDir), td.attr(a.ToDir), src.attr(srcFID)
-	return nil
+	return done(src, srcFID)
+}
+
+// replace unlinks te, the entry a.ToName of the target directory td, that
+// a rename of a directory (isDir) or not is about to replace: 'd' on td,
+// matching types, the sticky rule. It returns the replaced object's status.
+func (t *txn) replace(c Cred, a proto.Rename, td *vnode, tda acl.ACL, te entry, isDir bool) (proto.Attr, error) {
+	if err := need(rightsOn(c, tda), acl.Delete); err != nil {
+		return proto.Attr{}, err
+	}
+	tgt, err := t.get(te.Vnode)
+	if err != nil {
+		return proto.Attr{}, err
+	}
+	if isDir && tgt.Type != proto.TypeDir {
+		return proto.Attr{}, proto.ErrNotDir
+	}
+	if !isDir && tgt.Type == proto.TypeDir {
+		return proto.Attr{}, proto.ErrIsDir
+	}
+	if err := checkSticky(c, td, tgt); err != nil {
+		return proto.Attr{}, err
+	}
+	if err := t.unlink(a.ToDir.Vnode, td, a.ToName, te.Vnode, tgt, isDir); err != nil {
+		return proto.Attr{}, err
+	}
+	return childAttr(c, proto.FID{Volume: t.v.hdr.ID, Vnode: te.Vnode, Unique: te.Unique}, tgt, tda)
+}
+
+// renamed reports whether rename a looks applied already (the source name
+// gone, the target name present) and returns the object it names.
+func (t *txn) renamed(a proto.Rename) (*vnode, proto.FID, bool) {
+	if _, err := t.lookup(a.FromDir.Vnode, a.FromName); err == nil {
+		return nil, proto.FID{}, false
+	}
+	te, err := t.lookup(a.ToDir.Vnode, a.ToName)
+	if err != nil {
+		return nil, proto.FID{}, false
+	}
+	n, err := t.get(te.Vnode)
+	if err != nil {
+		return nil, proto.FID{}, false
+	}
+	return n, proto.FID{Volume: t.v.hdr.ID, Vnode: te.Vnode, Unique: te.Unique}, true
+}
+
+// checkRename: 'd' on the source directory fd, 'i' on the target td, and
+// the w and x mode bits of both.
+func checkRename(c Cred, fd *vnode, fda acl.ACL, td *vnode, tda acl.ACL) error {
+	if err := need(rightsOn(c, fda), acl.Delete); err != nil {
+		return err
+	}
+	if err := need(rightsOn(c, tda), acl.Insert); err != nil {
+		return err
+	}
+	if err := check(c, fd, permW|permX); err != nil {
+		return err
+	}
+	return check(c, td, permW|permX)
 }
 
 // checkNotAncestor refuses to move directory vn under itself: walks from

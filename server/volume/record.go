@@ -3,10 +3,20 @@ package volume
 import (
 	"fmt"
 
+	"github.com/coda-fs/coda/auth/acl"
 	"github.com/coda-fs/coda/server/proto"
 )
 
-const recordVersion = 1
+// Record versions: vnodeVersion 2 added the ACL and a parent for every
+// object (nothing was deployed with version 1, so there is no migration);
+// headerVersion is the volume header's.
+const (
+	vnodeVersion  = 2
+	headerVersion = 1
+)
+
+// maxACLBytes bounds a stored ACL (acl.Encode of two full lists).
+const maxACLBytes = 5 + 5*2*acl.MaxEntries
 
 // vnode is the persistent record of one object.
 type vnode struct {
@@ -23,8 +33,13 @@ type vnode struct {
 	VV        proto.VV
 	Container uint64 // store.ContainerID; 0 = no data
 	Target    string // symlink target
-	Parent    uint32 // directories: the parent directory's vnode ("..")
-	Flags     uint8  // flagInline
+	// Parent is the directory holding the object's name(s): ".." of a
+	// directory, the directory whose ACL governs a file or symlink (hard
+	// links stay within one directory, so it is unique). The root is its
+	// own parent.
+	Parent uint32
+	Flags  uint8  // flagInline
+	ACL    []byte // directories: acl.Encode of the directory's ACL
 }
 
 // flagInline: the file's data (a prefix of it; zeros follow up to Size)
@@ -39,7 +54,7 @@ func (n *vnode) inline() bool { return n.Flags&flagInline != 0 }
 
 func (n *vnode) encode() []byte {
 	var e proto.Encoder
-	e.U8(recordVersion)
+	e.U8(vnodeVersion)
 	e.U8(uint8(n.Type))
 	e.U32(n.Mode)
 	e.U32(n.UID)
@@ -55,12 +70,13 @@ func (n *vnode) encode() []byte {
 	e.String(n.Target)
 	e.U32(n.Parent)
 	e.U8(n.Flags)
+	e.Bytes(n.ACL)
 	return e.B
 }
 
 func decodeVnode(b []byte) (*vnode, error) {
 	d := proto.NewDecoder(b)
-	if v := d.U8(); v != recordVersion && d.Err == nil {
+	if v := d.U8(); v != vnodeVersion && d.Err == nil {
 		return nil, fmt.Errorf("vnode record version %d unknown", v)
 	}
 	n := &vnode{
@@ -80,6 +96,9 @@ func decodeVnode(b []byte) (*vnode, error) {
 	n.Target = d.String(proto.MaxPath)
 	n.Parent = d.U32()
 	n.Flags = d.U8()
+	if b := d.Bytes(maxACLBytes); len(b) > 0 {
+		n.ACL = append([]byte(nil), b...)
+	}
 	if err := d.Done(); err != nil {
 		return nil, fmt.Errorf("corrupt vnode record: %w", err)
 	}
@@ -141,7 +160,7 @@ type header struct {
 
 func (h *header) encode() []byte {
 	var e proto.Encoder
-	e.U8(recordVersion)
+	e.U8(headerVersion)
 	e.U32(h.ID)
 	e.String(h.Name)
 	e.U8(uint8(h.Type))
@@ -155,7 +174,7 @@ func (h *header) encode() []byte {
 
 func decodeHeader(b []byte) (*header, error) {
 	d := proto.NewDecoder(b)
-	if v := d.U8(); v != recordVersion && d.Err == nil {
+	if v := d.U8(); v != headerVersion && d.Err == nil {
 		return nil, fmt.Errorf("volume header version %d unknown", v)
 	}
 	h := &header{ID: d.U32(), Name: d.String(proto.MaxVolName), Type: proto.VolumeType(d.U8()),

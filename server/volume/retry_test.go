@@ -12,7 +12,7 @@ func TestRetriedUpdatesApplyOnce(t *testing.T) {
 	_, v := newVolume(t)
 	r := v.Info().Root
 	sid := func(n uint64) proto.StoreID { return proto.StoreID{Client: 42, Seq: n} }
-	vvOf := func(fid proto.FID) proto.VV { a, _ := v.GetAttr(fid); return a.VV }
+	vvOf := func(fid proto.FID) proto.VV { a, _ := v.GetAttr(root, fid); return a.VV }
 
 	create := CreateArgs{Dir: r, Name: "f", Type: proto.TypeFile, Mode: 0644, StoreID: sid(1)}
 	_, f1, _, err := v.Create(root, create)
@@ -64,7 +64,7 @@ func TestRetriedUpdatesApplyOnce(t *testing.T) {
 	if _, _, ch, err := v.Remove(root, r, "h", false, sid(6)); err != nil || !ch.Duplicate {
 		t.Fatalf("retried remove: %v", err)
 	}
-	if a, _ := v.GetAttr(f1.FID); a.Nlink != 1 {
+	if a, _ := v.GetAttr(root, f1.FID); a.Nlink != 1 {
 		t.Fatalf("nlink %d after a retried remove, want 1", a.Nlink)
 	}
 	// A fresh remove of a missing name is still ENOENT.

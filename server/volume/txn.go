@@ -8,8 +8,9 @@ import (
 	"github.com/coda-fs/coda/server/store"
 )
 
-// Cred is the identity a request acts with. Until the auth issue the server
-// trusts the uid venus sends.
+// Cred is the identity a request acts with, established by the file server
+// from the connection's token (or admin key); see doc.go for how it is
+// judged.
 type Cred struct {
 	UID   int32   // the caller's Coda user id; 0 when anonymous
 	CPS   []int32 // UID, its groups (transitively) and System:AnyUser
@@ -19,6 +20,7 @@ type Cred struct {
 // Anonymous is the identity of a caller without a (valid) token.
 var Anonymous = Cred{CPS: []int32{proto.AnyUserID}}
 
+// root reports whether c bypasses mode bits (never ACL rights).
 func (c Cred) root() bool { return c.Admin }
 
 // Change is what a mutation did: the objects whose callbacks must be

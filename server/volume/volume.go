@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/coda-fs/coda/auth/acl"
 	"github.com/coda-fs/coda/server/proto"
 	"github.com/coda-fs/coda/server/store"
 )
@@ -99,8 +100,10 @@ func (v *Volume) loadCounters() error {
 // ErrVolumeExists is returned when a volume name or id is taken.
 var ErrVolumeExists = errors.New("volume exists")
 
-// Create makes a new, empty volume replica whose root directory is owned
-// by root with mode 0755 (the auth issue adds ACLs).
+// Create makes a new, empty volume replica whose root directory has mode
+// 0755, owner admin (proto.AdminUserID), group System:Administrators and
+// the ACL acl.DefaultRoot (System:Administrators rlidwka, System:AnyUser
+// rl).
 func (s *Set) Create(name string, id, replicaID uint32, slot uint8, replicas []proto.Replica) (*Volume, error) {
 	if name == "" || len(name) > proto.MaxVolName {
 		return nil, proto.Errorf(proto.CodeInvalid, fmt.Sprintf("bad volume name %q", name))
@@ -128,7 +131,13 @@ func (s *Set) Create(name string, id, replicaID uint32, slot uint8, replicas []p
 	now := s.now()
 	h := header{ID: id, Name: name, Type: proto.VolRW, ReplicaID: replicaID, Slot: slot,
 		Root: proto.FID{Volume: id, Vnode: RootVnode, Unique: 1}, Replicas: replicas, Created: now}
-	root := &vnode{Type: proto.TypeDir, Mode: 0755, Nlink: 2, Unique: 1, Mtime: now, Ctime: now, Parent: RootVnode}
+	rootACL, err := acl.Encode(acl.DefaultRoot())
+	if err != nil {
+		return nil, err
+	}
+	root := &vnode{Type: proto.TypeDir, Mode: 0755, UID: uint32(proto.AdminUserID),
+		GID: proto.GroupGID(proto.AdministratorsID), Nlink: 2, Unique: 1, Mtime: now, Ctime: now,
+		Parent: RootVnode, ACL: rootACL}
 	root.VV.Counters[slot] = 1
 	b := s.db.NewBatch()
 	b.Set(headerKey(id), h.encode())

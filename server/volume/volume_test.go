@@ -6,10 +6,12 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/coda-fs/coda/auth/acl"
 	"github.com/coda-fs/coda/server/proto"
 	"github.com/coda-fs/coda/server/store"
 )
 
+// root is the admin user: a member of System:Administrators.
 var root = Cred{UID: proto.AdminUserID, CPS: []int32{proto.AdminUserID, proto.AdministratorsID, proto.AnyUserID}, Admin: true}
 
 func newVolume(t *testing.T) (*Set, *Volume) {
@@ -84,13 +86,13 @@ func TestCreateLookupReadDir(t *testing.T) {
 func TestVersionVectorsBump(t *testing.T) {
 	_, v := newVolume(t)
 	rootFID := v.Info().Root
-	before, _ := v.GetAttr(rootFID)
+	before, _ := v.GetAttr(root, rootFID)
 	sid := proto.StoreID{Client: 7, Seq: 9}
 	_, _, ch, err := v.Create(root, CreateArgs{Dir: rootFID, Name: "a", Type: proto.TypeFile, StoreID: sid})
 	if err != nil {
 		t.Fatal(err)
 	}
-	after, _ := v.GetAttr(rootFID)
+	after, _ := v.GetAttr(root, rootFID)
 	if after.VV.Counters[0] != before.VV.Counters[0]+1 || after.VV.Store != sid {
 		t.Fatalf("vv %v -> %v", before.VV, after.VV)
 	}
@@ -121,7 +123,7 @@ func TestRemoveRmdir(t *testing.T) {
 	if err != nil || obj.Nlink != 0 {
 		t.Fatalf("remove f: %v nlink %d", err, obj.Nlink)
 	}
-	ra, _ := v.GetAttr(r)
+	ra, _ := v.GetAttr(root, r)
 	if ra.Nlink != 2 {
 		t.Fatalf("root nlink %d after rmdir", ra.Nlink)
 	}
@@ -155,8 +157,8 @@ func TestRenameRules(t *testing.T) {
 	if err := ren(a.FID, "b", r, "b2"); err != nil { // dir across dirs
 		t.Fatal(err)
 	}
-	ra, _ := v.GetAttr(r)
-	aa, _ := v.GetAttr(a.FID)
+	ra, _ := v.GetAttr(root, r)
+	aa, _ := v.GetAttr(root, a.FID)
 	if ra.Nlink != 4 || aa.Nlink != 2 {
 		t.Fatalf("nlinks after dir move: root %d a %d", ra.Nlink, aa.Nlink)
 	}
@@ -182,33 +184,58 @@ func TestLinkSameDirOnly(t *testing.T) {
 	if _, _, _, err := v.Remove(root, r, "f", false, proto.StoreID{}); err != nil {
 		t.Fatal(err)
 	}
-	a, _ := v.GetAttr(f.FID)
+	a, _ := v.GetAttr(root, f.FID)
 	if a.Nlink != 1 {
 		t.Fatalf("nlink %d after removing one name", a.Nlink)
 	}
 }
 
-func TestPermissions(t *testing.T) {
+// user returns the credentials of Coda user uid, a member of groups.
+func user(uid int32, groups ...int32) Cred {
+	return Cred{UID: uid, CPS: append([]int32{uid, proto.AnyUserID}, groups...)}
+}
+
+// TestModeBitsUnderOpenACL: where System:AnyUser holds every right, the
+// mode bits alone decide, judged against the caller's Coda identity.
+func TestModeBitsUnderOpenACL(t *testing.T) {
 	_, v := newVolume(t)
 	r := v.Info().Root
-	alice, bob := Cred{UID: 1000}, Cred{UID: 1001}
+	alice, bob := user(1000, -300), user(1001)
+	if _, _, err := v.SetACL(root, r, false, []Edit{{ID: proto.AnyUserID, Rights: acl.All}}, proto.StoreID{}); err != nil {
+		t.Fatal(err)
+	}
 	_, _, _, err := v.Create(alice, CreateArgs{Dir: r, Name: "x", Type: proto.TypeFile})
-	wantErr(t, err, proto.ErrAccess) // root dir is 0755 root
+	wantErr(t, err, proto.ErrAccess) // root dir is 0755 admin
 	if _, _, err := v.SetAttr(root, proto.SetAttr{FID: r, Mask: proto.SetMode, Mode: 01777}); err != nil {
 		t.Fatal(err)
 	}
-	_, f, _, err := v.Create(alice, CreateArgs{Dir: r, Name: "x", Type: proto.TypeFile, Mode: 0600, UID: 1000})
+	_, f, _, err := v.Create(alice, CreateArgs{Dir: r, Name: "x", Type: proto.TypeFile, Mode: 0640, GID: 300})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if f.UID != 1000 || f.GID != 300 {
+		t.Fatalf("new file owner %d group %d, want 1000 and 300", f.UID, f.GID)
+	}
 	_, err = v.OpenData(bob, f.FID)
+	wantErr(t, err, proto.ErrAccess) // other bits
+	if _, err := v.OpenData(user(1002, -300), f.FID); err != nil {
+		t.Fatalf("group member fetch: %v", err) // group bits
+	}
+	_, _, err = v.Store(user(1002, -300), StoreArgs{FID: f.FID})
 	wantErr(t, err, proto.ErrAccess)
 	_, _, err = v.SetAttr(bob, proto.SetAttr{FID: f.FID, Mask: proto.SetMode, Mode: 0777})
 	wantErr(t, err, proto.ErrPerm)
 	_, _, err = v.SetAttr(alice, proto.SetAttr{FID: f.FID, Mask: proto.SetUID, UID: 1001})
 	wantErr(t, err, proto.ErrPerm)
+	_, _, err = v.SetAttr(alice, proto.SetAttr{FID: f.FID, Mask: proto.SetGID, GID: 400})
+	wantErr(t, err, proto.ErrPerm) // not one of alice's groups
 	_, _, _, err = v.Remove(bob, r, "x", false, proto.StoreID{})
 	wantErr(t, err, proto.ErrPerm) // sticky directory
+	// A group alice does not belong to is not given; the directory's is.
+	_, g, _, err := v.Create(alice, CreateArgs{Dir: r, Name: "y", Type: proto.TypeFile, Mode: 0644, GID: 400})
+	if err != nil || g.GID != proto.GroupGID(proto.AdministratorsID) {
+		t.Fatalf("create with a foreign group: %v, gid %d", err, g.GID)
+	}
 }
 
 func TestStoreAndTruncate(t *testing.T) {

@@ -1,0 +1,132 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"strconv"
+	"time"
+
+	"github.com/coda-fs/coda/client/control"
+	"github.com/coda-fs/coda/client/venus"
+	"github.com/coda-fs/coda/server/proto"
+)
+
+// The operations venus serves on its control socket. Tokens belong to the
+// calling uid, which comes from the socket's peer credentials; only root
+// may name another uid (clog -as).
+const (
+	OpRealm      = "realm"      // → RealmInfo
+	OpSetToken   = "settoken"   // SetTokenArgs → TokenReply
+	OpTokens     = "tokens"     // → []TokenReply (zero or one)
+	OpGetToken   = "gettoken"   // → proto.TokenInfo of the caller
+	OpDropTokens = "droptokens" // → DropReply
+	OpListACL    = "listacl"    // ACLArgs → []proto.ACLEntry
+	OpSetACL     = "setacl"     // ACLArgs → nothing
+)
+
+// ACLArgs name a directory by its inode number on the mount (tools stat
+// the path) and, for OpSetACL, the edits.
+type ACLArgs struct {
+	Ino     uint64           `json:"ino"`
+	Clear   bool             `json:"clear,omitempty"`
+	Entries []proto.ACLEntry `json:"entries,omitempty"`
+}
+
+// RealmInfo tells tools how to reach the realm venus serves.
+type RealmInfo struct {
+	Realm   string   `json:"realm"`
+	Servers []string `json:"servers"`
+	CAPEM   string   `json:"ca_pem"`
+}
+
+// SetTokenArgs hands venus a token; AsUID (root only) binds it to another
+// local uid.
+type SetTokenArgs struct {
+	AsUID *uint32         `json:"as_uid,omitempty"`
+	Token proto.TokenInfo `json:"token"`
+}
+
+// TokenReply describes a token venus holds.
+type TokenReply struct {
+	LocalUID uint32    `json:"local_uid"`
+	Local    string    `json:"local"`
+	UserID   int32     `json:"user_id"`
+	User     string    `json:"user"`
+	Realm    string    `json:"realm"`
+	Expires  time.Time `json:"expires"`
+	Expired  bool      `json:"expired"`
+}
+
+// DropReply answers OpDropTokens.
+type DropReply struct {
+	Dropped bool `json:"dropped"`
+}
+
+// controlHandler serves the control socket of v.
+func controlHandler(v *venus.Venus) control.Handler {
+	return func(ctx context.Context, p control.Peer, op string, raw json.RawMessage) (any, error) {
+		switch op {
+		case OpRealm:
+			pem, err := os.ReadFile(v.CAFile())
+			if err != nil {
+				return nil, fmt.Errorf("realm CA: %w", err)
+			}
+			return RealmInfo{Realm: v.Realm(), Servers: v.Servers(), CAPEM: string(pem)}, nil
+		case OpSetToken:
+			var a SetTokenArgs
+			if err := json.Unmarshal(raw, &a); err != nil {
+				return nil, fmt.Errorf("settoken: %v", err)
+			}
+			uid := p.UID
+			if a.AsUID != nil && *a.AsUID != p.UID {
+				if p.UID != 0 {
+					return nil, errors.New("only root may set tokens for another user (-as)")
+				}
+				uid = *a.AsUID
+			}
+			st, err := v.SetToken(ctx, uid, a.Token)
+			if err != nil {
+				return nil, err
+			}
+			return tokenReply(v, st), nil
+		case OpTokens:
+			st, ok := v.Tokens(p.UID)
+			if !ok {
+				return []TokenReply{}, nil
+			}
+			return []TokenReply{tokenReply(v, st)}, nil
+		case OpGetToken:
+			t, ok := v.Token(p.UID)
+			if !ok {
+				return nil, fmt.Errorf("no valid token for uid %d; run coda clog first", p.UID)
+			}
+			return t, nil
+		case OpDropTokens:
+			return DropReply{Dropped: v.DropTokens(p.UID)}, nil
+		case OpListACL, OpSetACL:
+			var a ACLArgs
+			if err := json.Unmarshal(raw, &a); err != nil {
+				return nil, fmt.Errorf("%s: %v", op, err)
+			}
+			c := venus.Caller{UID: p.UID, GID: p.GID, PID: p.PID}
+			if op == OpListACL {
+				return v.GetACL(ctx, c, a.Ino)
+			}
+			return struct{}{}, v.SetACL(ctx, c, a.Ino, a.Clear, a.Entries)
+		}
+		return nil, fmt.Errorf("unknown control operation %q", op)
+	}
+}
+
+func tokenReply(v *venus.Venus, st venus.TokenStatus) TokenReply {
+	local := strconv.FormatUint(uint64(st.LocalUID), 10)
+	if u, err := user.LookupId(local); err == nil {
+		local = u.Username
+	}
+	return TokenReply{LocalUID: st.LocalUID, Local: local, UserID: st.UserID, User: st.User,
+		Realm: v.Realm(), Expires: st.Expires, Expired: st.Expired}
+}
