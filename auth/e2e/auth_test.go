@@ -312,3 +312,40 @@ func TestCpasswdNamesDeadSCM(t *testing.T) {
 	r = bintest.Run(t, "new-secret\nnewer-secret\nnewer-secret\n", "cpasswd", "-pipe", "--mount", v.Mount, "alice")
 	oneLine(t, "cpasswd with the SCM down", r, c.Addr, "new-secret")
 }
+
+// TestAdminToolsAndCunlog: au changes and deletes passwords, pdbtool
+// exports and re-imports the database, clog -host logs in at a named
+// server, and cunlog drops the caller's token.
+func TestAdminToolsAndCunlog(t *testing.T) {
+	c := bintest.NewCell(t, bintest.CellOptions{})
+	v := c.Venus("client")
+	newUser(t, c, "alice", "alice-secret")
+	clog := func(user, pw string) bintest.Result {
+		return bintest.Run(t, pw+"\n", "clog", "-pipe", "-host", c.Addr, "--mount", v.Mount, user)
+	}
+	c.AdminIn("second-secret\nsecond-secret\n", "au", "cp", "alice")
+	if r := clog("alice", "alice-secret"); r.Code == 0 {
+		t.Error("the old password still works after au cp")
+	}
+	if r := clog("alice", "second-secret"); r.Code != 0 {
+		t.Errorf("the new password fails after au cp: %s", r.Stderr)
+	}
+	c.Admin("au", "du", "alice")
+	oneLine(t, "clog after au du", clog("alice", "second-secret"), "login failed", "second-secret")
+
+	export := filepath.Join(c.Dir, "pdb.txt")
+	c.Admin("pdbtool", "ng", "admin:web", "admin")
+	c.Admin("pdbtool", "export", export)
+	c.Admin("pdbtool", "d", "admin:web")
+	c.Admin("pdbtool", "import", export)
+	if info := c.Admin("pdbtool", "i", "admin:web"); !strings.Contains(info, "admin:web") {
+		t.Errorf("group lost by export and import:\n%s", info)
+	}
+
+	// Root is alice; cunlog makes it anonymous.
+	mustSh(t, bin(t)+" cunlog --mount "+v.Mount)
+	if got := mustSh(t, bin(t)+" ctokens --mount "+v.Mount); !strings.Contains(got, "none") {
+		t.Errorf("ctokens after cunlog:\n%s", got)
+	}
+	denied(t, "touch "+filepath.Join(v.Root, "anonymous"))
+}
