@@ -371,11 +371,7 @@ func openDaemon(o Options, id identity, addr string, log *slog.Logger) (*daemon,
 // realmDBs lists the realm databases this server holds: the SCM serves
 // them, the other servers copy them.
 func realmDBs(auth *authserver.Service) []dbsync.DB {
-	var dbs []dbsync.DB
-	for _, r := range auth.Databases() {
-		dbs = append(dbs, r)
-	}
-	return dbs
+	return auth.Databases()
 }
 
 func (d *daemon) close() {

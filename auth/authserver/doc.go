@@ -20,14 +20,9 @@
 // System:Administrators and admin's password. Other servers refuse every
 // mutation with a message naming the SCM.
 //
-// Database[T] is the generic versioned realm database. Every database
-// implements Replica: Snapshot returns (name, version, bytes) and Install
-// replaces the content with a newer version. Replication (a later issue)
-// copies every SCM database the same way — a read-only server asks the
-// SCM for the version of each database in Service.Databases, pulls a
-// Snapshot of each that is ahead and Installs it — so a new realm
-// database (volume locations, say) is replicated by implementing Replica,
-// with nothing specific to it in the follower.
+// Both are realm databases (server/realmdb); Service.Databases lists
+// them for server/dbsync, which copies them from the SCM to the other
+// servers like every other realm database.
 //
 // Login checks the password and seals a token (package token) with the
 // realm secret; OpenToken verifies one and refuses tokens of users the

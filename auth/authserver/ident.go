@@ -35,7 +35,7 @@ func (s *Service) OpenToken(b []byte) (Ident, error) {
 	default:
 		return Ident{}, proto.Errorf(proto.CodeAccess, "token forged or damaged")
 	}
-	if name, ok := s.pdb.load().val.Name(t.UserID); !ok || t.UserID <= 0 || name != t.User {
+	if name, ok := s.pdb.Value().Name(t.UserID); !ok || t.UserID <= 0 || name != t.User {
 		return Ident{}, proto.Errorf(proto.CodeAccess,
 			fmt.Sprintf("token of %s: no such user in realm %s", t.User, s.cfg.Realm))
 	}
@@ -55,17 +55,17 @@ func (s *Service) CPS(uid int32) (ids []int32, admin bool) {
 	if uid == 0 {
 		return anyUserOnly[:1:1], false
 	}
-	st := s.pdb.load()
+	version, val := s.pdb.Current()
 	c := s.cps.Load()
-	if c == nil || c.version < st.version {
-		nc := &cpsCache{version: st.version, m: map[int32]cpsEntry{}}
+	if c == nil || c.version < version {
+		nc := &cpsCache{version: version, m: map[int32]cpsEntry{}}
 		if s.cps.CompareAndSwap(c, nc) {
 			c = nc
 		} else {
 			c = s.cps.Load()
 		}
 	}
-	if c.version == st.version {
+	if c.version == version {
 		c.mu.RLock()
 		e, ok := c.m[uid]
 		c.mu.RUnlock()
@@ -73,12 +73,12 @@ func (s *Service) CPS(uid int32) (ids []int32, admin bool) {
 			return e.ids, e.admin
 		}
 	}
-	if _, ok := st.val.Get(uid); !ok {
+	if _, ok := val.Get(uid); !ok {
 		return anyUserOnly[:1:1], false
 	}
-	ids = slices.Clip(st.val.IDs(uid))
+	ids = slices.Clip(val.IDs(uid))
 	admin = slices.Contains(ids, acl.Administrators)
-	if c.version == st.version {
+	if c.version == version {
 		c.mu.Lock()
 		c.m[uid] = cpsEntry{ids: ids, admin: admin}
 		c.mu.Unlock()
@@ -101,7 +101,7 @@ type cpsEntry struct {
 var _ acl.Resolver = (*Service)(nil)
 
 // Name returns the name of user or group id (for ACL listings).
-func (s *Service) Name(id int32) (string, bool) { return s.pdb.load().val.Name(id) }
+func (s *Service) Name(id int32) (string, bool) { return s.pdb.Value().Name(id) }
 
 // Lookup returns the id of a user or group name (for ACL edits).
-func (s *Service) Lookup(name string) (int32, bool) { return s.pdb.load().val.Lookup(name) }
+func (s *Service) Lookup(name string) (int32, bool) { return s.pdb.Value().Lookup(name) }

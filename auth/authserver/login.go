@@ -58,7 +58,7 @@ func (s *Service) SetPassword(user string, pw []byte) error {
 	if !s.cfg.SCM {
 		return s.readOnly("passwords change")
 	}
-	id, ok := s.pdb.load().val.Lookup(user)
+	id, ok := s.pdb.Value().Lookup(user)
 	if !ok || id <= 0 {
 		return proto.Errorf(proto.CodeNotFound, fmt.Sprintf("no such user %q", clip(user)))
 	}
@@ -79,7 +79,7 @@ func (s *Service) SetPassword(user string, pw []byte) error {
 // pdb still has that user.
 func (s *Service) storeHash(id int32, user, hash string) error {
 	err := s.mutate(func(c *change) error {
-		if name, ok := s.pdb.load().val.Name(id); !ok || name != user {
+		if name, ok := s.pdb.Value().Name(id); !ok || name != user {
 			return proto.Errorf(proto.CodeNotFound, fmt.Sprintf("no such user %q", clip(user)))
 		}
 		pw := c.passwords()
@@ -117,9 +117,9 @@ func (s *Service) authenticate(ctx context.Context, user string, pw []byte, addr
 	}
 	var id int32
 	hash, found := "", false
-	if i, ok := s.pdb.load().val.Lookup(user); ok && i > 0 {
+	if i, ok := s.pdb.Value().Lookup(user); ok && i > 0 {
 		id = i
-		hash, found = s.pw.load().val.lookup(i, user)
+		hash, found = s.pw.Value().lookup(i, user)
 	}
 	ok, err := s.verify(ctx, hash, found, pw)
 	if err != nil {

@@ -60,7 +60,7 @@ func TestInitUsesProductionHash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hash, ok := pw.load().val.lookup(proto.AdminUserID, "admin")
+	hash, ok := pw.Value().lookup(proto.AdminUserID, "admin")
 	if !ok || password.NeedsRehash(hash, password.DefaultParams()) {
 		t.Fatalf("admin hash missing or not made with the default parameters")
 	}
@@ -244,7 +244,7 @@ func TestDeleteUserRemovesPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.pdb("d", "carol")
-	if _, ok := e.svc.pw.load().val[info.UserID]; ok {
+	if _, ok := e.svc.pw.Value()[info.UserID]; ok {
 		t.Fatal("password entry survives the user")
 	}
 	if _, err := e.login("carol", "carol-pw"); !errors.Is(err, proto.ErrAuth) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/coda-fs/coda/auth/password"
 	"github.com/coda-fs/coda/auth/pdb"
+	"github.com/coda-fs/coda/server/realmdb"
 )
 
 // passwdHeader opens the password database's payload, one entry a line
@@ -57,7 +58,7 @@ func (p passwords) prune(db *pdb.DB) int {
 	return n
 }
 
-var passwdCodec = codec[passwords]{encode: encodePasswords, decode: decodePasswords}
+var passwdCodec = realmdb.Codec[passwords]{Encode: encodePasswords, Decode: decodePasswords}
 
 func encodePasswords(p passwords) ([]byte, error) {
 	var b bytes.Buffer

@@ -155,7 +155,7 @@ func (s *Service) pdbDelete(args []string) (out string, err error) {
 		kind := "group"
 		if !e.IsGroup() {
 			kind = "user"
-			if _, ok := s.pw.load().val[e.ID]; ok {
+			if _, ok := s.pw.Value()[e.ID]; ok {
 				delete(c.passwords(), e.ID)
 			}
 		}
@@ -180,7 +180,7 @@ func (s *Service) pdbImport(args []string) (out string, err error) {
 	}
 	err = s.mutate(func(c *change) error {
 		c.p = p
-		if pw := maps.Clone(s.pw.load().val); pw.prune(p) > 0 {
+		if pw := maps.Clone(s.pw.Value()); pw.prune(p) > 0 {
 			c.pw = pw
 		}
 		return nil

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/coda-fs/coda/server/dbsync"
 	"github.com/coda-fs/coda/server/proto"
 )
 
@@ -156,7 +157,7 @@ func TestImportExportRoundTrip(t *testing.T) {
 	if _, err := e.login("robert", "bob-pw"); !errors.Is(err, proto.ErrAuth) {
 		t.Fatalf("robert logs in with bob's password: %v", err)
 	}
-	if _, ok := e.svc.pw.load().val[3]; ok {
+	if _, ok := e.svc.pw.Value()[3]; ok {
 		t.Fatal("password of id 3 survives its renaming")
 	}
 }
@@ -171,7 +172,7 @@ func TestNonSCMRefusesMutations(t *testing.T) {
 	db := openStore(t, t.TempDir())
 	ro := scm.start(db, false)
 	for _, src := range scm.svc.Databases() {
-		var dst Replica
+		var dst dbsync.DB
 		for _, d := range ro.Databases() {
 			if d.Name() == src.Name() {
 				dst = d

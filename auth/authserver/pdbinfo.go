@@ -21,7 +21,7 @@ import (
 // memberships, cps the protection set (the id itself, every group it
 // belongs to transitively, System:AnyUser).
 func (s *Service) pdbInfo(args []string) (string, error) {
-	p := s.pdb.load().val
+	p := s.pdb.Value()
 	e, err := resolve(p, args[0])
 	if err != nil {
 		return "", err
@@ -82,7 +82,7 @@ func names(p *pdb.DB, ids []int32) string {
 //	user   1     admin
 //	group  -204  System:Administrators  owner admin  members admin
 func (s *Service) pdbList([]string) (string, error) {
-	p := s.pdb.load().val
+	p := s.pdb.Value()
 	var b strings.Builder
 	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	for _, e := range p.List() {
@@ -108,7 +108,7 @@ func (s *Service) pdbList([]string) (string, error) {
 // pdbExport returns the export text (pdbtool export), which import reads.
 func (s *Service) pdbExport([]string) (string, error) {
 	var b bytes.Buffer
-	if err := s.pdb.load().val.Export(&b); err != nil {
+	if err := s.pdb.Value().Export(&b); err != nil {
 		return "", err
 	}
 	return b.String(), nil

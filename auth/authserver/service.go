@@ -15,8 +15,16 @@ import (
 	"github.com/coda-fs/coda/auth/password"
 	"github.com/coda-fs/coda/auth/pdb"
 	"github.com/coda-fs/coda/auth/token"
+	"github.com/coda-fs/coda/server/dbsync"
 	"github.com/coda-fs/coda/server/proto"
+	"github.com/coda-fs/coda/server/realmdb"
 	"github.com/coda-fs/coda/server/store"
+)
+
+// Names of the realm databases the auth service keeps.
+const (
+	PDBName    = "pdb"    // the protection database (pdb export text)
+	PasswdName = "passwd" // password hashes by user id
 )
 
 // Config is what the auth service needs.
@@ -60,21 +68,21 @@ type Service struct {
 	sleep func(ctx context.Context, d time.Duration) error
 
 	wmu sync.Mutex // serialises every write of pdb and pw
-	pdb *Database[*pdb.DB]
-	pw  *Database[passwords]
+	pdb *realmdb.Database[*pdb.DB]
+	pw  *realmdb.Database[passwords]
 
 	cps       atomic.Pointer[cpsCache]
 	dummyOnce sync.Once
 	dummy     string // a hash to verify against when the user has none
 }
 
-var pdbCodec = codec[*pdb.DB]{
-	encode: func(d *pdb.DB) ([]byte, error) {
+var pdbCodec = realmdb.Codec[*pdb.DB]{
+	Encode: func(d *pdb.DB) ([]byte, error) {
 		var b bytes.Buffer
 		err := d.Export(&b)
 		return b.Bytes(), err
 	},
-	decode: func(data []byte) (*pdb.DB, error) {
+	Decode: func(data []byte) (*pdb.DB, error) {
 		if len(data) == 0 {
 			return pdb.New(), nil
 		}
@@ -112,12 +120,12 @@ func New(cfg Config) (*Service, error) {
 	return s, nil
 }
 
-func openAll(st *store.DB, wmu *sync.Mutex) (*Database[*pdb.DB], *Database[passwords], error) {
-	p, err := openDatabase(st, wmu, PDBName, pdbCodec)
+func openAll(st *store.DB, wmu *sync.Mutex) (*realmdb.Database[*pdb.DB], *realmdb.Database[passwords], error) {
+	p, err := realmdb.Open(st, wmu, PDBName, pdbCodec)
 	if err != nil {
 		return nil, nil, err
 	}
-	pw, err := openDatabase(st, wmu, PasswdName, passwdCodec)
+	pw, err := realmdb.Open(st, wmu, PasswdName, passwdCodec)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -125,7 +133,7 @@ func openAll(st *store.DB, wmu *sync.Mutex) (*Database[*pdb.DB], *Database[passw
 }
 
 // Databases returns every realm database of the service, for replication.
-func (s *Service) Databases() []Replica { return []Replica{s.pdb, s.pw} }
+func (s *Service) Databases() []dbsync.DB { return []dbsync.DB{s.pdb, s.pw} }
 
 // Init creates the realm databases on the SCM: the built-in principals
 // (admin, System:AnyUser, System:Administrators) and admin's password.
@@ -156,15 +164,15 @@ func initWith(db *store.DB, pw []byte, params password.Params) error {
 	if err != nil {
 		return err
 	}
-	w1, err := pd.next(pdb.NewRealm())
+	w1, err := pd.Next(pdb.NewRealm())
 	if err != nil {
 		return err
 	}
-	w2, err := pwd.next(passwords{proto.AdminUserID: {name: "admin", hash: hash}})
+	w2, err := pwd.Next(passwords{proto.AdminUserID: {name: "admin", hash: hash}})
 	if err != nil {
 		return err
 	}
-	return commit(db, w1, w2)
+	return realmdb.Commit(db, w1, w2)
 }
 
 // change is one mutation in progress: private copies of the databases it
@@ -178,7 +186,7 @@ type change struct {
 // pdbCopy returns the private copy of the pdb.
 func (c *change) pdbCopy() (*pdb.DB, error) {
 	if c.p == nil {
-		p, err := pdbCodec.decode(c.s.pdb.load().data)
+		p, err := pdbCodec.Decode(c.s.pdb.Snapshot().Data)
 		if err != nil {
 			return nil, err
 		}
@@ -190,7 +198,7 @@ func (c *change) pdbCopy() (*pdb.DB, error) {
 // passwords returns the private copy of the password table.
 func (c *change) passwords() passwords {
 	if c.pw == nil {
-		c.pw = maps.Clone(c.s.pw.load().val)
+		c.pw = maps.Clone(c.s.pw.Value())
 	}
 	return c.pw
 }
@@ -204,16 +212,16 @@ func (s *Service) mutate(fn func(c *change) error) error {
 	if err := fn(c); err != nil {
 		return err
 	}
-	var ws []*pending
+	var ws []*realmdb.Pending
 	if c.p != nil {
-		w, err := s.pdb.next(c.p)
+		w, err := s.pdb.Next(c.p)
 		if err != nil {
 			return err
 		}
 		ws = append(ws, w)
 	}
 	if c.pw != nil {
-		w, err := s.pw.next(c.pw)
+		w, err := s.pw.Next(c.pw)
 		if err != nil {
 			return err
 		}
@@ -222,7 +230,7 @@ func (s *Service) mutate(fn func(c *change) error) error {
 	if len(ws) == 0 {
 		return nil
 	}
-	return commit(s.cfg.DB, ws...)
+	return realmdb.Commit(s.cfg.DB, ws...)
 }
 
 // readOnly is the refusal of a mutation on a server that is not the SCM.

@@ -1,4 +1,4 @@
-package authserver
+package realmdb
 
 import (
 	"bytes"
@@ -15,39 +15,11 @@ import (
 // keyPrefix starts the store key of every realm database: 'R' + name.
 const keyPrefix = 'R'
 
-// Names of the realm databases the auth service keeps.
-const (
-	PDBName    = "pdb"    // the protection database (pdb export text)
-	PasswdName = "passwd" // password hashes by user id
-)
-
-// Snapshot is the whole content of one realm database at one version;
-// Data is owned by the receiver and never modified by the database.
-type Snapshot = proto.DBSnapshot
-
-// Replica is what replication needs of a realm database: the SCM serves
-// Snapshot, a read-only server pulls it and calls Install when the SCM's
-// Version is ahead of its own. Every database the SCM holds implements
-// it, so one follower loop copies them all.
-type Replica interface {
-	// Name is the database's name (its store key is 'R' + Name).
-	Name() string
-	// Version is the current version; it only grows.
-	Version() uint64
-	// Snapshot returns the current content and version.
-	Snapshot() Snapshot
-	// Install replaces the content with data at version, after checking
-	// that data decodes. A version below the current one is refused; the
-	// current version with the same data is a no-op. The write is synced
-	// before the new content is published; a failure changes nothing.
-	Install(version uint64, data []byte) error
-}
-
-// codec turns a database's decoded value into its payload and back.
-// decode of empty data returns the empty value (a database never written).
-type codec[T any] struct {
-	encode func(T) ([]byte, error)
-	decode func([]byte) (T, error)
+// Codec turns a database's decoded value into its payload and back.
+// Decode of empty data returns the empty value (a database never written).
+type Codec[T any] struct {
+	Encode func(T) ([]byte, error)
+	Decode func([]byte) (T, error)
 }
 
 // Database is a versioned realm database holding a value of type T. The
@@ -58,11 +30,9 @@ type Database[T any] struct {
 	name  string
 	st    *store.DB
 	wmu   *sync.Mutex
-	codec codec[T]
+	codec Codec[T]
 	cur   atomic.Pointer[state[T]]
 }
-
-var _ Replica = (*Database[passwords])(nil)
 
 // state is one published version.
 type state[T any] struct {
@@ -73,9 +43,10 @@ type state[T any] struct {
 
 func dbKey(name string) []byte { return append([]byte{keyPrefix}, name...) }
 
-// openDatabase loads database name from st; an absent database is version
-// 0 holding the empty value.
-func openDatabase[T any](st *store.DB, wmu *sync.Mutex, name string, c codec[T]) (*Database[T], error) {
+// Open loads database name from st; an absent database is version 0
+// holding the empty value. Every database whose changes may be committed
+// together shares wmu.
+func Open[T any](st *store.DB, wmu *sync.Mutex, name string, c Codec[T]) (*Database[T], error) {
 	d := &Database[T]{name: name, st: st, wmu: wmu, codec: c}
 	raw, err := st.Get(dbKey(name))
 	var s *state[T]
@@ -97,7 +68,7 @@ func openDatabase[T any](st *store.DB, wmu *sync.Mutex, name string, c codec[T])
 }
 
 func (d *Database[T]) decodeState(version uint64, data []byte) (*state[T], error) {
-	val, err := d.codec.decode(data)
+	val, err := d.codec.Decode(data)
 	if err != nil {
 		return nil, fmt.Errorf("realm database %s version %d: %w", d.name, version, err)
 	}
@@ -110,16 +81,26 @@ func (d *Database[T]) Name() string { return d.name }
 // Version returns the current version (0: never written).
 func (d *Database[T]) Version() uint64 { return d.cur.Load().version }
 
-// load returns the published state; callers must not modify it.
-func (d *Database[T]) load() *state[T] { return d.cur.Load() }
-
-// Snapshot returns the current content and version.
-func (d *Database[T]) Snapshot() Snapshot {
+// Current returns the published version and value together; callers must
+// not modify the value.
+func (d *Database[T]) Current() (uint64, T) {
 	s := d.cur.Load()
-	return Snapshot{Name: d.name, Version: s.version, Data: bytes.Clone(s.data)}
+	return s.version, s.val
 }
 
-// Install replaces the content with data at version (see Replica).
+// Value returns the published value; callers must not modify it.
+func (d *Database[T]) Value() T { return d.cur.Load().val }
+
+// Snapshot returns the current content and version.
+func (d *Database[T]) Snapshot() proto.DBSnapshot {
+	s := d.cur.Load()
+	return proto.DBSnapshot{Name: d.name, Version: s.version, Data: bytes.Clone(s.data)}
+}
+
+// Install replaces the content with data at version, after checking that
+// data decodes. A version below the current one is refused; the current
+// version with the same data is a no-op. The write is synced before the
+// new content is published; a failure changes nothing.
 func (d *Database[T]) Install(version uint64, data []byte) error {
 	d.wmu.Lock()
 	defer d.wmu.Unlock()
@@ -136,33 +117,33 @@ func (d *Database[T]) Install(version uint64, data []byte) error {
 	if err != nil {
 		return err
 	}
-	return commit(d.st, d.pendingFor(s))
+	return Commit(d.st, d.pendingFor(s))
 }
 
-// next prepares version+1 holding val. Callers hold wmu until the
+// Next prepares version+1 holding val. Callers hold wmu until the
 // returned write is committed (or dropped).
-func (d *Database[T]) next(val T) (*pending, error) {
-	data, err := d.codec.encode(val)
+func (d *Database[T]) Next(val T) (*Pending, error) {
+	data, err := d.codec.Encode(val)
 	if err != nil {
 		return nil, fmt.Errorf("realm database %s: encode: %w", d.name, err)
 	}
 	return d.pendingFor(&state[T]{version: d.cur.Load().version + 1, data: data, val: val}), nil
 }
 
-func (d *Database[T]) pendingFor(s *state[T]) *pending {
+func (d *Database[T]) pendingFor(s *state[T]) *Pending {
 	v := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(s.data)), s.version)
-	return &pending{key: dbKey(d.name), value: append(v, s.data...), publish: func() { d.cur.Store(s) }}
+	return &Pending{key: dbKey(d.name), value: append(v, s.data...), publish: func() { d.cur.Store(s) }}
 }
 
-// pending is a prepared new version of one database.
-type pending struct {
+// Pending is a prepared new version of one database.
+type Pending struct {
 	key, value []byte
 	publish    func()
 }
 
-// commit writes every prepared version in one synced batch and, only if
+// Commit writes every prepared version in one synced batch and, only if
 // that succeeded, publishes them.
-func commit(st *store.DB, ws ...*pending) error {
+func Commit(st *store.DB, ws ...*Pending) error {
 	b := st.NewBatch()
 	for _, w := range ws {
 		b.Set(w.key, w.value)
