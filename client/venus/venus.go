@@ -99,11 +99,13 @@ func (v *Venus) openCache() error {
 	v.conts = conts
 	m, err := openMeta(filepath.Join(v.opts.CacheDir, "db"), v.log)
 	if err != nil {
+		conts.close()
 		return err
 	}
 	v.meta = m
 	if err := v.load(); err != nil {
 		m.close()
+		conts.close()
 		return err
 	}
 	return nil
@@ -233,6 +235,7 @@ func (v *Venus) Close() error {
 	v.link.close()
 	v.bg.Wait()
 	v.syncContainers()
+	v.conts.close()
 	return v.meta.close()
 }
 

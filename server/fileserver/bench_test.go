@@ -52,3 +52,27 @@ func BenchmarkGetAttr(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRemove measures removing small files one after the other, as
+// `rm -rf` does.
+func BenchmarkRemove(b *testing.B) {
+	s := servertest.Start(b, servertest.Options{})
+	root := s.CreateVolume("bench").Root
+	c := s.Client()
+	data := make([]byte, 4096)
+	for i := 0; i < b.N; i++ {
+		r, err := c.Create(proto.OpCreate, root, fmt.Sprintf("f%d", i), 0644)
+		if err == nil {
+			_, err = c.Store(r.Attr.FID, data)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := c.Remove(root, fmt.Sprintf("f%d", i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
