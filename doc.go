@@ -18,6 +18,10 @@
 //	                     first use, admin key, secret files
 //	server/volume        volumes and vnodes on top of store
 //	server/fileserver    the file service: one handler per RPC, callbacks
+//	server/realmdb       versioned whole-value realm databases (users, groups,
+//	                     passwords, servers, volume locations)
+//	server/dbsync        the SCM serves the realm databases, other servers copy
+//	server/location      where things live: the realm's servers (and volumes)
 //	server/adminclient   what volutil and createvol_rep use to talk to a server
 //	server/logging       the slog logger of daemons and tools
 //	server/readyfile     readiness files: daemons write them, scripts wait
@@ -32,7 +36,14 @@
 //	                     commands (cmd_*.go)
 //	client/venustest     in-process venus mounts, for tests
 //	client/e2e           end-to-end tests of venus with the binary
-//	auth/ backup/ resolve/   later issues: tokens and ACLs; dumps; resolution
+//	auth/acl, auth/pdb   ACLs (rights, text form); the protection database
+//	auth/token           tokens sealed by the realm secret
+//	auth/password        argon2id hashes, login throttling, password prompts
+//	auth/authserver      the auth service inside every server
+//	auth                 package auth: clog, ctokens, cunlog, cpasswd, au,
+//	                     pdbtool (cmd_*.go)
+//	auth/e2e             end-to-end tests of logins and ACLs with the binary
+//	backup/ resolve/     later issues: dumps; resolution
 //	man/                 man pages; package man generates the command pages
 //	                     from the cli definitions (coda gen-man, make man)
 //	scripts/             coda-cell (a local cell), bench.sh, and scripts

@@ -31,16 +31,30 @@ type initCmdOptions struct {
 func newServerInitCommand() *cli.Command {
 	var o initCmdOptions
 	return &cli.Command{
-		Name:      "init",
-		Usage:     "create a server's data directory (the first server of a realm is its SCM)",
-		UsageText: "coda server init --data DIR --realm REALM --id N --listen HOST:PORT [--root-volume NAME]",
+		Name:  "init",
+		Usage: "create a server's data directory (the first server of a realm is its SCM)",
+		UsageText: "coda server init --data DIR --realm REALM --id N --listen HOST:PORT [--root-volume NAME]\n" +
+			"   coda server init --data DIR --realm REALM --id N --listen HOST:PORT --join SCM_HOST:PORT --secret FILE",
 		Description: `Creates the data directory of a new server: its database, the realm CA (on the
 first server, the SCM), the server's TLS certificate for the listen address, and the realm
 admin key db/volutil.key (mode 0600) that volutil and createvol_rep prove. The directory must
 not exist or be empty. No volume is created: run createvol_rep for the root volume next.
 
+The first server is the SCM: it holds the realm CA, the writable user, group and password
+databases and the list of the realm's servers, and creates the user admin (in
+System:Administrators) with the password from --admin-password-file, the terminal or stdin.
+
+A further server joins with --join SCM_HOST:PORT --secret FILE, FILE being a copy of the
+SCM's db/realm.secret (mode 0600) that the operator made. The SCM checks the secret, signs the
+new server's certificate (its private key never leaves it) and hands it the admin key; the new
+server keeps read-only copies of the SCM's databases, updated every second, and serves logins
+from them while the SCM is down. Server ids are unique in the realm; re-initialising a lost
+server with its old id and address is allowed.
+
 EXAMPLES:
    coda server init --data /vice --realm example.org --id 1 --listen 10.0.0.1:2432
+   coda server init --data /vice --realm example.org --id 2 --listen 10.0.0.2:2432 \
+       --join 10.0.0.1:2432 --secret /root/realm.secret
    coda server init --data /tmp/cell/server --realm demo.local --id 1 --listen 127.0.0.1:24320`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "data", Value: "/vice", Destination: &o.Data,
@@ -54,9 +68,9 @@ EXAMPLES:
 			&cli.StringFlag{Name: "root-volume", Value: "coda.root", Destination: &o.RootVolume,
 				Usage: "`NAME` of the realm's root volume"},
 			&cli.StringFlag{Name: "join", Destination: &o.Join,
-				Usage: "join the realm whose SCM is at `HOST:PORT` (not available yet)"},
+				Usage: "join the realm whose SCM is at `HOST:PORT` (needs --secret)"},
 			&cli.StringFlag{Name: "secret", Destination: &o.Secret,
-				Usage: "copy of the SCM's db/realm.secret `FILE`, with --join (not available yet)"},
+				Usage: "copy of the SCM's db/realm.secret `FILE` (mode 0600), with --join"},
 			&cli.StringFlag{Name: "admin-password-file", Destination: &o.AdminPasswordFile,
 				Usage: "password of the realm's admin user, first line of `FILE` (else asked on the terminal, else read from stdin)"},
 			logLevelFlag(&o.LogLevel),
@@ -74,8 +88,10 @@ EXAMPLES:
 // InitOptions (Logger not set).
 func (o initCmdOptions) initOptions() (InitOptions, error) {
 	switch {
-	case o.Join != "" || o.Secret != "":
-		return InitOptions{}, fmt.Errorf("joining an existing realm (--join, --secret) is not available yet")
+	case (o.Join == "") != (o.Secret == ""):
+		return InitOptions{}, usageErrorf("server init: --join and --secret go together")
+	case o.Join != "" && o.AdminPasswordFile != "":
+		return InitOptions{}, usageErrorf("server init: --admin-password-file is for the SCM; a joining server copies the SCM's users")
 	case o.Realm == "":
 		return InitOptions{}, usageErrorf("server init: --realm is required")
 	case o.Listen == "":
@@ -91,6 +107,7 @@ func (o initCmdOptions) initOptions() (InitOptions, error) {
 		ID:         uint32(o.ID),
 		Listen:     o.Listen,
 		RootVolume: o.RootVolume,
+		Join:       o.Join,
 	}, nil
 }
 
@@ -99,14 +116,26 @@ func runServerInit(ctx context.Context, o initCmdOptions, stdin io.Reader, stdou
 	if err != nil {
 		return err
 	}
-	if opts.AdminPassword, err = adminPassword(o.AdminPasswordFile, stdin); err != nil {
-		return err
+	if opts.Join != "" {
+		if opts.RealmSecret, err = pki.ReadSecretFile(o.Secret); err != nil {
+			return fmt.Errorf("realm secret: %w", err)
+		}
+		defer clear(opts.RealmSecret)
+	} else {
+		if opts.AdminPassword, err = adminPassword(o.AdminPasswordFile, stdin); err != nil {
+			return err
+		}
+		defer clear(opts.AdminPassword)
 	}
-	defer clear(opts.AdminPassword)
 	if opts.Logger, err = newLogger(stderr, o.LogLevel); err != nil {
 		return err
 	}
 	if err := Init(ctx, opts); err != nil {
+		return err
+	}
+	if opts.Join != "" {
+		_, err = fmt.Fprintf(stdout, "server %d joined realm %s (SCM %s); data in %s\nstart it with: coda server --data %s\n",
+			opts.ID, opts.Realm, opts.Join, opts.DataDir, opts.DataDir)
 		return err
 	}
 	_, err = fmt.Fprintf(stdout, "initialised server %d of realm %s in %s\nstart it with: coda server --data %s\nthen create the root volume: coda createvol_rep %s %s\n",

@@ -16,11 +16,13 @@ type InitOptions struct {
 	// AdminPassword is the password of the realm's "admin" user, created
 	// in System:Administrators on the SCM.
 	AdminPassword []byte
-	// SCM, when set, is the HOST:PORT of the realm's SCM: this server is
-	// not the SCM, creates no realm databases and keeps read-only copies
-	// of the SCM's (joining a realm sets it; the SCM leaves it empty).
-	SCM    string
-	Logger *slog.Logger
+	// Join, when set, is the HOST:PORT of the realm's SCM: this server
+	// joins the realm there (its certificate, the admin key) with
+	// RealmSecret, the content of a copy of the SCM's db/realm.secret, and
+	// keeps read-only copies of the SCM's realm databases.
+	Join        string
+	RealmSecret []byte
+	Logger      *slog.Logger
 }
 
 // Options are the inputs of `coda server`.

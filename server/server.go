@@ -14,14 +14,17 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coda-fs/coda/auth/authserver"
 	"github.com/coda-fs/coda/server/adminclient"
 	"github.com/coda-fs/coda/server/dbsync"
 	"github.com/coda-fs/coda/server/fileserver"
+	"github.com/coda-fs/coda/server/location"
 	"github.com/coda-fs/coda/server/pki"
 	"github.com/coda-fs/coda/server/proto"
+	"github.com/coda-fs/coda/server/realmdb"
 	"github.com/coda-fs/coda/server/rpc"
 	"github.com/coda-fs/coda/server/store"
 	"github.com/coda-fs/coda/server/volume"
@@ -29,7 +32,8 @@ import (
 
 // The data directory:
 //
-//	DIR/db/identity      realm, server id, listen address, root volume name
+//	DIR/db/identity      realm, server id, listen address, root volume name,
+//	                     and the SCM's address on every other server
 //	DIR/db/ca.pem        the realm CA certificate (public)
 //	DIR/db/ca.key        the realm CA key (SCM only, 0600)
 //	DIR/db/server.pem    this server's certificate, signed by the realm CA
@@ -123,7 +127,15 @@ func (o *InitOptions) validate() error {
 	if _, _, err := net.SplitHostPort(o.Listen); err != nil {
 		return fmt.Errorf("bad listen address %q: want HOST:PORT", o.Listen)
 	}
-	if len(o.AdminPassword) == 0 && o.SCM == "" {
+	if o.Join != "" {
+		if _, _, err := net.SplitHostPort(o.Join); err != nil {
+			return fmt.Errorf("bad SCM address %q: want HOST:PORT", o.Join)
+		}
+		if len(o.RealmSecret) == 0 {
+			return errors.New("joining a realm needs its secret (--secret FILE)")
+		}
+	}
+	if len(o.AdminPassword) == 0 && o.Join == "" {
 		return errors.New("no password for the admin user")
 	}
 	if o.RootVolume == "" {
@@ -160,15 +172,20 @@ func Init(ctx context.Context, o InitOptions) (err error) {
 	if err := os.Mkdir(db, 0o700); err != nil {
 		return err
 	}
-	if err := writeKeys(db, o); err != nil {
+	if o.Join != "" {
+		err = joinRealm(ctx, o, db)
+	} else {
+		err = writeKeys(db, o)
+	}
+	if err != nil {
 		return err
 	}
 	st, err := store.Open(store.Options{Dir: filepath.Join(o.DataDir, storeDir), Logger: o.Logger})
 	if err != nil {
 		return err
 	}
-	if o.SCM == "" { // other servers copy the SCM's realm databases
-		if err := authserver.Init(st, o.AdminPassword); err != nil {
+	if o.Join == "" { // other servers copy the SCM's realm databases
+		if err := initRealmDBs(st, o); err != nil {
 			st.Close()
 			return err
 		}
@@ -176,8 +193,26 @@ func Init(ctx context.Context, o InitOptions) (err error) {
 	if err := st.Close(); err != nil {
 		return err
 	}
-	id := identity{Realm: o.Realm, ID: o.ID, Listen: o.Listen, RootVolume: o.RootVolume, SCM: o.SCM}
+	id := identity{Realm: o.Realm, ID: o.ID, Listen: o.Listen, RootVolume: o.RootVolume, SCM: o.Join}
 	return writeFileSync(filepath.Join(db, identityFile), id.encode(), 0o644)
+}
+
+// initRealmDBs creates the SCM's realm databases: the auth service's, and
+// the servers database holding the SCM itself.
+func initRealmDBs(st *store.DB, o InitOptions) error {
+	if err := authserver.Init(st, o.AdminPassword); err != nil {
+		return err
+	}
+	var wmu sync.Mutex
+	servers, err := location.OpenServers(st, &wmu)
+	if err != nil {
+		return err
+	}
+	w, err := servers.Next(location.Servers{}.With(o.ID, o.Listen))
+	if err != nil {
+		return err
+	}
+	return realmdb.Commit(st, w)
 }
 
 // cleanupInit removes what a failed Init made.
@@ -296,11 +331,16 @@ type daemon struct {
 	fs       *fileserver.Server
 	rpc      *rpc.Server
 	follower *dbsync.Follower // nil on the SCM
+	wmu      sync.Mutex       // serialises writes of the location databases
 }
 
 func openDaemon(o Options, id identity, addr string, log *slog.Logger) (*daemon, error) {
 	dataDir := o.DataDir
 	tlsCfg, adminKey, err := loadKeys(filepath.Join(dataDir, "db"))
+	if err != nil {
+		return nil, err
+	}
+	adminKeyFile, err := pki.ReadSecretFile(filepath.Join(dataDir, "db", "volutil.key"))
 	if err != nil {
 		return nil, err
 	}
@@ -338,9 +378,17 @@ func openDaemon(o Options, id identity, addr string, log *slog.Logger) (*daemon,
 	var mux rpc.Mux
 	fsrv.Register(&mux)
 	auth.Register(&mux, fsrv.IsAdmin)
-	dbs := realmDBs(auth)
 	d := &daemon{id: id, db: db, fs: fsrv}
+	servers, err := location.OpenServers(db, &d.wmu)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	dbs := append(auth.Databases(), servers)
 	if scm {
+		j := &joinService{realm: id.Realm, dbDir: filepath.Join(dataDir, "db"), secret: secret,
+			adminKey: adminKeyFile, nonceOf: fsrv.HelloNonce, store: db, wmu: &d.wmu, servers: servers, log: log}
+		mux.Handle(proto.OpJoin, j.handle)
 		mux.Handle(proto.OpDBFetch, func(ctx context.Context, r *rpc.Request) (proto.Message, *rpc.Source, error) {
 			if !fsrv.HoldsAdminKey(r) {
 				return nil, nil, proto.Errorf(proto.CodeAccess, "the realm databases are for servers (the admin key) only")
@@ -366,12 +414,6 @@ func openDaemon(o Options, id identity, addr string, log *slog.Logger) (*daemon,
 	d.rpc = rpc.NewServer(rpc.Config{TLS: tlsCfg, Logger: log}, &mux, fsrv.Accept)
 	d.rpc.OnClose(fsrv.ConnClosed)
 	return d, nil
-}
-
-// realmDBs lists the realm databases this server holds: the SCM serves
-// them, the other servers copy them.
-func realmDBs(auth *authserver.Service) []dbsync.DB {
-	return auth.Databases()
 }
 
 func (d *daemon) close() {

@@ -36,7 +36,9 @@ func (v *Venus) forget(o *object) {
 		o.attr.Nlink = 0
 	}
 	if o.of == nil {
-		v.dropContainer(o)
+		// Gone from the server: nothing waits for the space, so the
+		// unlink happens in the background (see containers).
+		v.releaseContainer(o, v.conts.removeLater)
 	}
 	o.dir = nil
 	o.diskDir = false
@@ -56,7 +58,10 @@ func (v *Venus) forgetIfGone(o *object, err error) error {
 
 // dropContainer removes o's container from the cache. Callers hold v.mu and
 // o is not open.
-func (v *Venus) dropContainer(o *object) {
+func (v *Venus) dropContainer(o *object) { v.releaseContainer(o, v.conts.remove) }
+
+// releaseContainer forgets o's container and has remove unlink it.
+func (v *Venus) releaseContainer(o *object, remove func(name string)) {
 	if o.cont == "" {
 		return
 	}
@@ -65,7 +70,7 @@ func (v *Venus) dropContainer(o *object) {
 		o.lru = nil
 	}
 	v.cachedBytes -= o.contBytes
-	v.conts.remove(o.cont)
+	remove(o.cont)
 	o.cont, o.contStat, o.contBytes, o.pending, o.unsynced = "", fileStat{}, 0, false, false
 }
 

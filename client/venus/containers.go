@@ -45,8 +45,8 @@ func fstat(f *os.File) (fileStat, int64, error) {
 // digits from a counter seeded with the clock, so they are not reused across
 // restarts; files being written end in ".tmp".
 //
-// Because a name is never reused, a dropped container can be unlinked in
-// the background: unlinking a file with data costs a journal commit's
+// Because a name is never reused, the container of a removed file can be
+// unlinked in the background (removeLater): unlinking a file with data costs a journal commit's
 // share of time (tens of µs on ext4) that an rm through the mount would
 // otherwise wait for. One that a crash leaves behind is an orphan, which
 // cleanOrphans removes at the next start.
@@ -140,6 +140,14 @@ func (c *containers) open(name string) (*os.File, error) {
 }
 
 func (c *containers) remove(name string) {
+	if name != "" {
+		os.Remove(c.path(name))
+	}
+}
+
+// removeLater unlinks container name in the background. Eviction does not
+// use it: the cache's size bound counts on the space being free.
+func (c *containers) removeLater(name string) {
 	if name == "" {
 		return
 	}

@@ -2,8 +2,10 @@ package dbsync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/coda-fs/coda/server/proto"
@@ -130,15 +132,21 @@ func (f *Follower) fetch(ctx context.Context, conn *rpc.Conn, timeout time.Durat
 	if err := conn.Call(cctx, proto.OpDBFetch, &req, &reply, nil); err != nil {
 		return err
 	}
+	var errs []string
 	for _, s := range reply.DBs {
 		db := byName[s.Name]
 		if db == nil {
 			continue // a database this server does not know yet (a newer SCM)
 		}
 		if err := db.Install(s.Version, s.Data); err != nil {
-			return fmt.Errorf("install %s version %d: %w", s.Name, s.Version, err)
+			// The others are independent: install them anyway.
+			errs = append(errs, fmt.Sprintf("install %s version %d: %v", s.Name, s.Version, err))
+			continue
 		}
 		log.Debug("realm database copied", "db", s.Name, "version", s.Version)
+	}
+	if errs != nil {
+		return errors.New(strings.Join(errs, "; "))
 	}
 	return nil
 }

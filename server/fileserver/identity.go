@@ -88,6 +88,16 @@ func (s *Server) HoldsAdminKey(r *rpc.Request) bool {
 	return ok && cl.admin // set by the connection's first request, AdminAuth
 }
 
+// HelloNonce is the nonce this server sent in the hello of r's connection
+// (what a proof of a key or secret on that connection covers).
+func (s *Server) HelloNonce(r *rpc.Request) []byte {
+	cl, ok := r.Conn.Peer.(*client)
+	if !ok {
+		return nil
+	}
+	return cl.nonce
+}
+
 // IsAdmin reports whether r comes from an administrator: a connection
 // holding the admin key, or a slot bound to a member of
 // System:Administrators.

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -55,4 +56,25 @@ func CheckAdminMAC(key, nonce, mac []byte) bool {
 		return false
 	}
 	return hmac.Equal(AdminMAC(key, nonce), mac)
+}
+
+// RealmMAC is HMAC-SHA256 under the realm secret of a purpose label and
+// parts, each length-prefixed so that no two lists of parts collide: how a
+// joining server and the SCM prove to each other that they hold the
+// secret, bound to one connection and to what they send.
+func RealmMAC(secret []byte, label string, parts ...[]byte) []byte {
+	m := hmac.New(sha256.New, secret)
+	var n [4]byte
+	for _, p := range append([][]byte{[]byte(label)}, parts...) {
+		binary.BigEndian.PutUint32(n[:], uint32(len(p)))
+		m.Write(n[:])
+		m.Write(p)
+	}
+	return m.Sum(nil)
+}
+
+// CheckRealmMAC reports, in constant time, whether mac is RealmMAC(secret,
+// label, parts...). An empty secret never checks.
+func CheckRealmMAC(secret, mac []byte, label string, parts ...[]byte) bool {
+	return len(secret) > 0 && hmac.Equal(RealmMAC(secret, label, parts...), mac)
 }

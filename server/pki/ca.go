@@ -64,43 +64,74 @@ func NewCA(realm string) (certPEM, keyPEM []byte, err error) {
 	return encodeCert(der), keyPEM, nil
 }
 
-// IssueServer signs a certificate for server serverID of the realm. Its
-// SANs are the realm (DNS) and the host part of hostport (an IP address, or
-// a DNS name); an unspecified host ("", 0.0.0.0, ::) adds nothing. It is
-// valid for ten years and usable for both ends of a TLS connection (servers
-// also dial each other).
+// IssueServer signs a certificate for server serverID of the realm, with a
+// fresh key. Its SANs are the realm (DNS) and the host part of hostport (an
+// IP address, or a DNS name); an unspecified host ("", 0.0.0.0, ::) adds
+// nothing. It is valid for ten years and usable for both ends of a TLS
+// connection (servers also dial each other).
 func IssueServer(caCertPEM, caKeyPEM []byte, realm string, serverID uint32, hostport string) (certPEM, keyPEM []byte, err error) {
-	if err := checkRealm(realm); err != nil {
-		return nil, nil, err
-	}
-	ca, err := ParseCert(caCertPEM)
-	if err != nil {
-		return nil, nil, fmt.Errorf("realm CA: %w", err)
-	}
-	caKey, err := parseKey(caKeyPEM)
-	if err != nil {
-		return nil, nil, fmt.Errorf("realm CA key: %w", err)
-	}
-	if !caKey.PublicKey.Equal(ca.PublicKey) {
-		return nil, nil, errors.New("realm CA key does not belong to the CA certificate")
-	}
-	tmpl, err := serverTemplate(realm, serverID, hostport)
+	keyPEM, pub, err := NewServerKey()
 	if err != nil {
 		return nil, nil, err
 	}
+	certPEM, err = SignServer(caCertPEM, caKeyPEM, realm, serverID, hostport, pub)
+	if err != nil {
+		return nil, nil, err
+	}
+	return certPEM, keyPEM, nil
+}
+
+// NewServerKey makes a server's TLS key: the private key PEM encoded and the
+// public key in PKIX DER (what SignServer certifies; a joining server sends
+// only that to the SCM).
+func NewServerKey() (keyPEM, pubDER []byte, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, fmt.Errorf("generate server key: %w", err)
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		return nil, nil, fmt.Errorf("sign server certificate: %w", err)
-	}
-	keyPEM, err = encodeKey(key)
-	if err != nil {
+	if keyPEM, err = encodeKey(key); err != nil {
 		return nil, nil, err
 	}
-	return encodeCert(der), keyPEM, nil
+	if pubDER, err = x509.MarshalPKIXPublicKey(&key.PublicKey); err != nil {
+		return nil, nil, fmt.Errorf("encode server public key: %w", err)
+	}
+	return keyPEM, pubDER, nil
+}
+
+// SignServer certifies pubDER (an ECDSA P-256 public key in PKIX DER) as
+// server serverID of the realm listening at hostport (see IssueServer).
+func SignServer(caCertPEM, caKeyPEM []byte, realm string, serverID uint32, hostport string, pubDER []byte) ([]byte, error) {
+	if err := checkRealm(realm); err != nil {
+		return nil, err
+	}
+	ca, err := ParseCert(caCertPEM)
+	if err != nil {
+		return nil, fmt.Errorf("realm CA: %w", err)
+	}
+	caKey, err := parseKey(caKeyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("realm CA key: %w", err)
+	}
+	if !caKey.PublicKey.Equal(ca.PublicKey) {
+		return nil, errors.New("realm CA key does not belong to the CA certificate")
+	}
+	pk, err := x509.ParsePKIXPublicKey(pubDER)
+	if err != nil {
+		return nil, fmt.Errorf("server public key: %w", err)
+	}
+	pub, ok := pk.(*ecdsa.PublicKey)
+	if !ok || pub.Curve != elliptic.P256() {
+		return nil, errors.New("server public key: want ECDSA P-256")
+	}
+	tmpl, err := serverTemplate(realm, serverID, hostport)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, pub, caKey)
+	if err != nil {
+		return nil, fmt.Errorf("sign server certificate: %w", err)
+	}
+	return encodeCert(der), nil
 }
 
 func serverTemplate(realm string, serverID uint32, hostport string) (*x509.Certificate, error) {

@@ -37,6 +37,7 @@ const (
 	OpGetACL
 	OpSetACL
 	OpDBFetch
+	OpJoin
 	OpMax
 )
 
@@ -52,7 +53,7 @@ var opNames = [OpMax]string{
 	OpCreateVolume: "createvolume", OpListVolumes: "listvolumes",
 	OpLogin: "login", OpBindToken: "bindtoken", OpChangePassword: "changepassword",
 	OpSetPassword: "setpassword", OpPDBCommand: "pdbcommand",
-	OpGetACL: "getacl", OpSetACL: "setacl", OpDBFetch: "dbfetch",
+	OpGetACL: "getacl", OpSetACL: "setacl", OpDBFetch: "dbfetch", OpJoin: "join",
 }
 
 func (o Op) String() string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -63,10 +64,9 @@ func Start(t testing.TB, o Options) *Server {
 	return s
 }
 
-// StartFollower starts a second server of scm's realm that is not the
-// SCM: it holds the realm's CA, server certificate, admin key and realm
-// secret (copied as joining the realm will copy them) and read-only copies
-// of the SCM's realm databases, which it pulls from scm.
+// StartFollower starts a further server of scm's realm, joined with a
+// copy of the realm secret as `coda server init --join` does: it holds
+// read-only copies of the SCM's realm databases, pulled from scm.
 func StartFollower(t testing.TB, scm *Server, o Options) *Server {
 	t.Helper()
 	o.Realm = scm.Realm
@@ -76,24 +76,26 @@ func StartFollower(t testing.TB, scm *Server, o Options) *Server {
 	if o.Dir == "" {
 		o.Dir = filepath.Join(t.TempDir(), "vice")
 	}
-	err := server.Init(context.Background(), server.InitOptions{DataDir: o.Dir, Realm: o.Realm,
-		ID: o.ID, Listen: "127.0.0.1:0", Logger: o.Logger, SCM: scm.Addr})
+	secret, err := os.ReadFile(filepath.Join(scm.Dir, "db", "realm.secret"))
 	if err != nil {
-		t.Fatalf("server init: %v", err)
+		t.Fatal(err)
 	}
-	for _, name := range []string{"ca.pem", "server.pem", "server.key", "volutil.key", "realm.secret"} {
-		b, err := os.ReadFile(filepath.Join(scm.Dir, "db", name))
-		if err == nil {
-			err = os.WriteFile(filepath.Join(o.Dir, "db", name), b, 0o600)
-		}
-		if err != nil {
-			t.Fatalf("copy %s from the SCM: %v", name, err)
-		}
+	// The address goes into the certificate and the servers database:
+	// pick it now.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
-	os.Remove(filepath.Join(o.Dir, "db", "ca.key")) // the CA key stays on the SCM
+	addr := l.Addr().String()
+	l.Close()
+	err = server.Init(context.Background(), server.InitOptions{DataDir: o.Dir, Realm: o.Realm,
+		ID: o.ID, Listen: addr, Logger: o.Logger, Join: scm.Addr, RealmSecret: secret})
+	if err != nil {
+		t.Fatalf("server init --join: %v", err)
+	}
 	s := &Server{Realm: o.Realm, Dir: o.Dir, t: t,
 		CAFile: filepath.Join(o.Dir, "db", "ca.pem"), KeyFile: filepath.Join(o.Dir, "db", "volutil.key")}
-	s.run(o.Logger, "127.0.0.1:0")
+	s.run(o.Logger, addr)
 	t.Cleanup(s.Stop)
 	return s
 }
