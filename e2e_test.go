@@ -47,10 +47,10 @@ func TestServerAndAdminToolsEndToEnd(t *testing.T) {
 	}
 
 	r := bintest.Run(t, "", "createvol_rep", "coda.root", listen, "--key", key)
-	if r.Code != 0 || !regexp.MustCompile(`^[0-9a-f]+\n$`).MatchString(r.Stdout) {
+	if r.Code != 0 || !regexp.MustCompile(`^[0-9a-f]+\nreplica 1 `+regexp.QuoteMeta(listen)+` [0-9a-f]+\n$`).MatchString(r.Stdout) {
 		t.Fatalf("createvol_rep: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
 	}
-	id := strings.TrimSpace(r.Stdout)
+	id, _, _ := strings.Cut(r.Stdout, "\n")
 
 	code, out, errs := runAs(t, filepath.Join(dir, "volutil"), "-h", listen, "--key", key, "getvolumelist")
 	if code != 0 || !regexp.MustCompile(`(?m)^coda\.root +`+id+` +rw +`+regexp.QuoteMeta(listen)+` `).MatchString(out) {

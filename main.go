@@ -136,7 +136,7 @@ func commands() []*cli.Command {
 	return []*cli.Command{
 		server.NewServerCommand(),
 		server.NewCreatevolRepCommand(),
-		notYet("purgevol_rep", "server", "remove a replicated volume from every server", "coda purgevol_rep NAME"),
+		server.NewPurgevolRepCommand(),
 		server.NewVolutilCommand(),
 		client.NewVenusCommand(),
 		client.NewCfsCommand(),
@@ -181,6 +181,7 @@ func manPages() []man.Page {
 		{Command: "venus", Name: "venus", Section: 8},
 		{Command: "volutil", Name: "volutil", Section: 8},
 		{Command: "createvol_rep", Name: "createvol_rep", Section: 8},
+		{Command: "purgevol_rep", Name: "purgevol_rep", Section: 8},
 		{Command: "cfs", Name: "cfs", Section: 1},
 		{Command: "clog", Name: "clog", Section: 1},
 		{Command: "ctokens", Name: "ctokens", Section: 1},

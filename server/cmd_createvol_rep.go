@@ -2,9 +2,9 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -17,6 +17,7 @@ import (
 type adminCmdOptions struct {
 	KeyFile string
 	CAFile  string
+	SCM     string // -h: the SCM; default $CODA_SCM, else the first SERVER
 }
 
 // NewCreatevolRepCommand returns `coda createvol_rep NAME SERVER [SERVER…]`.
@@ -26,21 +27,31 @@ func NewCreatevolRepCommand() *cli.Command {
 		Name:      "createvol_rep",
 		Category:  "server",
 		Usage:     "create a replicated volume on 1-8 servers",
-		UsageText: "coda createvol_rep [--key FILE] [--ca FILE] NAME SERVER [SERVER...]",
+		UsageText: "coda createvol_rep [-h SCM] [--key FILE] [--ca FILE] NAME SERVER [SERVER...]",
 		ArgsUsage: "NAME SERVER [SERVER...]",
-		Description: `Creates the volume NAME with one replica on each SERVER (HOST[:PORT], port 2432 by
-default) and prints its volume id in hex. The realm's root volume is made this way too, under
-the name given to "coda server init --root-volume" (coda.root by default). Flags may also
-follow the arguments.
+		Description: `Creates the volume NAME with one replica on each SERVER (1 to 8 of them, in the
+order given; a SERVER is HOST[:PORT], port 2432 by default, or a server id) and prints its
+volume (group) id in hex, then one line per replica: server id, address, replica id. The
+realm's root volume is made this way too, under the name given to "coda server init
+--root-volume" (coda.root by default). Flags may also follow the arguments.
 
-This version creates volumes on one server only; replication across several servers comes
-with a later release.
+The SCM does the work: it allocates the ids, has every server create its replica and records
+the volume in the volume location database, which every server copies, so that clients can ask
+any server where the volume lives. If any server cannot create its replica, the replicas
+already made are removed and nothing is recorded. The SCM is -h, else $CODA_SCM, else the
+first SERVER.
 
 EXAMPLES:
    coda createvol_rep coda.root 10.0.0.1:2432
-   coda createvol_rep users:jan fs1 --key /vice/db/volutil.key
+   coda createvol_rep www 10.0.0.1 10.0.0.2 10.0.0.3
+   coda createvol_rep -h 10.0.0.1 users:jan 2 3 --key /vice/db/volutil.key
    CODA_VOLUTIL_KEY=/tmp/cell/server/db/volutil.key coda createvol_rep www 127.0.0.1:24320`,
-		Flags: []cli.Flag{keyFlag(&o.KeyFile), caFlag(&o.CAFile)},
+		HideHelp: true,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "h", EnvVars: []string{"CODA_SCM"}, Destination: &o.SCM,
+				Usage: "the SCM, `HOST[:PORT]` (default: the first SERVER)"},
+			keyFlag(&o.KeyFile), caFlag(&o.CAFile), helpFlag(),
+		},
 		Action: func(c *cli.Context) error {
 			name, servers, err := createvolArgs(c.Args().Slice())
 			if err != nil {
@@ -67,10 +78,9 @@ func createvolArgs(args []string) (name string, servers []string, err error) {
 		if s == "" {
 			return "", nil, usageErrorf("createvol_rep: empty SERVER argument")
 		}
-		servers[i] = adminclient.Addr(s)
-	}
-	if len(servers) > 1 {
-		return "", nil, errors.New("replication across several servers is not available yet")
+		if _, err := strconv.ParseUint(s, 10, 8); err != nil { // not a server id
+			servers[i] = adminclient.Addr(s)
+		}
 	}
 	return name, servers, nil
 }
@@ -83,19 +93,27 @@ func checkVolumeName(name string) error {
 }
 
 func runCreatevolRep(ctx context.Context, o adminCmdOptions, name string, servers []string, stdout io.Writer) error {
-	c, err := adminclient.Dial(ctx, servers[0], o.KeyFile, o.CAFile)
+	scm := o.SCM
+	if scm == "" {
+		if _, err := strconv.ParseUint(servers[0], 10, 8); err == nil {
+			return usageErrorf("createvol_rep: name the SCM with -h (or $CODA_SCM) when the first SERVER is an id")
+		}
+		scm = servers[0]
+	}
+	c, err := adminclient.Dial(ctx, adminclient.Addr(scm), o.KeyFile, o.CAFile)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	req := &proto.CreateVolume{
-		Name:     name,
-		Replicas: []proto.Replica{{ServerID: c.ServerID(), Addr: servers[0]}},
-	}
-	info, err := c.CreateVolume(ctx, req)
+	info, err := c.CreateVolumeRep(ctx, name, servers)
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(stdout, "%x\n", info.ID)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%x\n", info.ID)
+	for _, r := range info.Replicas {
+		fmt.Fprintf(&b, "replica %d %s %x\n", r.ServerID, r.Addr, r.ReplicaID)
+	}
+	_, err = io.WriteString(stdout, b.String())
 	return err
 }

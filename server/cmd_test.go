@@ -41,7 +41,6 @@ func TestCreatevolArgs(t *testing.T) {
 		{[]string{"v"}, 2, "need a volume NAME"},
 		{nil, 2, "need a volume NAME"},
 		{nine, 2, "at most 8 replicas"},
-		{[]string{"v", "a:1", "b:1"}, 1, "replication across several servers is not available yet"},
 		{[]string{"a/b", "h"}, 2, "bad volume name"},
 		{[]string{strings.Repeat("x", proto.MaxVolName+1), "h"}, 2, "bad volume name"},
 		{[]string{"v", ""}, 2, "empty SERVER"},

@@ -372,23 +372,33 @@ func openDaemon(o Options, id identity, addr string, log *slog.Logger) (*daemon,
 		db.Close()
 		return nil, err
 	}
-	fsrv := fileserver.New(fileserver.Config{Realm: id.Realm, ServerID: id.ID, Addr: addr,
-		RootVolume: id.RootVolume, AdminKey: adminKey, Auth: authority{auth}, Names: auth,
-		DB: db, Volumes: vols, Logger: log})
-	var mux rpc.Mux
-	fsrv.Register(&mux)
-	auth.Register(&mux, fsrv.IsAdmin)
-	d := &daemon{id: id, db: db, fs: fsrv}
+	d := &daemon{id: id, db: db}
 	servers, err := location.OpenServers(db, &d.wmu)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	dbs := append(auth.Databases(), servers)
+	volumes, err := location.OpenVolumes(db, &d.wmu)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	fsrv := fileserver.New(fileserver.Config{Realm: id.Realm, ServerID: id.ID, Addr: addr,
+		RootVolume: id.RootVolume, AdminKey: adminKey, Auth: authority{auth}, Names: auth,
+		DB: db, Volumes: vols, Locate: locator(servers, volumes), Logger: log})
+	d.fs = fsrv
+	var mux rpc.Mux
+	fsrv.Register(&mux)
+	auth.Register(&mux, fsrv.IsAdmin)
+	dbs := append(auth.Databases(), servers, volumes)
 	if scm {
 		j := &joinService{realm: id.Realm, dbDir: filepath.Join(dataDir, "db"), secret: secret,
 			adminKey: adminKeyFile, nonceOf: fsrv.HelloNonce, store: db, wmu: &d.wmu, servers: servers, log: log}
 		mux.Handle(proto.OpJoin, j.handle)
+		va := &volAdmin{self: id.ID, dbDir: filepath.Join(dataDir, "db"), vols: vols, servers: servers,
+			volumes: volumes, store: db, wmu: &d.wmu, adminKey: fsrv.HoldsAdminKey, log: log}
+		mux.Handle(proto.OpCreateVolumeRep, va.createRep)
+		mux.Handle(proto.OpPurgeVolumeRep, va.purgeRep)
 		mux.Handle(proto.OpDBFetch, func(ctx context.Context, r *rpc.Request) (proto.Message, *rpc.Source, error) {
 			if !fsrv.HoldsAdminKey(r) {
 				return nil, nil, proto.Errorf(proto.CodeAccess, "the realm databases are for servers (the admin key) only")
@@ -401,6 +411,13 @@ func openDaemon(o Options, id identity, addr string, log *slog.Logger) (*daemon,
 			return reply, nil, err
 		})
 	} else {
+		notSCM := func(ctx context.Context, r *rpc.Request) (proto.Message, *rpc.Source, error) {
+			return nil, nil, proto.Errorf(proto.CodeNotSupported,
+				fmt.Sprintf("%s on the SCM (%s); this server keeps a read-only copy of the realm databases", r.Op, id.SCM))
+		}
+		for _, op := range []proto.Op{proto.OpJoin, proto.OpCreateVolumeRep, proto.OpPurgeVolumeRep, proto.OpDBFetch} {
+			mux.Handle(op, notSCM)
+		}
 		db := filepath.Join(dataDir, "db")
 		d.follower = &dbsync.Follower{DBs: dbs, SCM: id.SCM, Logger: log,
 			Dial: func(ctx context.Context) (*rpc.Conn, error) {

@@ -172,10 +172,12 @@ func (s *Service) pdbImport(args []string) (out string, err error) {
 	if err != nil {
 		return "", pdbError(err)
 	}
-	for id, name := range map[int32]string{acl.AdminUser: "admin", acl.AnyUser: "System:AnyUser",
-		acl.Administrators: "System:Administrators"} {
-		if got, ok := p.Name(id); !ok || got != name {
-			return "", proto.Errorf(proto.CodeInvalid, fmt.Sprintf("import: the database must hold %s with id %d", name, id))
+	for _, want := range []struct {
+		id   int32
+		name string
+	}{{acl.AnyUser, "System:AnyUser"}, {acl.Administrators, "System:Administrators"}, {acl.AdminUser, "admin"}} {
+		if got, ok := p.Name(want.id); !ok || got != want.name {
+			return "", proto.Errorf(proto.CodeInvalid, fmt.Sprintf("import: the database must hold %s with id %d", want.name, want.id))
 		}
 	}
 	err = s.mutate(func(c *change) error {

@@ -43,3 +43,29 @@ func (c *Client) volumeInfo(ctx context.Context, ref *proto.VolumeRef, what stri
 	}
 	return &info, nil
 }
+
+// DeleteVolume drops the server's replica of volume id.
+func (c *Client) DeleteVolume(ctx context.Context, id uint32) error {
+	if err := c.call(ctx, proto.OpDeleteVolume, &proto.VolumeRef{ID: id}, &proto.Empty{}); err != nil {
+		return fmt.Errorf("delete volume %x on %s: %w", id, c.addr, err)
+	}
+	return nil
+}
+
+// CreateVolumeRep asks the SCM to create volume name with one replica on
+// each of servers (ids or HOST:PORT).
+func (c *Client) CreateVolumeRep(ctx context.Context, name string, servers []string) (*proto.VolumeInfo, error) {
+	var info proto.VolumeInfo
+	if err := c.call(ctx, proto.OpCreateVolumeRep, &proto.CreateVolumeRep{Name: name, Servers: servers}, &info); err != nil {
+		return nil, fmt.Errorf("createvol_rep %s at %s: %w", name, c.addr, err)
+	}
+	return &info, nil
+}
+
+// PurgeVolumeRep asks the SCM to remove volume name from every server.
+func (c *Client) PurgeVolumeRep(ctx context.Context, name string) error {
+	if err := c.call(ctx, proto.OpPurgeVolumeRep, &proto.VolumeRef{Name: name}, &proto.Empty{}); err != nil {
+		return fmt.Errorf("purgevol_rep %s at %s: %w", name, c.addr, err)
+	}
+	return nil
+}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/coda-fs/coda/server/proto"
 	"github.com/coda-fs/coda/server/rpc"
+	"github.com/coda-fs/coda/server/volume"
 )
 
 func (s *Server) ping(ctx context.Context, cl *client, r *rpc.Request, req *proto.Empty) (proto.Message, *rpc.Source, error) {
@@ -20,27 +21,51 @@ func (s *Server) adminAuth(ctx context.Context, cl *client, r *rpc.Request, req 
 }
 
 func (s *Server) getRootVolume(ctx context.Context, cl *client, r *rpc.Request, req *proto.Empty) (proto.Message, *rpc.Source, error) {
-	if _, err := s.cfg.Volumes.ByName(s.cfg.RootVolume); err != nil {
+	if _, err := s.volumeInfo(proto.VolumeRef{Name: s.cfg.RootVolume}); err != nil {
 		return &proto.RootVolume{}, nil, nil // no root volume yet
 	}
 	return &proto.RootVolume{Name: s.cfg.RootVolume}, nil, nil
 }
 
 func (s *Server) getVolumeInfo(ctx context.Context, cl *client, r *rpc.Request, req *proto.VolumeRef) (proto.Message, *rpc.Source, error) {
-	if req.Name != "" {
-		v, err := s.cfg.Volumes.ByName(req.Name)
-		if err != nil {
-			return nil, nil, err
-		}
-		info := v.Info()
-		return &info, nil, nil
-	}
-	v, err := s.cfg.Volumes.ByID(req.ID)
+	info, err := s.volumeInfo(*req)
 	if err != nil {
 		return nil, nil, err
 	}
-	info := v.Info()
 	return &info, nil, nil
+}
+
+// volumeInfo describes a volume: this server's replica, else what the
+// volume location database says.
+func (s *Server) volumeInfo(ref proto.VolumeRef) (proto.VolumeInfo, error) {
+	var v *volume.Volume
+	var err error
+	if ref.Name != "" {
+		v, err = s.cfg.Volumes.ByName(ref.Name)
+	} else {
+		v, err = s.cfg.Volumes.ByID(ref.ID)
+	}
+	if err == nil {
+		return v.Info(), nil
+	}
+	if s.cfg.Locate != nil {
+		if info, ok := s.cfg.Locate(ref); ok {
+			return info, nil
+		}
+	}
+	return proto.VolumeInfo{}, err
+}
+
+// deleteVolume drops this server's replica of a volume (admin key only;
+// the SCM sends it for purgevol_rep and to undo a failed createvol_rep).
+func (s *Server) deleteVolume(ctx context.Context, cl *client, r *rpc.Request, req *proto.VolumeRef) (proto.Message, *rpc.Source, error) {
+	if !cl.admin {
+		return nil, nil, proto.Errorf(proto.CodeAccess, "deletevolume needs the admin key")
+	}
+	if err := s.cfg.Volumes.Delete(req.ID); err != nil {
+		return nil, nil, err
+	}
+	return &proto.Empty{}, nil, nil
 }
 
 func (s *Server) listVolumes(ctx context.Context, cl *client, r *rpc.Request, req *proto.Empty) (proto.Message, *rpc.Source, error) {

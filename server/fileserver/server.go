@@ -27,7 +27,11 @@ type Config struct {
 	Names      Names
 	DB         *store.DB
 	Volumes    *volume.Set
-	Logger     *slog.Logger
+	// Locate, when set, finds a volume this server holds no replica of in
+	// the realm's volume location database (clients may ask any server
+	// where a volume lives).
+	Locate func(ref proto.VolumeRef) (proto.VolumeInfo, bool)
+	Logger *slog.Logger
 }
 
 // Server serves the file and volume RPCs of one server.
@@ -141,6 +145,7 @@ func (s *Server) Register(mux *rpc.Mux) {
 	mux.Handle(proto.OpGetVolumeInfo, handler(s, s.getVolumeInfo))
 	mux.Handle(proto.OpCreateVolume, handler(s, s.createVolume))
 	mux.Handle(proto.OpListVolumes, handler(s, s.listVolumes))
+	mux.Handle(proto.OpDeleteVolume, handler(s, s.deleteVolume))
 	mux.Handle(proto.OpGetAttr, handler(s, s.getAttr))
 	mux.Handle(proto.OpValidate, handler(s, s.validate))
 	mux.Handle(proto.OpLookup, handler(s, s.lookup))

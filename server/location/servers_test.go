@@ -44,3 +44,43 @@ func TestServersRejectsBadInput(t *testing.T) {
 		t.Error("encoded server id 300")
 	}
 }
+
+func TestVolumesRoundTrip(t *testing.T) {
+	vs := Volumes{}
+	taken := vs.ReplicaIDs()
+	v := Volume{Name: "coda.root", ID: vs.NextID(), Replicas: []Replica{
+		{1, vs.NewReplicaID(1, taken)}, {2, vs.NewReplicaID(2, taken)}}}
+	vs = vs.With(v)
+	if v.ID != FirstGroupID || v.Replicas[0].ReplicaID != 0x01000001 || v.Replicas[1].ReplicaID != 0x02000001 {
+		t.Fatalf("ids: %+v", v)
+	}
+	if vs.NextID() != FirstGroupID+1 {
+		t.Fatalf("next id %x", vs.NextID())
+	}
+	b, err := encodeVolumes(vs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "coda-volumes 1\nnext 7f000002\ncoda.root 7f000001 1:01000001 2:02000001\n"; string(b) != want {
+		t.Fatalf("encoded %q", b)
+	}
+	got, err := decodeVolumes(b)
+	if err != nil || !reflect.DeepEqual(got, vs) {
+		t.Fatalf("decoded %+v, %v; want %+v", got, err, vs)
+	}
+	if w := vs.Without("coda.root"); len(w.ByName) != 0 || len(vs.ByName) != 1 || w.NextID() != FirstGroupID+1 {
+		t.Fatalf("Without: %+v (original %+v)", w, vs)
+	}
+	for _, in := range []string{
+		"coda-volumes 2\n",
+		"coda-volumes 1\nnext zz\n",
+		"coda-volumes 1\nnext 7f000002\nv 7f000001\n",
+		"coda-volumes 1\nnext 7f000002\nv 7f000001 1:1 1:2\n",
+		"coda-volumes 1\nnext 7f000002\nv 7f000001 1:1\nv 7f000003 2:1\n",
+		"coda-volumes 1\nnext 7f000002\nv 0 1:1\n",
+	} {
+		if _, err := decodeVolumes([]byte(in)); err == nil {
+			t.Errorf("%q decoded", in)
+		}
+	}
+}

@@ -38,6 +38,9 @@ const (
 	OpSetACL
 	OpDBFetch
 	OpJoin
+	OpCreateVolumeRep // tool → SCM
+	OpPurgeVolumeRep  // tool → SCM (VolumeRef by name)
+	OpDeleteVolume    // SCM → server: drop its replica (VolumeRef by id)
 	OpMax
 )
 
@@ -54,6 +57,7 @@ var opNames = [OpMax]string{
 	OpLogin: "login", OpBindToken: "bindtoken", OpChangePassword: "changepassword",
 	OpSetPassword: "setpassword", OpPDBCommand: "pdbcommand",
 	OpGetACL: "getacl", OpSetACL: "setacl", OpDBFetch: "dbfetch", OpJoin: "join",
+	OpCreateVolumeRep: "createvolumerep", OpPurgeVolumeRep: "purgevolumerep", OpDeleteVolume: "deletevolume",
 }
 
 func (o Op) String() string {

@@ -68,6 +68,7 @@ func messageSamples() []Message {
 		&ACLReply{Dir: sampleAttr(1), Entries: []ACLEntry{{-204, "System:Administrators", 127, false}, {33, "www-data", 16, true}}},
 		&SetACL{Dir: FID{1, 1, 1}, Clear: true, Entries: []ACLEntry{{0, "www-data", 31, false}}, StoreID: sid},
 		&DBFetch{Have: []DBVersion{{"pdb", 7}, {"passwd", 3}}},
+		&CreateVolumeRep{Name: "www", Servers: []string{"1", "10.0.0.2:2432"}},
 		&Join{ServerID: 2, Addr: "10.0.0.2:2432", PubKey: []byte{1, 2}, Nonce: []byte{3}, MAC: []byte{4, 5}},
 		&JoinReply{Cert: []byte("-----BEGIN"), AdminKey: []byte("00ff\n"), Proof: []byte{6}},
 		&DBFetchReply{DBs: []DBSnapshot{{"pdb", 8, []byte("user admin 1\n")}, {"passwd", 4, []byte{1, 2}}}},

@@ -52,14 +52,15 @@ func Start(t testing.TB, o Options) *Server {
 	if o.Dir == "" {
 		o.Dir = filepath.Join(t.TempDir(), "vice")
 	}
+	addr := freeAddr(t) // recorded in the servers database: a real one
 	err := server.Init(context.Background(), server.InitOptions{DataDir: o.Dir, Realm: o.Realm,
-		ID: o.ID, Listen: "127.0.0.1:0", Logger: o.Logger, AdminPassword: []byte(AdminPassword)})
+		ID: o.ID, Listen: addr, Logger: o.Logger, AdminPassword: []byte(AdminPassword)})
 	if err != nil {
 		t.Fatalf("server init: %v", err)
 	}
 	s := &Server{Realm: o.Realm, Dir: o.Dir, t: t,
 		CAFile: filepath.Join(o.Dir, "db", "ca.pem"), KeyFile: filepath.Join(o.Dir, "db", "volutil.key")}
-	s.run(o.Logger, "127.0.0.1:0")
+	s.run(o.Logger, addr)
 	t.Cleanup(s.Stop)
 	return s
 }
@@ -80,14 +81,7 @@ func StartFollower(t testing.TB, scm *Server, o Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The address goes into the certificate and the servers database:
-	// pick it now.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := freeAddr(t) // goes into the certificate and the servers database
 	err = server.Init(context.Background(), server.InitOptions{DataDir: o.Dir, Realm: o.Realm,
 		ID: o.ID, Listen: addr, Logger: o.Logger, Join: scm.Addr, RealmSecret: secret})
 	if err != nil {
@@ -98,6 +92,16 @@ func StartFollower(t testing.TB, scm *Server, o Options) *Server {
 	s.run(o.Logger, addr)
 	t.Cleanup(s.Stop)
 	return s
+}
+
+// freeAddr returns a 127.0.0.1 address with a port free now.
+func freeAddr(t testing.TB) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
 
 // run starts server.Run and waits for its Ready callback.

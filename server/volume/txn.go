@@ -65,6 +65,10 @@ type txn struct {
 func (v *Volume) update(sid proto.StoreID, fn func(t *txn) error) (*Change, error) {
 	ch := &Change{}
 	v.mu.Lock()
+	if v.deleted {
+		v.mu.Unlock()
+		return nil, proto.Errorf(proto.CodeNoVolume, fmt.Sprintf("volume %s was deleted", v.hdr.Name))
+	}
 	t := &txn{v: v, b: v.set.db.NewBatch(), now: v.set.now(), sid: sid,
 		dirty: map[uint32]*vnode{}, loaded: map[uint32]*vnode{}, ch: ch}
 	if err := fn(t); err != nil {

@@ -1,6 +1,7 @@
 package volume
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,6 +37,7 @@ type Volume struct {
 	hdr header
 
 	mu         sync.Mutex
+	deleted    bool // Set.Delete removed it; updates fail
 	nextVnode  uint32
 	nextUnique uint32
 	files      uint64
@@ -150,6 +152,61 @@ func (s *Set) Create(name string, id, replicaID uint32, slot uint8, replicas []p
 	s.vols[id] = v
 	s.log.Info("volume created", "name", name, "id", fmt.Sprintf("%x", id))
 	return v, nil
+}
+
+// Delete removes replica id and everything in it: its vnodes, directory
+// entries, inline data and containers. Updates that race with it fail with
+// proto.ErrNoVolume.
+func (s *Set) Delete(id uint32) error {
+	s.mu.Lock()
+	v, ok := s.vols[id]
+	s.mu.Unlock()
+	if !ok {
+		return proto.Errorf(proto.CodeNoVolume, fmt.Sprintf("no volume %x on this server", id))
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.deleted {
+		return proto.Errorf(proto.CodeNoVolume, fmt.Sprintf("no volume %x on this server", id))
+	}
+	var conts []store.ContainerID
+	lo, hi := vnodeSpan(id)
+	it, err := s.db.NewIter(lo, hi)
+	if err != nil {
+		return err
+	}
+	for it.First(); it.Valid(); it.Next() {
+		n, err := decodeVnode(it.Value())
+		if err != nil {
+			it.Close()
+			return fmt.Errorf("volume %s: %w", v.hdr.Name, err)
+		}
+		if n.Container != 0 {
+			conts = append(conts, store.ContainerID(n.Container))
+		}
+	}
+	it.Close()
+	b := s.db.NewBatch()
+	b.Delete(headerKey(id))
+	b.Delete(nameKey(v.hdr.Name))
+	for _, pfx := range []byte{pfxVnode, pfxEntry, pfxParent, pfxInline} {
+		p := binary.BigEndian.AppendUint32([]byte{pfx}, id)
+		b.DeleteRange(p, prefixEnd(p))
+	}
+	if err := s.db.Commit(b); err != nil {
+		return fmt.Errorf("delete volume %s: %w", v.hdr.Name, err)
+	}
+	v.deleted = true
+	s.mu.Lock()
+	delete(s.vols, id)
+	s.mu.Unlock()
+	for _, c := range conts {
+		if err := s.db.RemoveContainer(c); err != nil {
+			s.log.Warn("remove container", "id", c, "err", err)
+		}
+	}
+	s.log.Info("volume deleted", "name", v.hdr.Name, "id", fmt.Sprintf("%x", id))
+	return nil
 }
 
 // freeID picks an unused volume id; ids start at 0x1000001 as Coda's do.
