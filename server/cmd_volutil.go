@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -108,22 +109,30 @@ func newVolutilInfoCommand(o *volutilCmdOptions) *cli.Command {
 		ArgsUsage: "VOL",
 		Description: `VOL is a volume name, or a volume id in hex with a 0x prefix.
 
+-all then prints one line per vnode of this server's replica, in vnode order:
+"vnode FID TYPE MODE UID GID LINKS SIZE VV STOREID SUM": FID volume.vnode.unique, MODE in
+octal, VV the version vector's eight counters, STOREID the last update's client.sequence, SUM
+the xxhash64 of the content (a file's bytes; a directory's entries and ACL; a symlink's
+target). Replicas that are in step print identical vnode lines, so
+
+   diff <(coda volutil -h fs1 info -all www | grep ^vnode) <(coda volutil -h fs2 info -all www | grep ^vnode)
+
+shows what differs.
+
 EXAMPLES:
    coda volutil info coda.root
-   coda volutil -h fs1 info 0x1000001`,
+   coda volutil -h fs1 info 0x7f000001
+   coda volutil -h fs2 info -all www`,
 		HideHelp: true,
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "all", Destination: &all, Usage: "also list every vnode (not available yet)"},
+			&cli.BoolFlag{Name: "all", Destination: &all, Usage: "also list every vnode with its version vector and checksum"},
 			helpFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usageErrorf("volutil info: need exactly one VOL")
 			}
-			if all {
-				return fmt.Errorf("volutil info -all is not available yet")
-			}
-			return runVolumeInfo(c.Context, *o, c.Args().First(), c.App.Writer)
+			return runVolumeInfo(c.Context, *o, c.Args().First(), all, c.App.Writer)
 		},
 	}
 }
@@ -156,7 +165,7 @@ func writeVolumeList(w io.Writer, vols []proto.VolumeInfo) error {
 	return tw.Flush()
 }
 
-func runVolumeInfo(ctx context.Context, o volutilCmdOptions, vol string, w io.Writer) error {
+func runVolumeInfo(ctx context.Context, o volutilCmdOptions, vol string, all bool, w io.Writer) error {
 	c, err := o.dial(ctx)
 	if err != nil {
 		return err
@@ -171,7 +180,28 @@ func runVolumeInfo(ctx context.Context, o volutilCmdOptions, vol string, w io.Wr
 	if err != nil {
 		return err
 	}
-	return writeVolumeInfo(w, info)
+	if err := writeVolumeInfo(w, info); err != nil || !all {
+		return err
+	}
+	vnodes, err := c.Vnodes(ctx, info.ID)
+	if err != nil {
+		return err
+	}
+	return writeVnodes(w, vnodes)
+}
+
+// writeVnodes prints one line per vnode (see volutil info -all).
+func writeVnodes(w io.Writer, vnodes []proto.VnodeSummary) error {
+	bw := bufio.NewWriter(w)
+	for _, v := range vnodes {
+		vv := make([]string, len(v.VV.Counters))
+		for i, c := range v.VV.Counters {
+			vv[i] = strconv.FormatUint(uint64(c), 10)
+		}
+		fmt.Fprintf(bw, "vnode %s %s %o %d %d %d %d %s %x.%x %016x\n", v.FID, v.Type, v.Mode, v.UID, v.GID,
+			v.Nlink, v.Size, strings.Join(vv, ","), v.VV.Store.Client, v.VV.Store.Seq, v.Sum)
+	}
+	return bw.Flush()
 }
 
 // parseVolumeID parses "0x1000001"; anything else is a name.

@@ -69,3 +69,21 @@ func (c *Client) PurgeVolumeRep(ctx context.Context, name string) error {
 	}
 	return nil
 }
+
+// Vnodes returns every vnode of the server's replica of volume id, with
+// content checksums, page by page.
+func (c *Client) Vnodes(ctx context.Context, id uint32) ([]proto.VnodeSummary, error) {
+	var all []proto.VnodeSummary
+	after := uint32(0)
+	for {
+		var page proto.ListVnodesReply
+		if err := c.call(ctx, proto.OpListVnodes, &proto.ListVnodes{Volume: id, After: after, Max: proto.MaxListVnodes}, &page); err != nil {
+			return nil, fmt.Errorf("list the vnodes of volume %x on %s: %w", id, c.addr, err)
+		}
+		all = append(all, page.Vnodes...)
+		if !page.More || len(page.Vnodes) == 0 {
+			return all, nil
+		}
+		after = page.Vnodes[len(page.Vnodes)-1].FID.Vnode
+	}
+}

@@ -59,6 +59,39 @@ func TestReplicatedVolumes(t *testing.T) {
 		}
 	}
 
+	// Fresh replicas are identical, vnode for vnode (volutil info -all);
+	// a change on one replica alone shows.
+	lines := func(s *servertest.Server) string {
+		t.Helper()
+		r := bintest.Run(t, "", "volutil", "-h", s.Addr, "--key", s.KeyFile, "--ca", s.CAFile, "info", "-all", "www")
+		if r.Code != 0 {
+			t.Fatalf("volutil info -all: %s", r.Stderr)
+		}
+		var vn []string
+		for _, l := range strings.Split(r.Stdout, "\n") {
+			if strings.HasPrefix(l, "vnode ") {
+				vn = append(vn, l)
+			}
+		}
+		return strings.Join(vn, "\n")
+	}
+	first := lines(scm)
+	if !strings.HasPrefix(first, "vnode 7f000001.1.1 dir 755 ") || strings.Count(first, "vnode") != 1 {
+		t.Fatalf("info -all of a fresh volume: %q", first)
+	}
+	for i, s := range []*servertest.Server{s2, s3} {
+		if got := lines(s); got != first {
+			t.Errorf("server %d's replica differs:\n%s\nvs\n%s", i+2, got, first)
+		}
+	}
+	c2 := s2.Client()
+	if _, err := c2.Create(proto.OpCreate, proto.FID{Volume: 0x7f000001, Vnode: 1, Unique: 1}, "only-here", 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if lines(s2) == lines(scm) {
+		t.Error("a file created on server 2's replica alone does not show in info -all")
+	}
+
 	// A server without a replica says where one lives (its copy of the
 	// location database follows the SCM's within seconds).
 	if r := tool(t, scm, "createvol_rep", "solo", "1"); r.Code != 0 {

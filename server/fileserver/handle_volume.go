@@ -98,3 +98,21 @@ func (s *Server) createVolume(ctx context.Context, cl *client, r *rpc.Request, r
 	info := v.Info()
 	return &info, nil, nil
 }
+
+// listVnodes pages through this server's replica of a volume with content
+// checksums (admin key only: volutil info -all).
+func (s *Server) listVnodes(ctx context.Context, cl *client, r *rpc.Request, req *proto.ListVnodes) (proto.Message, *rpc.Source, error) {
+	if !cl.admin {
+		return nil, nil, proto.Errorf(proto.CodeAccess, "listvnodes needs the admin key")
+	}
+	v, err := s.cfg.Volumes.ByID(req.Volume)
+	if err != nil {
+		return nil, nil, err
+	}
+	max := int(min(max(req.Max, 1), proto.MaxListVnodes))
+	vnodes, more, err := v.Summaries(req.After, max)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &proto.ListVnodesReply{Vnodes: vnodes, More: more}, nil, nil
+}

@@ -146,6 +146,7 @@ func (s *Server) Register(mux *rpc.Mux) {
 	mux.Handle(proto.OpCreateVolume, handler(s, s.createVolume))
 	mux.Handle(proto.OpListVolumes, handler(s, s.listVolumes))
 	mux.Handle(proto.OpDeleteVolume, handler(s, s.deleteVolume))
+	mux.Handle(proto.OpListVnodes, handler(s, s.listVnodes))
 	mux.Handle(proto.OpGetAttr, handler(s, s.getAttr))
 	mux.Handle(proto.OpValidate, handler(s, s.validate))
 	mux.Handle(proto.OpLookup, handler(s, s.lookup))

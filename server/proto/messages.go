@@ -41,6 +41,7 @@ const (
 	OpCreateVolumeRep // tool → SCM
 	OpPurgeVolumeRep  // tool → SCM (VolumeRef by name)
 	OpDeleteVolume    // SCM → server: drop its replica (VolumeRef by id)
+	OpListVnodes      // volutil info -all
 	OpMax
 )
 
@@ -58,6 +59,7 @@ var opNames = [OpMax]string{
 	OpSetPassword: "setpassword", OpPDBCommand: "pdbcommand",
 	OpGetACL: "getacl", OpSetACL: "setacl", OpDBFetch: "dbfetch", OpJoin: "join",
 	OpCreateVolumeRep: "createvolumerep", OpPurgeVolumeRep: "purgevolumerep", OpDeleteVolume: "deletevolume",
+	OpListVnodes: "listvnodes",
 }
 
 func (o Op) String() string {

@@ -69,6 +69,8 @@ func messageSamples() []Message {
 		&SetACL{Dir: FID{1, 1, 1}, Clear: true, Entries: []ACLEntry{{0, "www-data", 31, false}}, StoreID: sid},
 		&DBFetch{Have: []DBVersion{{"pdb", 7}, {"passwd", 3}}},
 		&CreateVolumeRep{Name: "www", Servers: []string{"1", "10.0.0.2:2432"}},
+		&ListVnodes{Volume: 0x7f000001, After: 1, Max: 100},
+		&ListVnodesReply{Vnodes: []VnodeSummary{{FID: FID{1, 2, 3}, Type: TypeFile, Mode: 0o644, UID: 1, GID: 204, Nlink: 1, Size: 5, VV: VV{Counters: [MaxReplicas]uint32{1, 2}}, Sum: 99}}, More: true},
 		&Join{ServerID: 2, Addr: "10.0.0.2:2432", PubKey: []byte{1, 2}, Nonce: []byte{3}, MAC: []byte{4, 5}},
 		&JoinReply{Cert: []byte("-----BEGIN"), AdminKey: []byte("00ff\n"), Proof: []byte{6}},
 		&DBFetchReply{DBs: []DBSnapshot{{"pdb", 8, []byte("user admin 1\n")}, {"passwd", 4, []byte{1, 2}}}},

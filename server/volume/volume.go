@@ -140,7 +140,11 @@ func (s *Set) Create(name string, id, replicaID uint32, slot uint8, replicas []p
 	root := &vnode{Type: proto.TypeDir, Mode: 0755, UID: uint32(proto.AdminUserID),
 		GID: proto.GroupGID(proto.AdministratorsID), Nlink: 2, Unique: 1, Mtime: now, Ctime: now,
 		Parent: RootVnode, ACL: rootACL}
-	root.VV.Counters[slot] = 1
+	// Every replica's root starts out equal: created once by every
+	// replica, not concurrently changed by each.
+	for i := range max(len(replicas), int(slot)+1) {
+		root.VV.Counters[i] = 1
+	}
 	b := s.db.NewBatch()
 	b.Set(headerKey(id), h.encode())
 	b.Set(nameKey(name), headerKey(id)[1:])

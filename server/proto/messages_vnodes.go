@@ -1,0 +1,61 @@
+package proto
+
+// ListVnodes pages through the vnodes of this server's replica of a volume
+// (volutil info -all), in vnode order, starting after vnode After.
+type ListVnodes struct {
+	Volume uint32
+	After  uint32
+	Max    uint32
+}
+
+func (m *ListVnodes) Encode(e *Encoder) { e.U32(m.Volume); e.U32(m.After); e.U32(m.Max) }
+func (m *ListVnodes) Decode(d *Decoder) { m.Volume, m.After, m.Max = d.U32(), d.U32(), d.U32() }
+
+// MaxListVnodes is the most vnodes one ListVnodes reply carries.
+const MaxListVnodes = 4096
+
+// VnodeSummary is what makes replicas of a vnode comparable: its status,
+// version vector and a checksum of its content (a file's bytes, a
+// directory's entries and ACL, a symlink's target).
+type VnodeSummary struct {
+	FID   FID
+	Type  ObjType
+	Mode  uint32
+	UID   uint32
+	GID   uint32
+	Nlink uint32
+	Size  int64
+	VV    VV
+	Sum   uint64 // xxhash64
+}
+
+// ListVnodesReply is one page; More says whether vnodes follow.
+type ListVnodesReply struct {
+	Vnodes []VnodeSummary
+	More   bool
+}
+
+func (m *ListVnodesReply) Encode(e *Encoder) {
+	e.U32(uint32(len(m.Vnodes)))
+	for _, v := range m.Vnodes {
+		e.FID(v.FID)
+		e.U8(uint8(v.Type))
+		e.U32(v.Mode)
+		e.U32(v.UID)
+		e.U32(v.GID)
+		e.U32(v.Nlink)
+		e.I64(v.Size)
+		e.VV(v.VV)
+		e.U64(v.Sum)
+	}
+	e.Bool(m.More)
+}
+
+func (m *ListVnodesReply) Decode(d *Decoder) {
+	m.Vnodes = make([]VnodeSummary, d.Count(MaxListVnodes, 12+1+16+8+8))
+	for i := range m.Vnodes {
+		m.Vnodes[i] = VnodeSummary{FID: d.FID(), Type: ObjType(d.U8()), Mode: d.U32(), UID: d.U32(),
+			GID: d.U32(), Nlink: d.U32(), Size: d.I64(), VV: d.VV(), Sum: d.U64()}
+	}
+	m.More = d.Bool()
+}
