@@ -24,7 +24,7 @@ func NewCfsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "cfs",
 		Category:  "client",
-		Usage:     "control venus: ACLs (servers, volumes and repair to come)",
+		Usage:     "control venus: ACLs, objects, volumes and servers",
 		UsageText: "coda cfs COMMAND [arguments]",
 		Description: `Talks to the venus serving the path given (through its control socket); requests act
 with your tokens.
@@ -32,8 +32,12 @@ with your tokens.
 EXAMPLES:
    coda cfs la /coda/example.org/www
    coda cfs sa /coda/example.org/www www-data rlidw
-   coda cfs sa -negative /coda/example.org/www guest w`,
-		Subcommands: []*cli.Command{newCfsListACL(), newCfsSetACL()},
+   coda cfs sa -negative /coda/example.org/www guest w
+   coda cfs getfid /coda/example.org/www/index.html
+   coda cfs lv /coda/example.org/www
+   coda cfs cs`,
+		Subcommands: []*cli.Command{newCfsListACL(), newCfsSetACL(), newCfsGetFID(), newCfsListVol(),
+			newCfsWhereIs(), newCfsCheckServers()},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return usageErrorf("cfs: unknown or not yet available command %q (see coda cfs --help)", c.Args().First())
@@ -162,14 +166,21 @@ func parseACLEdits(pairs []string, negative bool) ([]proto.ACLEntry, error) {
 
 // aclCall sends an ACL operation about dir to the venus serving it.
 func aclCall(ctx context.Context, dir, op string, args ACLArgs, result any) error {
+	return pathCall(ctx, dir, true, op, args, result)
+}
+
+// pathCall sends an operation about the object at path (by its inode
+// number on the mount) to the venus serving it; dirOnly refuses anything
+// but a directory.
+func pathCall(ctx context.Context, path string, dirOnly bool, op string, args ACLArgs, result any) error {
 	var st syscall.Stat_t
-	if err := syscall.Stat(dir, &st); err != nil {
-		return &os.PathError{Op: "stat", Path: dir, Err: err}
+	if err := syscall.Lstat(path, &st); err != nil {
+		return &os.PathError{Op: "stat", Path: path, Err: err}
 	}
-	if st.Mode&syscall.S_IFMT != syscall.S_IFDIR {
+	if dirOnly && st.Mode&syscall.S_IFMT != syscall.S_IFDIR {
 		return errors.New("not a directory (ACLs belong to directories)")
 	}
-	sock, _, err := control.Locate(dir)
+	sock, _, err := control.Locate(path)
 	if err != nil {
 		return err
 	}

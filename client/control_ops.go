@@ -19,14 +19,22 @@ import (
 // calling uid, which comes from the socket's peer credentials; only root
 // may name another uid (clog -as).
 const (
-	OpRealm      = "realm"      // → RealmInfo
-	OpSetToken   = "settoken"   // SetTokenArgs → TokenReply
-	OpTokens     = "tokens"     // → []TokenReply (zero or one)
-	OpGetToken   = "gettoken"   // → proto.TokenInfo of the caller
-	OpDropTokens = "droptokens" // → DropReply
-	OpListACL    = "listacl"    // ACLArgs → []proto.ACLEntry
-	OpSetACL     = "setacl"     // ACLArgs → nothing
+	OpRealm      = "realm"        // → RealmInfo
+	OpSetToken   = "settoken"     // SetTokenArgs → TokenReply
+	OpTokens     = "tokens"       // → []TokenReply (zero or one)
+	OpGetToken   = "gettoken"     // → proto.TokenInfo of the caller
+	OpDropTokens = "droptokens"   // → DropReply
+	OpListACL    = "listacl"      // ACLArgs → []proto.ACLEntry
+	OpSetACL     = "setacl"       // ACLArgs → nothing
+	OpGetFID     = "getfid"       // ACLArgs (Ino) → proto.Attr
+	OpVolume     = "volume"       // ACLArgs (Ino) → proto.VolumeInfo
+	OpCheck      = "checkservers" // CheckArgs → []venus.ServerStatus
 )
+
+// CheckArgs name the servers to probe (none: venus's servers).
+type CheckArgs struct {
+	Servers []string `json:"servers,omitempty"`
+}
 
 // ACLArgs name a directory by its inode number on the mount (tools stat
 // the path) and, for OpSetACL, the edits.
@@ -107,6 +115,24 @@ func controlHandler(v *venus.Venus) control.Handler {
 			return t, nil
 		case OpDropTokens:
 			return DropReply{Dropped: v.DropTokens(p.UID)}, nil
+		case OpGetFID, OpVolume:
+			var a ACLArgs
+			if err := json.Unmarshal(raw, &a); err != nil {
+				return nil, fmt.Errorf("%s: %v", op, err)
+			}
+			c := venus.Caller{UID: p.UID, GID: p.GID, PID: p.PID}
+			if op == OpGetFID {
+				return v.FIDInfo(ctx, c, a.Ino)
+			}
+			return v.VolumeOf(ctx, c, a.Ino)
+		case OpCheck:
+			var a CheckArgs
+			if len(raw) > 0 && string(raw) != "null" {
+				if err := json.Unmarshal(raw, &a); err != nil {
+					return nil, fmt.Errorf("%s: %v", op, err)
+				}
+			}
+			return v.CheckServers(ctx, a.Servers), nil
 		case OpListACL, OpSetACL:
 			var a ACLArgs
 			if err := json.Unmarshal(raw, &a); err != nil {

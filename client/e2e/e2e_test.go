@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -155,5 +156,39 @@ func TestSparseFileOver4GiB(t *testing.T) {
 		if n := allocated(t, dir); n > 64<<20 {
 			t.Errorf("%s uses %d bytes for 8 bytes of data in a 5 GiB file", dir, n)
 		}
+	}
+}
+
+// TestCfsObjectAndServerInfo: cfs getfid, listvol, whereis and
+// checkservers through the binary, with the server up and then down.
+func TestCfsObjectAndServerInfo(t *testing.T) {
+	c := newCell(t)
+	v := c.Venus("a")
+	sh(t, "echo x > "+v.Root+"/f")
+	cfs := func(args ...string) bintest.Result {
+		return bintest.Run(t, "", append([]string{"cfs"}, args...)...)
+	}
+	r := cfs("getfid", v.Root, v.Root+"/f")
+	lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
+	if r.Code != 0 || len(lines) != 2 || !strings.Contains(lines[0], " 7f000001.1.1@"+realm+" ") ||
+		!regexp.MustCompile(`^\S+/f 7f000001\.[0-9a-f]+\.[0-9a-f]+@`+regexp.QuoteMeta(realm)+` \d+(,\d+){7} [0-9a-f]+\.[0-9a-f]+$`).MatchString(lines[1]) {
+		t.Fatalf("cfs getfid: exit %d, %q, %q", r.Code, r.Stdout, r.Stderr)
+	}
+	r = cfs("lv", v.Root+"/f")
+	if r.Code != 0 || !strings.Contains(r.Stdout, `named "coda.root"`) || !strings.Contains(r.Stdout, "replica 1 "+c.Addr+" 1000001 up") {
+		t.Fatalf("cfs lv: exit %d, %q, %q", r.Code, r.Stdout, r.Stderr)
+	}
+	if r = cfs("whereis", v.Root+"/f"); r.Code != 0 || r.Stdout != v.Root+"/f "+c.Addr+"\n" {
+		t.Fatalf("cfs whereis: exit %d, %q, %q", r.Code, r.Stdout, r.Stderr)
+	}
+	if r = cfs("cs", "--mount", v.Mount); r.Code != 0 || r.Stdout != "All servers up\n" {
+		t.Fatalf("cfs cs: exit %d, %q, %q", r.Code, r.Stdout, r.Stderr)
+	}
+	c.Server.Stop()
+	if r = cfs("cs", "--mount", v.Mount); r.Code != 1 || !strings.Contains(r.Stdout, "These servers still down:\n  ") || !strings.Contains(r.Stdout, c.Addr) {
+		t.Fatalf("cfs cs with the server down: exit %d, %q, %q", r.Code, r.Stdout, r.Stderr)
+	}
+	if r = cfs("getfid", "/nonexistent"); r.Code != 1 || strings.Count(r.Stderr, "\n") != 1 {
+		t.Fatalf("cfs getfid of a missing path: exit %d, %q", r.Code, r.Stderr)
 	}
 }

@@ -1,0 +1,224 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/coda-fs/coda/client/control"
+	"github.com/coda-fs/coda/client/venus"
+	"github.com/coda-fs/coda/server/proto"
+)
+
+// forEachPath runs fn on every path argument, printing "PATH:" headers
+// when there are several, and fails with the first error.
+func forEachPath(c *cli.Context, cmd string, fn func(path string) (string, error)) error {
+	if !c.Args().Present() {
+		return usageErrorf("cfs %s: missing PATH", cmd)
+	}
+	paths := c.Args().Slice()
+	var failed []string
+	for _, p := range paths {
+		out, err := fn(p)
+		if err != nil {
+			failed = append(failed, fmt.Sprintf("%s: %v", p, err))
+			continue
+		}
+		io.WriteString(c.App.Writer, out)
+	}
+	if failed != nil {
+		return fmt.Errorf("cfs %s: %s", cmd, strings.Join(failed, "; "))
+	}
+	return nil
+}
+
+func newCfsGetFID() *cli.Command {
+	return &cli.Command{
+		Name:      "getfid",
+		Aliases:   []string{"gf"},
+		Usage:     "print the FID and version vector of objects",
+		UsageText: "coda cfs getfid|gf PATH...",
+		Description: `Prints, for each PATH, "PATH FID VV STOREID": the FID as volume.vnode.unique@realm
+(hex), the version vector's eight counters and the store id of the last update
+(client.sequence). Replicas of an object that are in step have equal version vectors.
+
+EXAMPLES:
+   coda cfs getfid /coda/example.org/www/index.html
+   coda cfs gf /coda/example.org/www /coda/example.org/www/*`,
+		Action: func(c *cli.Context) error {
+			return forEachPath(c, "getfid", func(path string) (string, error) {
+				var a proto.Attr
+				if err := pathCall(c.Context, path, false, OpGetFID, ACLArgs{}, &a); err != nil {
+					return "", err
+				}
+				realm, _ := realmOf(c.Context, path)
+				return fmt.Sprintf("%s %s@%s %s %x.%x\n", path, a.FID, realm, vvString(a.VV), a.VV.Store.Client, a.VV.Store.Seq), nil
+			})
+		},
+	}
+}
+
+func vvString(vv proto.VV) string {
+	s := make([]string, len(vv.Counters))
+	for i, c := range vv.Counters {
+		s[i] = fmt.Sprint(c)
+	}
+	return strings.Join(s, ",")
+}
+
+// realmOf asks the venus serving path for its realm.
+func realmOf(ctx context.Context, path string) (string, error) {
+	sock, _, err := control.Locate(path)
+	if err != nil {
+		return "", err
+	}
+	vc, err := control.Dial(sock)
+	if err != nil {
+		return "", err
+	}
+	defer vc.Close()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var info RealmInfo
+	err = vc.Call(ctx, OpRealm, nil, &info)
+	return info.Realm, err
+}
+
+func newCfsListVol() *cli.Command {
+	return &cli.Command{
+		Name:      "listvol",
+		Aliases:   []string{"lv"},
+		Usage:     "describe the volume holding each path",
+		UsageText: "coda cfs listvol|lv PATH...",
+		Description: `Prints the volume holding each PATH: its name, id and type, then one line per replica:
+server id, address, replica id, and whether the server answers a probe now (up or down).
+
+EXAMPLES:
+   coda cfs lv /coda/example.org
+   coda cfs listvol /coda/example.org/www`,
+		Action: func(c *cli.Context) error {
+			return forEachPath(c, "listvol", func(path string) (string, error) {
+				var info proto.VolumeInfo
+				if err := pathCall(c.Context, path, false, OpVolume, ACLArgs{}, &info); err != nil {
+					return "", err
+				}
+				status, err := probe(c.Context, path, replicaAddrs(info))
+				if err != nil {
+					return "", err
+				}
+				var b strings.Builder
+				kind := "ReadWrite"
+				if len(info.Replicas) > 1 {
+					kind = "Replicated"
+				}
+				fmt.Fprintf(&b, "  Status of volume %x (%d) named \"%s\"\n  Volume type is %s\n", info.ID, info.ID, info.Name, kind)
+				for i, r := range info.Replicas {
+					state := "up"
+					if !status[i].Up {
+						state = "down"
+					}
+					fmt.Fprintf(&b, "  replica %d %s %x %s\n", r.ServerID, r.Addr, r.ReplicaID, state)
+				}
+				return b.String(), nil
+			})
+		},
+	}
+}
+
+func replicaAddrs(info proto.VolumeInfo) []string {
+	addrs := make([]string, len(info.Replicas))
+	for i, r := range info.Replicas {
+		addrs[i] = r.Addr
+	}
+	return addrs
+}
+
+// probe has the venus serving path probe addrs.
+func probe(ctx context.Context, path string, addrs []string) ([]venus.ServerStatus, error) {
+	sock, _, err := control.Locate(path)
+	if err != nil {
+		return nil, err
+	}
+	vc, err := control.Dial(sock)
+	if err != nil {
+		return nil, err
+	}
+	defer vc.Close()
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	var st []venus.ServerStatus
+	if err := vc.Call(ctx, OpCheck, CheckArgs{Servers: addrs}, &st); err != nil {
+		return nil, err
+	}
+	if len(st) != len(addrs) && len(addrs) > 0 {
+		return nil, errors.New("venus answered for other servers")
+	}
+	return st, nil
+}
+
+func newCfsWhereIs() *cli.Command {
+	return &cli.Command{
+		Name:      "whereis",
+		Usage:     "list the servers holding each object",
+		UsageText: "coda cfs whereis PATH...",
+		Description: `Prints, for each PATH, the addresses of the servers holding a replica of its volume.
+
+EXAMPLES:
+   coda cfs whereis /coda/example.org/www/index.html`,
+		Action: func(c *cli.Context) error {
+			return forEachPath(c, "whereis", func(path string) (string, error) {
+				var info proto.VolumeInfo
+				if err := pathCall(c.Context, path, false, OpVolume, ACLArgs{}, &info); err != nil {
+					return "", err
+				}
+				return fmt.Sprintf("%s %s\n", path, strings.Join(replicaAddrs(info), " ")), nil
+			})
+		},
+	}
+}
+
+func newCfsCheckServers() *cli.Command {
+	var mount string
+	return &cli.Command{
+		Name:      "checkservers",
+		Aliases:   []string{"cs"},
+		Usage:     "probe the servers now and report those that are down",
+		UsageText: "coda cfs checkservers|cs [SERVER...]",
+		Description: `Probes each SERVER (HOST:PORT; default: the servers venus was given) with a fresh
+connection and prints "All servers up", or "These servers still down:" and one line per
+down server with the reason. Exits 1 when a server is down, so scripts can test it.
+
+EXAMPLES:
+   coda cfs cs
+   coda cfs checkservers 10.0.0.2:2432`,
+		Flags: []cli.Flag{&cli.StringFlag{Name: "mount", EnvVars: []string{"CODA_MOUNT"}, Destination: &mount,
+			Usage: "the venus mount `DIR` to talk to (default /coda)"}},
+		Action: func(c *cli.Context) error {
+			path := mount
+			if path == "" {
+				path = control.DefaultMount
+			}
+			st, err := probe(c.Context, path, c.Args().Slice())
+			if err != nil {
+				return fmt.Errorf("cfs checkservers: %w", err)
+			}
+			var down []string
+			for _, s := range st {
+				if !s.Up {
+					down = append(down, "  "+s.Err) // names the server
+				}
+			}
+			if down == nil {
+				fmt.Fprintln(c.App.Writer, "All servers up")
+				return nil
+			}
+			fmt.Fprintf(c.App.Writer, "These servers still down:\n%s\n", strings.Join(down, "\n"))
+			return cli.Exit("", 1)
+		},
+	}
+}

@@ -1,0 +1,76 @@
+package venus
+
+import (
+	"context"
+	"sync"
+
+	"github.com/coda-fs/coda/server/proto"
+	"github.com/coda-fs/coda/server/rpc"
+)
+
+// FIDInfo returns the current status of the object at ino on the mount:
+// its FID and version vector among the rest (cfs getfid).
+func (v *Venus) FIDInfo(ctx context.Context, c Caller, ino uint64) (proto.Attr, error) {
+	o, err := v.object(ino)
+	if err != nil {
+		return proto.Attr{}, err
+	}
+	if err := v.ensureValid(ctx, c, o); err != nil {
+		return proto.Attr{}, err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return o.attr, nil
+}
+
+// VolumeOf describes the volume holding the object at ino, as the servers
+// know it: name, id and replicas (cfs lv, cfs whereis).
+func (v *Venus) VolumeOf(ctx context.Context, c Caller, ino uint64) (proto.VolumeInfo, error) {
+	o, err := v.object(ino)
+	if err != nil {
+		return proto.VolumeInfo{}, err
+	}
+	var info proto.VolumeInfo
+	_, err = v.call(ctx, c, proto.OpGetVolumeInfo, &proto.VolumeRef{ID: o.fid.Volume}, &info, nil)
+	return info, err
+}
+
+// ServerStatus is the result of probing one server.
+type ServerStatus struct {
+	Addr string
+	Up   bool
+	Err  string // why it is down
+}
+
+// CheckServers probes addrs (default: the servers venus was given) now, in
+// parallel, each with a fresh connection and a ping bounded by the dial
+// timeout (cfs checkservers).
+func (v *Venus) CheckServers(ctx context.Context, addrs []string) []ServerStatus {
+	if len(addrs) == 0 {
+		addrs = v.opts.Servers
+	}
+	out := make([]ServerStatus, len(addrs))
+	hello := proto.Hello{Version: proto.Version, Realm: v.opts.Realm, ClientID: v.clientID, Name: v.opts.Name + " probe"}
+	var wg sync.WaitGroup
+	for i, addr := range addrs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = ServerStatus{Addr: addr}
+			pctx, cancel := context.WithTimeout(ctx, v.opts.DialTimeout)
+			defer cancel()
+			conn, err := rpc.Dial(pctx, addr, hello, rpc.Config{TLS: v.tls, Logger: v.log}, &rpc.Mux{})
+			if err == nil {
+				err = conn.Call(pctx, proto.OpPing, &proto.Empty{}, &proto.Empty{}, nil)
+				conn.Close()
+			}
+			if err != nil {
+				out[i].Err = v.explainDial(addr, err).Error()
+				return
+			}
+			out[i].Up = true
+		}()
+	}
+	wg.Wait()
+	return out
+}
