@@ -37,7 +37,7 @@ EXAMPLES:
    coda cfs lv /coda/example.org/www
    coda cfs cs`,
 		Subcommands: []*cli.Command{newCfsListACL(), newCfsSetACL(), newCfsGetFID(), newCfsListVol(),
-			newCfsWhereIs(), newCfsCheckServers()},
+			newCfsWhereIs(), newCfsCheckServers(), newCfsDisconnect("disconnect"), newCfsDisconnect("reconnect")},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return usageErrorf("cfs: unknown or not yet available command %q (see coda cfs --help)", c.Args().First())

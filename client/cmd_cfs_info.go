@@ -222,3 +222,51 @@ EXAMPLES:
 		},
 	}
 }
+
+func newCfsDisconnect(name string) *cli.Command {
+	var mount string
+	op, usage, desc := OpDisconnect, "cut venus off from servers, as a partition would",
+		`Cuts venus off from each SERVER (HOST:PORT; default: all of them), as a network partition
+would: the connection to a cut server is dropped, with its callbacks, and the server is not
+dialled again until cfs reconnect. With every server cut, operations that need a server fail
+with ETIMEDOUT (until disconnected operation serves them from the cache). Root only. For tests
+and for operators taking a server out of a client's view.`
+	if name == "reconnect" {
+		op, usage, desc = OpReconnect, "undo cfs disconnect",
+			`Lets venus reach each SERVER (default: all of them) again after cfs disconnect; the next
+operation that needs a server dials at once. Root only.`
+	}
+	return &cli.Command{
+		Name:      name,
+		Usage:     usage,
+		UsageText: "coda cfs " + name + " [SERVER...]",
+		Description: desc + `
+
+EXAMPLES:
+   coda cfs ` + name + `
+   coda cfs ` + name + ` 10.0.0.2:2432`,
+		Flags: []cli.Flag{&cli.StringFlag{Name: "mount", EnvVars: []string{"CODA_MOUNT"}, Destination: &mount,
+			Usage: "the venus mount `DIR` to talk to (default /coda)"}},
+		Action: func(c *cli.Context) error {
+			path := mount
+			if path == "" {
+				path = control.DefaultMount
+			}
+			sock, _, err := control.Locate(path)
+			if err != nil {
+				return fmt.Errorf("cfs %s: %w", name, err)
+			}
+			vc, err := control.Dial(sock)
+			if err != nil {
+				return fmt.Errorf("cfs %s: %w", name, err)
+			}
+			defer vc.Close()
+			ctx, cancel := context.WithTimeout(c.Context, time.Minute)
+			defer cancel()
+			if err := vc.Call(ctx, op, CheckArgs{Servers: c.Args().Slice()}, &struct{}{}); err != nil {
+				return fmt.Errorf("cfs %s: %w", name, err)
+			}
+			return nil
+		},
+	}
+}

@@ -29,6 +29,8 @@ const (
 	OpGetFID     = "getfid"       // ACLArgs (Ino) → proto.Attr
 	OpVolume     = "volume"       // ACLArgs (Ino) → proto.VolumeInfo
 	OpCheck      = "checkservers" // CheckArgs → []venus.ServerStatus
+	OpDisconnect = "disconnect"   // CheckArgs → nothing (root only)
+	OpReconnect  = "reconnect"    // CheckArgs → nothing (root only)
 )
 
 // CheckArgs name the servers to probe (none: venus's servers).
@@ -133,6 +135,22 @@ func controlHandler(v *venus.Venus) control.Handler {
 				}
 			}
 			return v.CheckServers(ctx, a.Servers), nil
+		case OpDisconnect, OpReconnect:
+			if p.UID != 0 {
+				return nil, fmt.Errorf("cfs %s is for root only: it cuts every user of this venus off", op)
+			}
+			var a CheckArgs
+			if len(raw) > 0 && string(raw) != "null" {
+				if err := json.Unmarshal(raw, &a); err != nil {
+					return nil, fmt.Errorf("%s: %v", op, err)
+				}
+			}
+			if op == OpDisconnect {
+				v.Disconnect(a.Servers)
+			} else {
+				v.Reconnect(a.Servers)
+			}
+			return struct{}{}, nil
 		case OpListACL, OpSetACL:
 			var a ACLArgs
 			if err := json.Unmarshal(raw, &a); err != nil {

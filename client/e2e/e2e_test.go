@@ -192,3 +192,43 @@ func TestCfsObjectAndServerInfo(t *testing.T) {
 		t.Fatalf("cfs getfid of a missing path: exit %d, %q", r.Code, r.Stderr)
 	}
 }
+
+// TestCfsDisconnectReconnect: cfs disconnect cuts venus off (operations
+// that need the server get ETIMEDOUT, cs reports the cut), reconnect
+// restores service; only root may do either.
+func TestCfsDisconnectReconnect(t *testing.T) {
+	c := newCell(t)
+	v := c.Venus("a")
+	f := v.Root + "/f"
+	sh(t, "echo before > "+f)
+	cfs := func(stdinUser string, args ...string) (string, error) {
+		cmd := exec.Command(bintest.Binary(t), append([]string{"cfs"}, args...)...)
+		if stdinUser != "" {
+			cmd = exec.Command("setpriv", append([]string{"--reuid=" + stdinUser, "--regid=" + stdinUser, "--clear-groups", bintest.Binary(t), "cfs"}, args...)...)
+		}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := cfs("65534", "disconnect", "--mount", v.Mount); err == nil || !strings.Contains(out, "root only") {
+		t.Fatalf("cfs disconnect as nobody: %v %q", err, out)
+	}
+	if out, err := cfs("", "disconnect", "--mount", v.Mount); err != nil {
+		t.Fatalf("cfs disconnect: %v %q", err, out)
+	}
+	if out, err := cfs("", "cs", "--mount", v.Mount); err == nil || !strings.Contains(out, "cfs disconnect") {
+		t.Fatalf("cfs cs while cut off: %v %q", err, out)
+	}
+	out, err := exec.Command("sh", "-c", "echo during > "+v.Root+"/new").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "timed out") {
+		t.Fatalf("a create while cut off: %v %q, want ETIMEDOUT", err, out)
+	}
+	if out, err := cfs("", "reconnect", "--mount", v.Mount); err != nil {
+		t.Fatalf("cfs reconnect: %v %q", err, out)
+	}
+	if got := sh(t, "cat "+f+" && echo after > "+v.Root+"/new && cat "+v.Root+"/new"); got != "before\nafter\n" {
+		t.Fatalf("after reconnect: %q", got)
+	}
+	if out, err := cfs("", "cs", "--mount", v.Mount); err != nil || out != "All servers up\n" {
+		t.Fatalf("cfs cs after reconnect: %v %q", err, out)
+	}
+}

@@ -53,6 +53,13 @@ func (v *Venus) CheckServers(ctx context.Context, addrs []string) []ServerStatus
 	hello := proto.Hello{Version: proto.Version, Realm: v.opts.Realm, ClientID: v.clientID, Name: v.opts.Name + " probe"}
 	var wg sync.WaitGroup
 	for i, addr := range addrs {
+		v.link.mu.Lock()
+		cut := v.link.isCut(addr)
+		v.link.mu.Unlock()
+		if cut {
+			out[i] = ServerStatus{Addr: addr, Err: "server " + addr + ": " + errCut.Error()}
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -25,7 +25,19 @@ type link struct {
 	lastErr     error
 	dialing     chan struct{} // closed when the dial in progress ends
 	incarnation uint64
+	addr        string // the server conn is to
+
+	// Servers cut off by cfs disconnect (a client-side partition): never
+	// dialled until cfs reconnect; cutAll cuts every server.
+	cut    map[string]bool
+	cutAll bool
 }
+
+// errCut is why no server is dialled while they are all cut off.
+var errCut = errors.New("cut off from the servers by cfs disconnect (cfs reconnect undoes it)")
+
+// isCut reports whether addr is cut off. Called with l.mu held.
+func (l *link) isCut(addr string) bool { return l.cutAll || l.cut[addr] }
 
 // errUnreachable wraps the cause of a failed dial so that it maps to
 // ETIMEDOUT.
@@ -68,8 +80,14 @@ func (l *link) get(ctx context.Context) (*rpc.Conn, uint64, error) {
 			continue
 		}
 		l.dialing = make(chan struct{})
+		var addrs []string
+		for _, a := range l.v.opts.Servers {
+			if !l.isCut(a) {
+				addrs = append(addrs, a)
+			}
+		}
 		l.mu.Unlock()
-		conn, err := l.v.dial(ctx)
+		conn, addr, err := l.v.dial(ctx, addrs)
 		l.mu.Lock()
 		close(l.dialing)
 		l.dialing = nil
@@ -79,13 +97,54 @@ func (l *link) get(ctx context.Context) (*rpc.Conn, uint64, error) {
 			l.mu.Unlock()
 			return nil, 0, l.lastErr
 		}
-		l.attach(conn)
+		if l.isCut(addr) { // cut off while we dialled
+			conn.Close()
+			continue
+		}
+		l.attach(conn, addr)
 	}
 }
 
-// attach makes conn the live connection. Called with l.mu held.
-func (l *link) attach(conn *rpc.Conn) {
-	l.conn = conn
+// disconnect cuts venus off from addrs (all servers when empty): the live
+// connection goes if its server is among them, and they are not dialled
+// until reconnect.
+func (l *link) disconnect(addrs []string) {
+	l.mu.Lock()
+	if len(addrs) == 0 {
+		l.cutAll = true
+	}
+	if l.cut == nil {
+		l.cut = map[string]bool{}
+	}
+	for _, a := range addrs {
+		l.cut[a] = true
+	}
+	conn := l.conn
+	drop := conn != nil && l.isCut(l.addr)
+	l.mu.Unlock()
+	if drop {
+		l.drop(conn, errCut)
+	}
+}
+
+// reconnect undoes disconnect for addrs (all when empty); the next call
+// dials at once.
+func (l *link) reconnect(addrs []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(addrs) == 0 {
+		l.cutAll, l.cut = false, nil
+	}
+	for _, a := range addrs {
+		delete(l.cut, a)
+	}
+	l.downUntil = time.Time{}
+}
+
+// attach makes conn, to the server at addr, the live connection. Called
+// with l.mu held.
+func (l *link) attach(conn *rpc.Conn, addr string) {
+	l.conn, l.addr = conn, addr
 	l.gen = l.v.newGen()
 	l.lastErr, l.downUntil = nil, time.Time{}
 	inc := conn.HelloReply.Incarnation
@@ -130,23 +189,33 @@ func (l *link) close() {
 	}
 }
 
-// dial connects to the first server that answers, each attempt bounded by
-// DialTimeout.
-func (v *Venus) dial(ctx context.Context) (*rpc.Conn, error) {
+// dial connects to the first of addrs that answers, each attempt bounded
+// by DialTimeout.
+func (v *Venus) dial(ctx context.Context, addrs []string) (*rpc.Conn, string, error) {
+	if len(addrs) == 0 {
+		return nil, "", errCut
+	}
 	hello := proto.Hello{Version: proto.Version, Realm: v.opts.Realm, ClientID: v.clientID, Name: v.opts.Name}
 	cfg := rpc.Config{TLS: v.tls, Logger: v.log}
 	var errs []error
-	for _, addr := range v.opts.Servers {
+	for _, addr := range addrs {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), v.opts.DialTimeout)
 		conn, err := rpc.Dial(dctx, addr, hello, cfg, v.mux)
 		cancel()
 		if err == nil {
-			return conn, nil
+			return conn, addr, nil
 		}
 		errs = append(errs, v.explainDial(addr, err))
 	}
-	return nil, fmt.Errorf("no server of realm %s reachable: %w", v.opts.Realm, errors.Join(errs...))
+	return nil, "", fmt.Errorf("no server of realm %s reachable: %w", v.opts.Realm, errors.Join(errs...))
 }
+
+// Disconnect cuts venus off from servers (all when none are named), as a
+// partition would: cfs disconnect. Reconnect undoes it.
+func (v *Venus) Disconnect(servers []string) { v.link.disconnect(servers) }
+
+// Reconnect undoes Disconnect for servers (all when none are named).
+func (v *Venus) Reconnect(servers []string) { v.link.reconnect(servers) }
 
 // call sends one request on the live connection and returns the stamp under
 // which it was sent (see promiseOK). The FUSE request's cancellation is not
