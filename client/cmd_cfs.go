@@ -36,7 +36,7 @@ EXAMPLES:
    coda cfs getfid /coda/example.org/www/index.html
    coda cfs lv /coda/example.org/www
    coda cfs cs`,
-		Subcommands: []*cli.Command{newCfsListACL(), newCfsSetACL(), newCfsGetFID(), newCfsListVol(),
+		Subcommands: []*cli.Command{newCfsListACL(), newCfsSetACL(), newCfsGetFID(), newCfsGetPath(), newCfsListVol(),
 			newCfsWhereIs(), newCfsCheckServers(), newCfsDisconnect("disconnect"), newCfsDisconnect("reconnect")},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {

@@ -270,3 +270,59 @@ EXAMPLES:
 		},
 	}
 }
+
+func newCfsGetPath() *cli.Command {
+	var mount string
+	return &cli.Command{
+		Name:      "getpath",
+		Aliases:   []string{"gp"},
+		Usage:     "print the path of objects named by FID",
+		UsageText: "coda cfs getpath|gp [--mount DIR] FID...",
+		Description: `Prints, for each FID (volume.vnode.unique in hex, as cfs getfid prints it, with or
+without @realm), "FID PATH": the object's path inside its volume, from the server. Needs the
+l right in every directory on the way.
+
+EXAMPLES:
+   coda cfs getpath 7f000001.2.2
+   coda cfs gp 7f000001.1c.1c@example.org`,
+		Flags: []cli.Flag{&cli.StringFlag{Name: "mount", EnvVars: []string{"CODA_MOUNT"}, Destination: &mount,
+			Usage: "the venus mount `DIR` to talk to (default /coda)"}},
+		Action: func(c *cli.Context) error {
+			if !c.Args().Present() {
+				return usageErrorf("cfs getpath: missing FID")
+			}
+			var fids []proto.FID
+			for _, a := range c.Args().Slice() {
+				s, _, _ := strings.Cut(a, "@")
+				fid, err := proto.ParseFID(s)
+				if err != nil {
+					return usageErrorf("cfs getpath: bad FID %q: want volume.vnode.unique in hex", a)
+				}
+				fids = append(fids, fid)
+			}
+			path := mount
+			if path == "" {
+				path = control.DefaultMount
+			}
+			sock, _, err := control.Locate(path)
+			if err != nil {
+				return fmt.Errorf("cfs getpath: %w", err)
+			}
+			vc, err := control.Dial(sock)
+			if err != nil {
+				return fmt.Errorf("cfs getpath: %w", err)
+			}
+			defer vc.Close()
+			ctx, cancel := context.WithTimeout(c.Context, time.Minute)
+			defer cancel()
+			for i, fid := range fids {
+				var p string
+				if err := vc.Call(ctx, OpGetPath, GetPathArgs{FID: fid}, &p); err != nil {
+					return fmt.Errorf("cfs getpath %s: %w", c.Args().Get(i), err)
+				}
+				fmt.Fprintf(c.App.Writer, "%s %s\n", fid, p)
+			}
+			return nil
+		},
+	}
+}

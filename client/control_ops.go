@@ -29,9 +29,15 @@ const (
 	OpGetFID     = "getfid"       // ACLArgs (Ino) → proto.Attr
 	OpVolume     = "volume"       // ACLArgs (Ino) → proto.VolumeInfo
 	OpCheck      = "checkservers" // CheckArgs → []venus.ServerStatus
+	OpGetPath    = "getpath"      // GetPathArgs → string
 	OpDisconnect = "disconnect"   // CheckArgs → nothing (root only)
 	OpReconnect  = "reconnect"    // CheckArgs → nothing (root only)
 )
+
+// GetPathArgs name an object by FID.
+type GetPathArgs struct {
+	FID proto.FID `json:"fid"`
+}
 
 // CheckArgs name the servers to probe (none: venus's servers).
 type CheckArgs struct {
@@ -135,6 +141,12 @@ func controlHandler(v *venus.Venus) control.Handler {
 				}
 			}
 			return v.CheckServers(ctx, a.Servers), nil
+		case OpGetPath:
+			var a GetPathArgs
+			if err := json.Unmarshal(raw, &a); err != nil {
+				return nil, fmt.Errorf("%s: %v", op, err)
+			}
+			return v.Path(ctx, venus.Caller{UID: p.UID, GID: p.GID, PID: p.PID}, a.FID)
 		case OpDisconnect, OpReconnect:
 			if p.UID != 0 {
 				return nil, fmt.Errorf("cfs %s is for root only: it cuts every user of this venus off", op)

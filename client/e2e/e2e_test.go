@@ -174,6 +174,15 @@ func TestCfsObjectAndServerInfo(t *testing.T) {
 		!regexp.MustCompile(`^\S+/f 7f000001\.[0-9a-f]+\.[0-9a-f]+@`+regexp.QuoteMeta(realm)+` \d+(,\d+){7} [0-9a-f]+\.[0-9a-f]+$`).MatchString(lines[1]) {
 		t.Fatalf("cfs getfid: exit %d, %q, %q", r.Code, r.Stdout, r.Stderr)
 	}
+	sh(t, "mkdir -p "+v.Root+"/d/e && echo y > "+v.Root+"/d/e/g")
+	r = cfs("getfid", v.Root+"/d/e/g")
+	fid := strings.Fields(r.Stdout)[1]
+	if r = cfs("getpath", "--mount", v.Mount, fid); r.Code != 0 || r.Stdout != strings.TrimSuffix(fid, "@"+realm)+" /d/e/g\n" {
+		t.Fatalf("cfs getpath %s: exit %d, %q, %q", fid, r.Code, r.Stdout, r.Stderr)
+	}
+	if r = cfs("getpath", "--mount", v.Mount, "zz"); r.Code != 2 || !strings.Contains(r.Stderr, "bad FID") {
+		t.Fatalf("cfs getpath zz: exit %d, %q", r.Code, r.Stderr)
+	}
 	r = cfs("lv", v.Root+"/f")
 	if r.Code != 0 || !strings.Contains(r.Stdout, `named "coda.root"`) || !strings.Contains(r.Stdout, "replica 1 "+c.Addr+" 1000001 up") {
 		t.Fatalf("cfs lv: exit %d, %q, %q", r.Code, r.Stdout, r.Stderr)

@@ -81,3 +81,11 @@ func (v *Venus) CheckServers(ctx context.Context, addrs []string) []ServerStatus
 	wg.Wait()
 	return out
 }
+
+// Path returns the path of fid inside its volume, as the server knows it
+// (cfs getpath).
+func (v *Venus) Path(ctx context.Context, c Caller, fid proto.FID) (string, error) {
+	var t proto.Text
+	_, err := v.call(ctx, c, proto.OpGetPath, &proto.FIDReq{FID: fid}, &t, nil)
+	return t.Text, err
+}

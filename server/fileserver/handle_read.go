@@ -85,6 +85,19 @@ func (s *Server) readlink(ctx context.Context, cl *client, r *rpc.Request, req *
 	return &proto.ReadlinkReply{Target: target}, nil, nil
 }
 
+// getPath returns an object's path inside its volume (cfs getpath).
+func (s *Server) getPath(ctx context.Context, cl *client, r *rpc.Request, req *proto.FIDReq) (proto.Message, *rpc.Source, error) {
+	v, err := s.volume(req.FID)
+	if err != nil {
+		return nil, nil, err
+	}
+	path, err := v.Path(s.cred(cl, r), req.FID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &proto.Text{Text: path}, nil, nil
+}
+
 // fetch streams a file's whole content after its status.
 func (s *Server) fetch(ctx context.Context, cl *client, r *rpc.Request, req *proto.FIDReq) (proto.Message, *rpc.Source, error) {
 	v, err := s.volume(req.FID)

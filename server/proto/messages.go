@@ -42,6 +42,7 @@ const (
 	OpPurgeVolumeRep  // tool → SCM (VolumeRef by name)
 	OpDeleteVolume    // SCM → server: drop its replica (VolumeRef by id)
 	OpListVnodes      // volutil info -all
+	OpGetPath         // FIDReq → Text: the object's path in its volume
 	OpMax
 )
 
@@ -59,7 +60,7 @@ var opNames = [OpMax]string{
 	OpSetPassword: "setpassword", OpPDBCommand: "pdbcommand",
 	OpGetACL: "getacl", OpSetACL: "setacl", OpDBFetch: "dbfetch", OpJoin: "join",
 	OpCreateVolumeRep: "createvolumerep", OpPurgeVolumeRep: "purgevolumerep", OpDeleteVolume: "deletevolume",
-	OpListVnodes: "listvnodes",
+	OpListVnodes: "listvnodes", OpGetPath: "getpath",
 }
 
 func (o Op) String() string {
