@@ -175,7 +175,7 @@ func (s *Server) create(typ proto.ObjType) func(context.Context, *client, *rpc.R
 		s.cb.Add(cl, req.Dir)
 		dir, obj, ch, err := v.Create(s.cred(cl, r), volume.CreateArgs{Dir: req.Dir, Name: req.Name, Type: typ,
 			Mode: req.Mode, GID: req.GID, Mtime: req.Mtime, Target: req.Target,
-			StoreID: req.StoreID, Reserve: func(fid proto.FID) { s.cb.Add(cl, fid) }})
+			StoreID: req.StoreID, FID: req.FID, Reserve: func(fid proto.FID) { s.cb.Add(cl, fid) }})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -246,4 +246,22 @@ func (s *Server) setAttr(ctx context.Context, cl *client, r *rpc.Request, req *p
 	}
 	s.finish(cl, ch)
 	return &proto.AttrReply{Attr: a}, nil, nil
+}
+
+// allocFIDs reserves FIDs of this replica for creates a client will
+// propose to every replica of the volume. Anonymous callers may not: each
+// call spends vnode numbers.
+func (s *Server) allocFIDs(ctx context.Context, cl *client, r *rpc.Request, req *proto.AllocFIDs) (proto.Message, *rpc.Source, error) {
+	if c := s.cred(cl, r); c.UID <= 0 && !c.Admin {
+		return nil, nil, proto.Errorf(proto.CodeAccess, "allocfids needs a token")
+	}
+	v, err := s.cfg.Volumes.ByID(req.Volume)
+	if err != nil {
+		return nil, nil, err
+	}
+	fids, err := v.AllocFIDs(int(min(req.Count, proto.MaxAllocFIDs)))
+	if err != nil {
+		return nil, nil, err
+	}
+	return &proto.FIDList{FIDs: fids}, nil, nil
 }

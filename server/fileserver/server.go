@@ -153,6 +153,7 @@ func (s *Server) Register(mux *rpc.Mux) {
 	mux.Handle(proto.OpReadDir, handler(s, s.readDir))
 	mux.Handle(proto.OpReadlink, handler(s, s.readlink))
 	mux.Handle(proto.OpGetPath, handler(s, s.getPath))
+	mux.Handle(proto.OpAllocFIDs, handler(s, s.allocFIDs))
 	mux.Handle(proto.OpFetch, handler(s, s.fetch))
 	mux.Handle(proto.OpStore, handler(s, s.store))
 	mux.Handle(proto.OpCreate, handler(s, s.create(proto.TypeFile)))

@@ -43,6 +43,7 @@ const (
 	OpDeleteVolume    // SCM → server: drop its replica (VolumeRef by id)
 	OpListVnodes      // volutil info -all
 	OpGetPath         // FIDReq → Text: the object's path in its volume
+	OpAllocFIDs       // AllocFIDs → FIDList
 	OpMax
 )
 
@@ -61,6 +62,7 @@ var opNames = [OpMax]string{
 	OpGetACL: "getacl", OpSetACL: "setacl", OpDBFetch: "dbfetch", OpJoin: "join",
 	OpCreateVolumeRep: "createvolumerep", OpPurgeVolumeRep: "purgevolumerep", OpDeleteVolume: "deletevolume",
 	OpListVnodes: "listvnodes", OpGetPath: "getpath",
+	OpAllocFIDs: "allocfids",
 }
 
 func (o Op) String() string {

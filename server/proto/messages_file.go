@@ -137,8 +137,10 @@ func (m *Store) Decode(d *Decoder) {
 	}
 }
 
-// Create makes a file, directory or symlink (Target set) in Dir. UID and GID
-// are the owner; until the auth issue the server trusts them.
+// Create makes a file, directory or symlink (Target set) in Dir. The owner
+// is the caller's Coda identity (UID is ignored); GID 0 means the
+// directory's group. FID, when not zero, is the FID the client proposes
+// for the new object (one AllocFIDs gave it), the same on every replica.
 type Create struct {
 	Dir     FID
 	Name    string
@@ -148,6 +150,7 @@ type Create struct {
 	Mtime   int64
 	Target  string // symlinks only
 	StoreID StoreID
+	FID     FID
 }
 
 func (m *Create) Encode(e *Encoder) {
@@ -159,6 +162,7 @@ func (m *Create) Encode(e *Encoder) {
 	e.I64(m.Mtime)
 	e.String(m.Target)
 	e.StoreID(m.StoreID)
+	e.FID(m.FID)
 }
 func (m *Create) Decode(d *Decoder) {
 	m.Dir = d.FID()
@@ -169,6 +173,7 @@ func (m *Create) Decode(d *Decoder) {
 	m.Mtime = d.I64()
 	m.Target = d.String(MaxPath)
 	m.StoreID = d.StoreID()
+	m.FID = d.FID()
 }
 
 // DirOpReply answers create, mkdir, symlink, link, remove and rmdir: the

@@ -59,3 +59,33 @@ func (m *ListVnodesReply) Decode(d *Decoder) {
 	}
 	m.More = d.Bool()
 }
+
+// AllocFIDs reserves Count FIDs (at most MaxAllocFIDs) in one replica of
+// Volume for creates the client will propose to every replica.
+type AllocFIDs struct {
+	Volume uint32
+	Count  uint32
+}
+
+// MaxAllocFIDs is the most FIDs one AllocFIDs reserves.
+const MaxAllocFIDs = 256
+
+func (m *AllocFIDs) Encode(e *Encoder) { e.U32(m.Volume); e.U32(m.Count) }
+func (m *AllocFIDs) Decode(d *Decoder) { m.Volume, m.Count = d.U32(), d.U32() }
+
+// FIDList carries FIDs.
+type FIDList struct{ FIDs []FID }
+
+func (m *FIDList) Encode(e *Encoder) {
+	e.U32(uint32(len(m.FIDs)))
+	for _, f := range m.FIDs {
+		e.FID(f)
+	}
+}
+
+func (m *FIDList) Decode(d *Decoder) {
+	m.FIDs = make([]FID, d.Count(MaxAllocFIDs, 12))
+	for i := range m.FIDs {
+		m.FIDs[i] = d.FID()
+	}
+}

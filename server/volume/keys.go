@@ -11,6 +11,7 @@ import "encoding/binary"
 //	'P' vol vnode dirVnode name   → back-reference: a name of vnode (hard links,
 //	                                getpath, dumps see every name)
 //	'I' vol vnode                 → inline data of a small file
+//	'A' vol                       → the highest vnode number AllocFIDs handed out
 //
 // Directory entries are keyed by (directory, name), so a lookup is one point
 // get and a readdir one range scan, whatever the directory's size.
@@ -21,7 +22,10 @@ const (
 	pfxEntry  = 'D'
 	pfxParent = 'P'
 	pfxInline = 'I'
+	pfxAlloc  = 'A'
 )
+
+func allocKey(vol uint32) []byte { return binary.BigEndian.AppendUint32([]byte{pfxAlloc}, vol) }
 
 // inlineKey holds the data of a small file stored inline.
 func inlineKey(vol, vnode uint32) []byte {

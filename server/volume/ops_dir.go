@@ -1,6 +1,7 @@
 package volume
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/coda-fs/coda/auth/acl"
@@ -23,6 +24,9 @@ type CreateArgs struct {
 	Mtime   int64  // 0: now
 	Target  string // symlinks
 	StoreID proto.StoreID
+	// FID, when not zero, is the FID the client proposes (the same on
+	// every replica; see AllocFIDs); it must be unused.
+	FID proto.FID
 	// Reserve, when set, is called with the new object's FID under the
 	// volume lock, before the object is visible to anyone (the file server
 	// registers the creator's callback promise there).
@@ -64,9 +68,24 @@ func (v *Volume) Create(c Cred, a CreateArgs) (dir, obj proto.Attr, ch *Change, 
 		} else if err != proto.ErrNotFound {
 			return err
 		}
-		vn, uniq := v.nextVnode, v.nextUnique
-		v.nextVnode++
-		v.nextUnique++
+		var vn, uniq uint32
+		if a.FID.IsZero() {
+			vn, uniq = v.nextOwn(), v.nextUnique
+			v.nextUnique++
+		} else {
+			if a.FID.Volume != v.hdr.ID || a.FID.Vnode <= RootVnode || a.FID.Unique == 0 {
+				return proto.Errorf(proto.CodeInvalid, fmt.Sprintf("bad proposed FID %s", a.FID))
+			}
+			if _, err := t.get(a.FID.Vnode); err == nil {
+				return proto.Errorf(proto.CodeExists, fmt.Sprintf("FID %s is in use", a.FID))
+			} else if err != proto.ErrNotFound {
+				return err
+			}
+			vn, uniq = a.FID.Vnode, a.FID.Unique
+			if v.inClass(vn) && vn >= v.nextVnode {
+				v.nextVnode = vn + 1 // ours, handed out before a lost mark
+			}
+		}
 		if a.Reserve != nil {
 			a.Reserve(proto.FID{Volume: v.hdr.ID, Vnode: vn, Unique: uniq})
 		}

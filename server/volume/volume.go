@@ -65,6 +65,9 @@ func Open(db *store.DB, log *slog.Logger) (*Set, error) {
 		if err := v.loadCounters(); err != nil {
 			return nil, fmt.Errorf("volume %s: %w", h.Name, err)
 		}
+		if err := v.loadAllocMark(); err != nil {
+			return nil, err
+		}
 		s.vols[h.ID] = v
 	}
 	return s, nil
@@ -193,6 +196,7 @@ func (s *Set) Delete(id uint32) error {
 	b := s.db.NewBatch()
 	b.Delete(headerKey(id))
 	b.Delete(nameKey(v.hdr.Name))
+	b.Delete(allocKey(id))
 	for _, pfx := range []byte{pfxVnode, pfxEntry, pfxParent, pfxInline} {
 		p := binary.BigEndian.AppendUint32([]byte{pfx}, id)
 		b.DeleteRange(p, prefixEnd(p))
