@@ -1,10 +1,12 @@
 package fileserver_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 
 	"github.com/coda-fs/coda/server/proto"
+	"github.com/coda-fs/coda/server/servertest"
 )
 
 // TestAllocFIDsAndProposedCreate: a client with a token reserves FIDs and
@@ -29,5 +31,42 @@ func TestAllocFIDsAndProposedCreate(t *testing.T) {
 	}
 	if _, err := c.Lookup(root, "g"); !errors.Is(err, proto.ErrNotFound) {
 		t.Fatalf("the refused create left %q: %v", "g", err)
+	}
+}
+
+// TestCOP2OverTheWire: a client completes its own update; another
+// client's COP2 for it is refused.
+func TestCOP2OverTheWire(t *testing.T) {
+	s := servertest.Start(t, servertest.Options{})
+	adm := s.Admin()
+	info, err := adm.CreateVolume(context.Background(), &proto.CreateVolume{Name: "rep", ID: 0x7f000001, ReplicaID: 0x1000001,
+		Replicas: []proto.Replica{{ServerID: 1, Addr: s.Addr}, {ServerID: 2, Addr: "127.0.0.1:1", ReplicaID: 0x2000001}}})
+	adm.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := info.Root
+	c := s.Client()
+	sid := c.NextStoreID()
+	var out proto.DirOpReply
+	if err := c.Call(proto.OpCreate, &proto.Create{Dir: root, Name: "f", Mode: 0o644, StoreID: sid}, &out, nil); err != nil {
+		t.Fatal(err)
+	}
+	other := s.Client()
+	cop2 := &proto.COP2{StoreID: sid, Updated: 0b11, FIDs: []proto.FID{root, out.Attr.FID}}
+	if err := other.Call(proto.OpCOP2, cop2, &proto.Empty{}, nil); !errors.Is(err, proto.ErrAccess) {
+		t.Fatalf("another client's cop2: %v", err)
+	}
+	bad := *cop2
+	bad.Updated = 0b111 // the volume has two replicas
+	if err := c.Call(proto.OpCOP2, &bad, &proto.Empty{}, nil); !errors.Is(err, proto.ErrInvalid) {
+		t.Fatalf("cop2 naming a third replica: %v", err)
+	}
+	if err := c.Call(proto.OpCOP2, cop2, &proto.Empty{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	a, err := c.GetAttr(out.Attr.FID)
+	if err != nil || a.VV.Counters[0] != 1 || a.VV.Counters[1] != 1 {
+		t.Fatalf("after cop2 the file's VV is %v (%v), want slot 1 added", a.VV, err)
 	}
 }

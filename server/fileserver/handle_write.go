@@ -265,3 +265,23 @@ func (s *Server) allocFIDs(ctx context.Context, cl *client, r *rpc.Request, req 
 	}
 	return &proto.FIDList{FIDs: fids}, nil, nil
 }
+
+// cop2 completes a replicated update the caller made (its store id names
+// the caller's client): the other replicas that applied it join the
+// version vectors of what it changed.
+func (s *Server) cop2(ctx context.Context, cl *client, r *rpc.Request, req *proto.COP2) (proto.Message, *rpc.Source, error) {
+	if req.StoreID.Client != cl.id {
+		return nil, nil, proto.Errorf(proto.CodeAccess, "cop2 of another client's update")
+	}
+	if len(req.FIDs) == 0 {
+		return &proto.Empty{}, nil, nil
+	}
+	v, err := s.volume(req.FIDs[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := v.COP2(req.StoreID, req.Updated, req.FIDs); err != nil {
+		return nil, nil, err
+	}
+	return &proto.Empty{}, nil, nil
+}

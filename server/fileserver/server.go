@@ -154,6 +154,7 @@ func (s *Server) Register(mux *rpc.Mux) {
 	mux.Handle(proto.OpReadlink, handler(s, s.readlink))
 	mux.Handle(proto.OpGetPath, handler(s, s.getPath))
 	mux.Handle(proto.OpAllocFIDs, handler(s, s.allocFIDs))
+	mux.Handle(proto.OpCOP2, handler(s, s.cop2))
 	mux.Handle(proto.OpFetch, handler(s, s.fetch))
 	mux.Handle(proto.OpStore, handler(s, s.store))
 	mux.Handle(proto.OpCreate, handler(s, s.create(proto.TypeFile)))

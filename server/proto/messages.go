@@ -44,6 +44,7 @@ const (
 	OpListVnodes      // volutil info -all
 	OpGetPath         // FIDReq → Text: the object's path in its volume
 	OpAllocFIDs       // AllocFIDs → FIDList
+	OpCOP2            // COP2 → Empty
 	OpMax
 )
 
@@ -62,7 +63,7 @@ var opNames = [OpMax]string{
 	OpGetACL: "getacl", OpSetACL: "setacl", OpDBFetch: "dbfetch", OpJoin: "join",
 	OpCreateVolumeRep: "createvolumerep", OpPurgeVolumeRep: "purgevolumerep", OpDeleteVolume: "deletevolume",
 	OpListVnodes: "listvnodes", OpGetPath: "getpath",
-	OpAllocFIDs: "allocfids",
+	OpAllocFIDs: "allocfids", OpCOP2: "cop2",
 }
 
 func (o Op) String() string {

@@ -69,6 +69,7 @@ func messageSamples() []Message {
 		&SetACL{Dir: FID{1, 1, 1}, Clear: true, Entries: []ACLEntry{{0, "www-data", 31, false}}, StoreID: sid},
 		&DBFetch{Have: []DBVersion{{"pdb", 7}, {"passwd", 3}}},
 		&CreateVolumeRep{Name: "www", Servers: []string{"1", "10.0.0.2:2432"}},
+		&COP2{StoreID: sid, Updated: 0b101, FIDs: []FID{{1, 2, 3}}},
 		&AllocFIDs{Volume: 0x7f000001, Count: 32},
 		&FIDList{FIDs: []FID{{1, 2, 3}, {1, 4, 5}}},
 		&ListVnodes{Volume: 0x7f000001, After: 1, Max: 100},

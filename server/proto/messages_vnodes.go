@@ -89,3 +89,25 @@ func (m *FIDList) Decode(d *Decoder) {
 		m.FIDs[i] = d.FID()
 	}
 }
+
+// COP2 completes a replicated update (see volume.COP2): Updated has bit i
+// set for every replica slot i that applied update StoreID to FIDs.
+type COP2 struct {
+	StoreID StoreID
+	Updated uint8
+	FIDs    []FID
+}
+
+func (m *COP2) Encode(e *Encoder) {
+	e.StoreID(m.StoreID)
+	e.U8(m.Updated)
+	(&FIDList{FIDs: m.FIDs}).Encode(e)
+}
+
+func (m *COP2) Decode(d *Decoder) {
+	m.StoreID = d.StoreID()
+	m.Updated = d.U8()
+	var l FIDList
+	l.Decode(d)
+	m.FIDs = l.FIDs
+}

@@ -146,6 +146,10 @@ func (c *Client) Close() error { return c.Conn.Close() }
 
 func (c *Client) sid() proto.StoreID { return proto.StoreID{Client: c.id, Seq: c.seq.Add(1)} }
 
+// NextStoreID returns a new store id of this client, for requests built
+// by hand.
+func (c *Client) NextStoreID() proto.StoreID { return c.sid() }
+
 func (c *Client) call(op proto.Op, req, resp proto.Message, opts *rpc.CallOpts) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -38,7 +38,7 @@ type vnode struct {
 	// links stay within one directory, so it is unique). The root is its
 	// own parent.
 	Parent uint32
-	Flags  uint8  // flagInline
+	Flags  uint8  // flagInline, flagCOP2
 	ACL    []byte // directories: acl.Encode of the directory's ACL
 }
 
@@ -46,6 +46,11 @@ type vnode struct {
 // lives in the store under inlineKey instead of a container, so a small
 // store costs one log sync instead of three.
 const flagInline = 1
+
+// flagCOP2: the vnode's last update (VV.Store) was applied here in a
+// first phase and awaits its COP2, which adds the other replicas that
+// applied it to the version vector.
+const flagCOP2 = 2
 
 // InlineMax is the largest file stored inline.
 const InlineMax = 64 << 10

@@ -157,6 +157,7 @@ func (t *txn) touch(vn uint32, n *vnode) {
 	if _, done := t.dirty[vn]; !done {
 		n.VV.Counters[t.v.hdr.Slot]++
 		n.VV.Store = t.sid
+		n.Flags |= flagCOP2
 		t.ch.FIDs = append(t.ch.FIDs, proto.FID{Volume: t.v.hdr.ID, Vnode: vn, Unique: n.Unique})
 	}
 	t.dirty[vn] = n
