@@ -237,8 +237,10 @@ func TestTokenExpiry(t *testing.T) {
 	openPath(v.Mount)
 	id := newUser(t, c, wwwData, "www-secret")
 	d := filepath.Join(v.Root, "www")
-	// The admin's token is short-lived too: set up at once.
-	mustSh(t, fmt.Sprintf("mkdir %s && chown %d %s && %s cfs sa %s www-data rlidw", d, id, d, bin(t), d))
+	// The admin's token is short-lived too: log in again, then set up at
+	// once.
+	mustSh(t, fmt.Sprintf("%s clog -pipe --mount %s admin <<< %s && mkdir %s && chown %d %s && %s cfs sa %s www-data rlidw",
+		bin(t), v.Mount, bintest.AdminPassword, d, id, d, bin(t), d))
 	clog := fmt.Sprintf("%s clog -as www-data --mount %s <<< www-secret", bin(t), v.Mount)
 	mustSh(t, clog)
 	mustSh(t, asWWW+"touch "+d+"/before")
