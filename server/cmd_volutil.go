@@ -81,9 +81,9 @@ EXAMPLES:
 			},
 		},
 		newVolutilInfoCommand(o),
+		newVolutilCreateRepCommand(o),
 	}
 	for _, n := range []struct{ name, usage string }{
-		{"create_rep", "recreate one lost replica, empty"},
 		{"lock", "freeze updates of a volume"},
 		{"unlock", "allow updates of a volume again"},
 		{"backup", "make or refresh a volume's backup clone"},

@@ -165,3 +165,56 @@ func TestReplicatedVolumes(t *testing.T) {
 		t.Errorf("purging it again: exit %d, %q", r.Code, r.Stderr)
 	}
 }
+
+// TestCreateRepAfterDiskLoss: a server that lost its disk is initialised
+// again with its old id and address, and volutil create_rep recreates its
+// replica, empty, with the old ids; bad ids are refused in one line.
+func TestCreateRepAfterDiskLoss(t *testing.T) {
+	scm := servertest.Start(t, servertest.Options{})
+	s2 := servertest.StartFollower(t, scm, servertest.Options{ID: 2})
+	if r := tool(t, scm, "createvol_rep", "www", "1", "2"); r.Code != 0 {
+		t.Fatalf("createvol_rep: %s", r.Stderr)
+	}
+	addr := s2.Addr
+	s2.Stop()
+	s2 = servertest.StartFollower(t, scm, servertest.Options{ID: 2, Addr: addr}) // a new, empty disk
+	volutil := func(args ...string) bintest.Result {
+		return bintest.Run(t, "", append([]string{"volutil", "-h", s2.Addr, "--key", s2.KeyFile, "--ca", s2.CAFile}, args...)...)
+	}
+	// Its copy of the location database arrives within seconds.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := volInfo(t, s2, "www"); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("the new server never learns where www lives: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond) // poll the copy
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"create_rep", "www", "7f000009", "2000001"}, "no volume"},
+		{[]string{"create_rep", "other", "7f000001", "2000001"}, "is www, not other"},
+		{[]string{"create_rep", "www", "7f000001", "1000001"}, "belongs to server 1"},
+		{[]string{"create_rep", "www", "7f000001", "2000009"}, "has no replica 2000009"},
+		{[]string{"create_rep", "www", "zz", "2000001"}, "hex ids"},
+	} {
+		r := volutil(tc.args...)
+		if r.Code == 0 || !strings.Contains(r.Stderr, tc.want) || strings.Count(r.Stderr, "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q, want one line with %q", tc.args, r.Code, r.Stderr, tc.want)
+		}
+	}
+	r := volutil("create_rep", "www", "7f000001", "2000001")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "recreated replica 2000001 of www") {
+		t.Fatalf("create_rep: exit %d, %q, %q", r.Code, r.Stdout, r.Stderr)
+	}
+	info, err := volInfo(t, s2, "www")
+	if err != nil || info.Files != 1 || len(info.Replicas) != 2 {
+		t.Fatalf("the recreated replica: %+v, %v", info, err)
+	}
+	if r := volutil("create_rep", "www", "7f000001", "2000001"); r.Code == 0 || !strings.Contains(r.Stderr, "already holds") {
+		t.Errorf("create_rep again: exit %d, %q", r.Code, r.Stderr)
+	}
+}

@@ -37,6 +37,7 @@ type Options struct {
 	ID     uint32       // default 1
 	Logger *slog.Logger // default: discard
 	Dir    string       // default: a new temp dir
+	Addr   string       // listen address; default: a free 127.0.0.1 port
 }
 
 // Start initialises a data directory and runs a server on it until the
@@ -52,7 +53,10 @@ func Start(t testing.TB, o Options) *Server {
 	if o.Dir == "" {
 		o.Dir = filepath.Join(t.TempDir(), "vice")
 	}
-	addr := freeAddr(t) // recorded in the servers database: a real one
+	addr := o.Addr
+	if addr == "" {
+		addr = freeAddr(t) // recorded in the servers database: a real one
+	}
 	err := server.Init(context.Background(), server.InitOptions{DataDir: o.Dir, Realm: o.Realm,
 		ID: o.ID, Listen: addr, Logger: o.Logger, AdminPassword: []byte(AdminPassword)})
 	if err != nil {
@@ -81,7 +85,10 @@ func StartFollower(t testing.TB, scm *Server, o Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t) // goes into the certificate and the servers database
+	addr := o.Addr
+	if addr == "" {
+		addr = freeAddr(t) // goes into the certificate and the servers database
+	}
 	err = server.Init(context.Background(), server.InitOptions{DataDir: o.Dir, Realm: o.Realm,
 		ID: o.ID, Listen: addr, Logger: o.Logger, Join: scm.Addr, RealmSecret: secret})
 	if err != nil {
