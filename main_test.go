@@ -123,6 +123,8 @@ func TestExitStatusAndOneLineErrors(t *testing.T) {
 		{[]string{"coda", "venus", "--config", "/dev/null", "--realm", "r"}, 2, "no servers"},
 		{[]string{"coda", "venus", "--config", "/dev/null", "--realm", "r", "--servers", "h", "--cache-size", "lots"}, 2, "bad size"},
 		{[]string{"coda", "venus", "--config", missing}, 1, "venus config"},
+		{[]string{"coda", "venus", "--config", "/dev/null", "--realm", "r.test", "--servers", "127.0.0.1:1,127.0.0.1:2",
+			"--mount", missing + ".mnt", "--cache", missing + ".cache"}, 1, "from any server"},
 	}
 	for _, tc := range cases {
 		code, _, errs := runCoda(t, tc.args...)

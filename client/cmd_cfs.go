@@ -69,11 +69,11 @@ EXAMPLES:
 }
 
 func runListACL(ctx context.Context, dirs []string, stdout io.Writer) error {
-	var errs []error
+	var failed []string
 	for _, dir := range dirs {
 		var entries []proto.ACLEntry
 		if err := aclCall(ctx, dir, OpListACL, ACLArgs{}, &entries); err != nil {
-			errs = append(errs, fmt.Errorf("cfs listacl %s: %w", dir, err))
+			failed = append(failed, fmt.Sprintf("%s: %v", dir, err))
 			continue
 		}
 		if len(dirs) > 1 {
@@ -81,7 +81,10 @@ func runListACL(ctx context.Context, dirs []string, stdout io.Writer) error {
 		}
 		io.WriteString(stdout, formatACL(entries))
 	}
-	return errors.Join(errs...)
+	if failed != nil {
+		return fmt.Errorf("cfs listacl: %s", strings.Join(failed, "; "))
+	}
+	return nil
 }
 
 // formatACL prints entries as cfs la does.

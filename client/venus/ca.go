@@ -58,7 +58,7 @@ func (v *Venus) fetchCA(ctx context.Context) ([]byte, error) {
 		errs = append(errs, err)
 	}
 	return nil, &errUnreachable{fmt.Errorf("cannot fetch the CA of realm %s from any server: %w",
-		v.opts.Realm, errors.Join(errs...))}
+		v.opts.Realm, oneLine(errs))}
 }
 
 // explainDial turns a refused certificate into an error naming the pinned CA

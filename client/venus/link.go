@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -207,8 +208,29 @@ func (v *Venus) dial(ctx context.Context, addrs []string) (*rpc.Conn, string, er
 		}
 		errs = append(errs, v.explainDial(addr, err))
 	}
-	return nil, "", fmt.Errorf("no server of realm %s reachable: %w", v.opts.Realm, errors.Join(errs...))
+	return nil, "", fmt.Errorf("no server of realm %s reachable: %w", v.opts.Realm, oneLine(errs))
 }
+
+// oneLine joins errs into one error whose message is one line ("a; b"),
+// still matching each of them with errors.Is and errors.As.
+func oneLine(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	return joined(errs)
+}
+
+type joined []error
+
+func (j joined) Error() string {
+	msgs := make([]string, len(j))
+	for i, e := range j {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+func (j joined) Unwrap() []error { return j }
 
 // Disconnect cuts venus off from servers (all when none are named), as a
 // partition would: cfs disconnect. Reconnect undoes it.
