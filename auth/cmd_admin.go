@@ -13,6 +13,7 @@ import (
 
 	"github.com/coda-fs/coda/auth/password"
 	"github.com/coda-fs/coda/client"
+	"github.com/coda-fs/coda/client/control"
 	"github.com/coda-fs/coda/server/adminclient"
 )
 
@@ -53,7 +54,7 @@ func dialAdmin(ctx context.Context, o adminOptions) (*adminclient.Client, error)
 		}
 		return adminclient.Dial(ctx, adminclient.Addr(host), o.KeyFile, o.CAFile)
 	}
-	vc, err := venusClient(o.Mount)
+	vc, err := control.DialPath(o.Mount)
 	if err != nil {
 		return nil, fmt.Errorf("no admin key at %s and no venus to take your token from: %w", o.KeyFile, err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/coda-fs/coda/auth/password"
 	"github.com/coda-fs/coda/client"
+	"github.com/coda-fs/coda/client/control"
 	"github.com/coda-fs/coda/server/proto"
 )
 
@@ -202,7 +203,7 @@ func runCtokens(ctx context.Context, mount, target string, stdout io.Writer) err
 	_, realm := splitUserRealm(target)
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	vc, err := venusClient(mount)
+	vc, err := control.DialPath(mount)
 	if err != nil {
 		return fmt.Errorf("ctokens: %w", err)
 	}
@@ -267,7 +268,7 @@ func runCunlog(ctx context.Context, mount, target string) error {
 	_, realm := splitUserRealm(target)
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	vc, err := venusClient(mount)
+	vc, err := control.DialPath(mount)
 	if err != nil {
 		return fmt.Errorf("cunlog: %w", err)
 	}

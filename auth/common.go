@@ -28,16 +28,6 @@ func usageErrorf(format string, args ...any) error {
 // callTimeout bounds one exchange with venus or a server.
 const callTimeout = 30 * time.Second
 
-// venusClient connects to the venus serving path ("" = $CODA_MOUNT or
-// /coda).
-func venusClient(path string) (*control.Client, error) {
-	sock, _, err := control.Locate(path)
-	if err != nil {
-		return nil, err
-	}
-	return control.Dial(sock)
-}
-
 // realmInfo asks venus for its realm, servers and CA.
 func realmInfo(ctx context.Context, vc *control.Client) (client.RealmInfo, error) {
 	var info client.RealmInfo
@@ -48,7 +38,7 @@ func realmInfo(ctx context.Context, vc *control.Client) (client.RealmInfo, error
 // openVenus connects to the venus serving mount and asks for its realm,
 // which must be realm when that is given.
 func openVenus(ctx context.Context, mount, realm string) (*control.Client, client.RealmInfo, error) {
-	vc, err := venusClient(mount)
+	vc, err := control.DialPath(mount)
 	if err != nil {
 		return nil, client.RealmInfo{}, err
 	}

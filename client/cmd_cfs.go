@@ -183,18 +183,20 @@ func pathCall(ctx context.Context, path string, dirOnly bool, op string, args AC
 	if dirOnly && st.Mode&syscall.S_IFMT != syscall.S_IFDIR {
 		return errors.New("not a directory (ACLs belong to directories)")
 	}
-	sock, _, err := control.Locate(path)
-	if err != nil {
-		return err
-	}
-	vc, err := control.Dial(sock)
+	args.Ino = st.Ino
+	return callVenus(ctx, path, op, args, result)
+}
+
+// callVenus sends one control operation to the venus serving path ("":
+// $CODA_MOUNT, else /coda).
+func callVenus(ctx context.Context, path, op string, args, result any) error {
+	vc, err := control.DialPath(path)
 	if err != nil {
 		return err
 	}
 	defer vc.Close()
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	args.Ino = st.Ino
 	if result == nil {
 		result = &struct{}{}
 	}

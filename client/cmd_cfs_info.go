@@ -52,12 +52,12 @@ EXAMPLES:
    coda cfs gf /coda/example.org/www /coda/example.org/www/*`,
 		Action: func(c *cli.Context) error {
 			return forEachPath(c, "getfid", func(path string) (string, error) {
-				var a proto.Attr
-				if err := pathCall(c.Context, path, false, OpGetFID, ACLArgs{}, &a); err != nil {
+				var r FIDReply
+				if err := pathCall(c.Context, path, false, OpGetFID, ACLArgs{}, &r); err != nil {
 					return "", err
 				}
-				realm, _ := realmOf(c.Context, path)
-				return fmt.Sprintf("%s %s@%s %s %x.%x\n", path, a.FID, realm, vvString(a.VV), a.VV.Store.Client, a.VV.Store.Seq), nil
+				vv := r.Attr.VV
+				return fmt.Sprintf("%s %s@%s %s %x.%x\n", path, r.Attr.FID, r.Realm, vvString(vv), vv.Store.Client, vv.Store.Seq), nil
 			})
 		},
 	}
@@ -69,24 +69,6 @@ func vvString(vv proto.VV) string {
 		s[i] = fmt.Sprint(c)
 	}
 	return strings.Join(s, ",")
-}
-
-// realmOf asks the venus serving path for its realm.
-func realmOf(ctx context.Context, path string) (string, error) {
-	sock, _, err := control.Locate(path)
-	if err != nil {
-		return "", err
-	}
-	vc, err := control.Dial(sock)
-	if err != nil {
-		return "", err
-	}
-	defer vc.Close()
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	var info RealmInfo
-	err = vc.Call(ctx, OpRealm, nil, &info)
-	return info.Realm, err
 }
 
 func newCfsListVol() *cli.Command {
@@ -140,19 +122,8 @@ func replicaAddrs(info proto.VolumeInfo) []string {
 
 // probe has the venus serving path probe addrs.
 func probe(ctx context.Context, path string, addrs []string) ([]venus.ServerStatus, error) {
-	sock, _, err := control.Locate(path)
-	if err != nil {
-		return nil, err
-	}
-	vc, err := control.Dial(sock)
-	if err != nil {
-		return nil, err
-	}
-	defer vc.Close()
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
 	var st []venus.ServerStatus
-	if err := vc.Call(ctx, OpCheck, CheckArgs{Servers: addrs}, &st); err != nil {
+	if err := callVenus(ctx, path, OpCheck, CheckArgs{Servers: addrs}, &st); err != nil {
 		return nil, err
 	}
 	if len(st) != len(addrs) && len(addrs) > 0 {
@@ -199,11 +170,7 @@ EXAMPLES:
 		Flags: []cli.Flag{&cli.StringFlag{Name: "mount", EnvVars: []string{"CODA_MOUNT"}, Destination: &mount,
 			Usage: "the venus mount `DIR` to talk to (default /coda)"}},
 		Action: func(c *cli.Context) error {
-			path := mount
-			if path == "" {
-				path = control.DefaultMount
-			}
-			st, err := probe(c.Context, path, c.Args().Slice())
+			st, err := probe(c.Context, mount, c.Args().Slice())
 			if err != nil {
 				return fmt.Errorf("cfs checkservers: %w", err)
 			}
@@ -248,22 +215,7 @@ EXAMPLES:
 		Flags: []cli.Flag{&cli.StringFlag{Name: "mount", EnvVars: []string{"CODA_MOUNT"}, Destination: &mount,
 			Usage: "the venus mount `DIR` to talk to (default /coda)"}},
 		Action: func(c *cli.Context) error {
-			path := mount
-			if path == "" {
-				path = control.DefaultMount
-			}
-			sock, _, err := control.Locate(path)
-			if err != nil {
-				return fmt.Errorf("cfs %s: %w", name, err)
-			}
-			vc, err := control.Dial(sock)
-			if err != nil {
-				return fmt.Errorf("cfs %s: %w", name, err)
-			}
-			defer vc.Close()
-			ctx, cancel := context.WithTimeout(c.Context, time.Minute)
-			defer cancel()
-			if err := vc.Call(ctx, op, CheckArgs{Servers: c.Args().Slice()}, &struct{}{}); err != nil {
+			if err := callVenus(c.Context, mount, op, CheckArgs{Servers: c.Args().Slice()}, nil); err != nil {
 				return fmt.Errorf("cfs %s: %w", name, err)
 			}
 			return nil
@@ -300,15 +252,7 @@ EXAMPLES:
 				}
 				fids = append(fids, fid)
 			}
-			path := mount
-			if path == "" {
-				path = control.DefaultMount
-			}
-			sock, _, err := control.Locate(path)
-			if err != nil {
-				return fmt.Errorf("cfs getpath: %w", err)
-			}
-			vc, err := control.Dial(sock)
+			vc, err := control.DialPath(mount)
 			if err != nil {
 				return fmt.Errorf("cfs getpath: %w", err)
 			}

@@ -26,13 +26,19 @@ const (
 	OpDropTokens = "droptokens"   // → DropReply
 	OpListACL    = "listacl"      // ACLArgs → []proto.ACLEntry
 	OpSetACL     = "setacl"       // ACLArgs → nothing
-	OpGetFID     = "getfid"       // ACLArgs (Ino) → proto.Attr
+	OpGetFID     = "getfid"       // ACLArgs (Ino) → FIDReply
 	OpVolume     = "volume"       // ACLArgs (Ino) → proto.VolumeInfo
 	OpCheck      = "checkservers" // CheckArgs → []venus.ServerStatus
 	OpGetPath    = "getpath"      // GetPathArgs → string
 	OpDisconnect = "disconnect"   // CheckArgs → nothing (root only)
 	OpReconnect  = "reconnect"    // CheckArgs → nothing (root only)
 )
+
+// FIDReply is an object's status (FID, version vector…) and its realm.
+type FIDReply struct {
+	Attr  proto.Attr `json:"attr"`
+	Realm string     `json:"realm"`
+}
 
 // GetPathArgs name an object by FID.
 type GetPathArgs struct {
@@ -130,7 +136,8 @@ func controlHandler(v *venus.Venus) control.Handler {
 			}
 			c := venus.Caller{UID: p.UID, GID: p.GID, PID: p.PID}
 			if op == OpGetFID {
-				return v.FIDInfo(ctx, c, a.Ino)
+				attr, err := v.FIDInfo(ctx, c, a.Ino)
+				return FIDReply{Attr: attr, Realm: v.Realm()}, err
 			}
 			return v.VolumeOf(ctx, c, a.Ino)
 		case OpCheck:

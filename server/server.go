@@ -421,7 +421,7 @@ func openDaemon(o Options, id identity, addr string, log *slog.Logger) (*daemon,
 		db := filepath.Join(dataDir, "db")
 		d.follower = &dbsync.Follower{DBs: dbs, SCM: id.SCM, Logger: log,
 			Dial: func(ctx context.Context) (*rpc.Conn, error) {
-				c, err := adminclient.Dial(ctx, id.SCM, filepath.Join(db, "volutil.key"), filepath.Join(db, "ca.pem"))
+				c, err := dialPeer(ctx, db, id.SCM)
 				if err != nil {
 					return nil, err
 				}
@@ -431,6 +431,13 @@ func openDaemon(o Options, id identity, addr string, log *slog.Logger) (*daemon,
 	d.rpc = rpc.NewServer(rpc.Config{TLS: tlsCfg, Logger: log}, &mux, fsrv.Accept)
 	d.rpc.OnClose(fsrv.ConnClosed)
 	return d, nil
+}
+
+// dialPeer connects to another server of the realm at addr as an
+// administrator, with the admin key and realm CA in this server's db
+// directory.
+func dialPeer(ctx context.Context, db, addr string) (*adminclient.Client, error) {
+	return adminclient.Dial(ctx, addr, filepath.Join(db, "volutil.key"), filepath.Join(db, "ca.pem"))
 }
 
 func (d *daemon) close() {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -177,7 +176,7 @@ func (a *volAdmin) onServer(ctx context.Context, addr string, id uint32, remote 
 	}
 	ctx, cancel := context.WithTimeout(ctx, volOpTimeout)
 	defer cancel()
-	c, err := adminclient.Dial(ctx, addr, filepath.Join(a.dbDir, "volutil.key"), filepath.Join(a.dbDir, "ca.pem"))
+	c, err := dialPeer(ctx, a.dbDir, addr)
 	if err != nil {
 		return err
 	}

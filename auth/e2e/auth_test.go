@@ -67,6 +67,19 @@ func newUser(t *testing.T, c *bintest.Cell, name, password string) int {
 	return id
 }
 
+// wwwDir makes directory www owned by Coda user id (www-data) with the ACL
+// entry www-data rlidw, as root after running first (if not empty).
+func wwwDir(t *testing.T, v *bintest.Venus, id int, first string) string {
+	t.Helper()
+	d := filepath.Join(v.Root, "www")
+	script := fmt.Sprintf("mkdir %s && chown %d %s && %s cfs sa %s www-data rlidw", d, id, d, bin(t), d)
+	if first != "" {
+		script = first + " && " + script
+	}
+	mustSh(t, script)
+	return d
+}
+
 // bin is the coda binary.
 func bin(t *testing.T) string { return bintest.Binary(t) }
 
@@ -236,11 +249,9 @@ func TestTokenExpiry(t *testing.T) {
 	v := c.Venus("client")
 	openPath(v.Mount)
 	id := newUser(t, c, wwwData, "www-secret")
-	d := filepath.Join(v.Root, "www")
 	// The admin's token is short-lived too: log in again, then set up at
 	// once.
-	mustSh(t, fmt.Sprintf("%s clog -pipe --mount %s admin <<< %s && mkdir %s && chown %d %s && %s cfs sa %s www-data rlidw",
-		bin(t), v.Mount, bintest.AdminPassword, d, id, d, bin(t), d))
+	d := wwwDir(t, v, id, fmt.Sprintf("%s clog -pipe --mount %s admin <<< %s", bin(t), v.Mount, bintest.AdminPassword))
 	clog := fmt.Sprintf("%s clog -as www-data --mount %s <<< www-secret", bin(t), v.Mount)
 	mustSh(t, clog)
 	mustSh(t, asWWW+"touch "+d+"/before")
@@ -271,8 +282,7 @@ func TestSavedTokens(t *testing.T) {
 	v := c.Venus("client")
 	openPath(v.Mount)
 	id := newUser(t, c, wwwData, "www-secret")
-	d := filepath.Join(v.Root, "www")
-	mustSh(t, fmt.Sprintf("mkdir %s && chown %d %s && %s cfs sa %s www-data rlidw", d, id, d, bin(t), d))
+	d := wwwDir(t, v, id, "")
 	tokFile := filepath.Join(c.Dir, "www.tok")
 	mustSh(t, fmt.Sprintf("%s clog -pipe -tofile %s --mount %s www-data <<< www-secret", bin(t), tokFile, v.Mount))
 	st, err := os.Stat(tokFile)

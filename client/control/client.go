@@ -49,6 +49,16 @@ func Dial(path string) (*Client, error) {
 	return &Client{path: path, conn: uc, r: bufio.NewReader(uc)}, nil
 }
 
+// DialPath connects to the venus serving path ("" = $CODA_MOUNT, else
+// DefaultMount; see Locate).
+func DialPath(path string) (*Client, error) {
+	sock, _, err := Locate(path)
+	if err != nil {
+		return nil, err
+	}
+	return Dial(sock)
+}
+
 // dialError words a failed connect for the user.
 func dialError(path string, err error) error {
 	switch {

@@ -136,16 +136,25 @@ func (v *Venus) rightsFor(ctx context.Context, c Caller, o *object) (identity, a
 	return id, acl.Rights(a.Rights), nil
 }
 
+// accessState returns what an access check of c on o needs: c's identity,
+// its rights on the ACL governing o, and o's status.
+func (v *Venus) accessState(ctx context.Context, c Caller, o *object) (identity, acl.Rights, proto.Attr, error) {
+	id, r, err := v.rightsFor(ctx, c, o)
+	if err != nil {
+		return id, 0, proto.Attr{}, err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return id, r, o.attr, nil
+}
+
 // checkAccess checks that c holds right on the ACL governing o and the
 // mode bits want on o's status, which must be current.
 func (v *Venus) checkAccess(ctx context.Context, c Caller, o *object, right acl.Rights, want uint32) error {
-	id, r, err := v.rightsFor(ctx, c, o)
+	id, r, a, err := v.accessState(ctx, c, o)
 	if err != nil {
 		return err
 	}
-	v.mu.Lock()
-	a := o.attr
-	v.mu.Unlock()
 	if !r.Has(right) || !modeOK(id, &a, want) {
 		return proto.ErrAccess
 	}
@@ -213,13 +222,10 @@ func (v *Venus) Access(ctx context.Context, c Caller, ino uint64, mask uint32) e
 	if err := v.ensureValid(ctx, c, o); err != nil {
 		return err
 	}
-	id, r, err := v.rightsFor(ctx, c, o)
+	id, r, a, err := v.accessState(ctx, c, o)
 	if err != nil {
 		return err
 	}
-	v.mu.Lock()
-	a := o.attr
-	v.mu.Unlock()
 	ok := modeOK(id, &a, mask&7)
 	if o.isDir() {
 		ok = ok && (mask&(permR|permX) == 0 || r.Has(acl.Lookup)) &&

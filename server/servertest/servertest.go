@@ -44,29 +44,10 @@ type Options struct {
 // test ends.
 func Start(t testing.TB, o Options) *Server {
 	t.Helper()
-	if o.Realm == "" {
-		o.Realm = "test.realm"
-	}
 	if o.ID == 0 {
 		o.ID = 1
 	}
-	if o.Dir == "" {
-		o.Dir = filepath.Join(t.TempDir(), "vice")
-	}
-	addr := o.Addr
-	if addr == "" {
-		addr = freeAddr(t) // recorded in the servers database: a real one
-	}
-	err := server.Init(context.Background(), server.InitOptions{DataDir: o.Dir, Realm: o.Realm,
-		ID: o.ID, Listen: addr, Logger: o.Logger, AdminPassword: []byte(AdminPassword)})
-	if err != nil {
-		t.Fatalf("server init: %v", err)
-	}
-	s := &Server{Realm: o.Realm, Dir: o.Dir, t: t,
-		CAFile: filepath.Join(o.Dir, "db", "ca.pem"), KeyFile: filepath.Join(o.Dir, "db", "volutil.key")}
-	s.run(o.Logger, addr)
-	t.Cleanup(s.Stop)
-	return s
+	return launch(t, o, server.InitOptions{AdminPassword: []byte(AdminPassword)})
 }
 
 // StartFollower starts a further server of scm's realm, joined with a
@@ -78,25 +59,34 @@ func StartFollower(t testing.TB, scm *Server, o Options) *Server {
 	if o.ID == 0 {
 		o.ID = 2
 	}
-	if o.Dir == "" {
-		o.Dir = filepath.Join(t.TempDir(), "vice")
-	}
 	secret, err := os.ReadFile(filepath.Join(scm.Dir, "db", "realm.secret"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := o.Addr
-	if addr == "" {
-		addr = freeAddr(t) // goes into the certificate and the servers database
+	return launch(t, o, server.InitOptions{Join: scm.Addr, RealmSecret: secret})
+}
+
+// launch fills o's defaults, initialises the data directory with init
+// (and o's realm, id, directory, address and logger) and runs the server
+// until the test ends.
+func launch(t testing.TB, o Options, init server.InitOptions) *Server {
+	t.Helper()
+	if o.Realm == "" {
+		o.Realm = "test.realm"
 	}
-	err = server.Init(context.Background(), server.InitOptions{DataDir: o.Dir, Realm: o.Realm,
-		ID: o.ID, Listen: addr, Logger: o.Logger, Join: scm.Addr, RealmSecret: secret})
-	if err != nil {
-		t.Fatalf("server init --join: %v", err)
+	if o.Dir == "" {
+		o.Dir = filepath.Join(t.TempDir(), "vice")
+	}
+	if o.Addr == "" {
+		o.Addr = freeAddr(t) // goes into the certificate and the servers database
+	}
+	init.DataDir, init.Realm, init.ID, init.Listen, init.Logger = o.Dir, o.Realm, o.ID, o.Addr, o.Logger
+	if err := server.Init(context.Background(), init); err != nil {
+		t.Fatalf("server init: %v", err)
 	}
 	s := &Server{Realm: o.Realm, Dir: o.Dir, t: t,
 		CAFile: filepath.Join(o.Dir, "db", "ca.pem"), KeyFile: filepath.Join(o.Dir, "db", "volutil.key")}
-	s.run(o.Logger, addr)
+	s.run(o.Logger, o.Addr)
 	t.Cleanup(s.Stop)
 	return s
 }

@@ -18,9 +18,6 @@ import (
 // FID) use its class too. The highest number handed out is kept in the
 // store ('A' key), so a restart never hands one out again.
 
-// MaxAllocFIDs is the most FIDs one AllocFIDs call reserves.
-const MaxAllocFIDs = 256
-
 // inClass reports whether vnode vn belongs to this replica.
 func (v *Volume) inClass(vn uint32) bool {
 	n := uint32(max(len(v.hdr.Replicas), 1))
@@ -41,8 +38,8 @@ func (v *Volume) nextOwn() uint32 {
 // AllocFIDs reserves n FIDs of this replica's class for creates a client
 // will propose to every replica.
 func (v *Volume) AllocFIDs(n int) ([]proto.FID, error) {
-	if n < 1 || n > MaxAllocFIDs {
-		return nil, proto.Errorf(proto.CodeInvalid, fmt.Sprintf("allocate 1-%d FIDs, not %d", MaxAllocFIDs, n))
+	if n < 1 || n > proto.MaxAllocFIDs {
+		return nil, proto.Errorf(proto.CodeInvalid, fmt.Sprintf("allocate 1-%d FIDs, not %d", proto.MaxAllocFIDs, n))
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()

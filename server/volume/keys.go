@@ -44,6 +44,9 @@ func vnodeKey(vol, vnode uint32) []byte {
 	return binary.BigEndian.AppendUint32(k, vnode)
 }
 
+// keyVnode returns the vnode number of a vnode key.
+func keyVnode(k []byte) uint32 { return binary.BigEndian.Uint32(k[5:9]) }
+
 // vnodeSpan returns the key range holding every vnode of vol.
 func vnodeSpan(vol uint32) (lo, hi []byte) {
 	return vnodeKey(vol, 0), binary.BigEndian.AppendUint32([]byte{pfxVnode}, vol+1)

@@ -1,6 +1,7 @@
 package volume
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strings"
 
@@ -64,5 +65,5 @@ func (v *Volume) firstName(vn uint32) (dir uint32, name string, err error) {
 	if len(k) < 4 {
 		return 0, "", fmt.Errorf("volume %s: bad back-reference of vnode %d", v.hdr.Name, vn)
 	}
-	return uint32(k[0])<<24 | uint32(k[1])<<16 | uint32(k[2])<<8 | uint32(k[3]), string(k[4:]), nil
+	return binary.BigEndian.Uint32(k), string(k[4:]), nil
 }

@@ -1,7 +1,6 @@
 package volume
 
 import (
-	"encoding/binary"
 	"io"
 
 	"github.com/cespare/xxhash/v2"
@@ -28,8 +27,7 @@ func (v *Volume) Summaries(after uint32, max int) ([]proto.VnodeSummary, bool, e
 		if len(out) == max {
 			return out, true, nil
 		}
-		k := it.Key()
-		vn := binary.BigEndian.Uint32(k[len(k)-4:])
+		vn := keyVnode(it.Key())
 		n, err := decodeVnode(it.Value())
 		if err != nil {
 			return nil, false, err

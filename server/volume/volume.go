@@ -85,7 +85,7 @@ func (v *Volume) loadCounters() error {
 	v.nextVnode, v.nextUnique = RootVnode+1, 2
 	for it.First(); it.Valid(); it.Next() {
 		k := it.Key()
-		vn := uint32(k[5])<<24 | uint32(k[6])<<16 | uint32(k[7])<<8 | uint32(k[8])
+		vn := keyVnode(k)
 		n, err := decodeVnode(it.Value())
 		if err != nil {
 			return err
