@@ -385,7 +385,14 @@ func openDaemon(o Options, id identity, addr string, log *slog.Logger) (*daemon,
 	}
 	fsrv := fileserver.New(fileserver.Config{Realm: id.Realm, ServerID: id.ID, Addr: addr,
 		RootVolume: id.RootVolume, AdminKey: adminKey, Auth: authority{auth}, Names: auth,
-		DB: db, Volumes: vols, Locate: locator(servers, volumes), Logger: log})
+		DB: db, Volumes: vols, Locate: locator(servers, volumes), Logger: log,
+		DialPeer: func(ctx context.Context, addr string) (*rpc.Conn, error) {
+			c, err := dialPeer(ctx, filepath.Join(dataDir, "db"), addr)
+			if err != nil {
+				return nil, err
+			}
+			return c.Conn(), nil
+		}})
 	d.fs = fsrv
 	var mux rpc.Mux
 	fsrv.Register(&mux)
@@ -442,6 +449,7 @@ func dialPeer(ctx context.Context, db, addr string) (*adminclient.Client, error)
 
 func (d *daemon) close() {
 	d.rpc.Close()
+	d.fs.Close()
 	d.db.Close()
 }
 

@@ -14,7 +14,7 @@ func (v *Venus) GetACL(ctx context.Context, c Caller, ino uint64) ([]proto.ACLEn
 		return nil, err
 	}
 	var r proto.ACLReply
-	st, err := v.call(ctx, c, proto.OpGetACL, &proto.FIDReq{FID: d.fid}, &r, nil)
+	st, err := v.callVol(ctx, c, d.fid.Volume, proto.OpGetACL, &proto.FIDReq{FID: d.fid}, &r, nil)
 	if err != nil {
 		return nil, v.forgetIfGone(d, err)
 	}
@@ -32,9 +32,8 @@ func (v *Venus) SetACL(ctx context.Context, c Caller, ino uint64, clear bool, en
 	if err != nil {
 		return err
 	}
-	var r proto.AttrReply
-	st, err := v.call(ctx, c, proto.OpSetACL, &proto.SetACL{Dir: d.fid, Clear: clear, Entries: entries,
-		StoreID: v.nextStoreID()}, &r, nil)
+	req := proto.SetACL{Dir: d.fid, Clear: clear, Entries: entries, StoreID: v.nextStoreID()}
+	st, r, err := updateAs[proto.AttrReply](ctx, v, c, d.fid.Volume, proto.OpSetACL, &req, req.StoreID, nil)
 	if err != nil {
 		return v.forgetIfGone(d, err)
 	}

@@ -119,7 +119,7 @@ func (v *Venus) readAllPages(ctx context.Context, c Caller, fid proto.FID) (firs
 	after := ""
 	for page := 0; ; page++ {
 		var r proto.ReadDirReply
-		st, err := v.call(ctx, c, proto.OpReadDir, &proto.ReadDir{Dir: fid, After: after, Max: readDirPage}, &r, nil)
+		st, err := v.callVol(ctx, c, fid.Volume, proto.OpReadDir, &proto.ReadDir{Dir: fid, After: after, Max: readDirPage}, &r, nil)
 		if err != nil {
 			return first, dir, nil, false, err
 		}

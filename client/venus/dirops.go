@@ -81,16 +81,19 @@ func (v *Venus) makeChild(ctx context.Context, c Caller, d *object, op proto.Op,
 	if op != proto.OpMkdir {
 		sgid = 0
 	}
+	fid, err := v.newFID(ctx, c, d.fid.Volume)
+	if err != nil {
+		return nil, Entry{}, err
+	}
 	req := proto.Create{Dir: d.fid, Name: name, Mode: mode&0o7777 | sgid, GID: gid,
-		Mtime: time.Now().UnixNano(), Target: target, StoreID: v.nextStoreID()}
-	var r proto.DirOpReply
-	st, err := v.call(ctx, c, op, &req, &r, nil)
+		Mtime: time.Now().UnixNano(), Target: target, StoreID: v.nextStoreID(), FID: fid}
+	st, r, err := updateAs[proto.DirOpReply](ctx, v, c, d.fid.Volume, op, &req, req.StoreID, nil)
 	if err != nil {
 		return nil, Entry{}, err
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	o := v.applyNewChild(st, d, name, &r)
+	o := v.applyNewChild(st, d, name, r)
 	switch r.Attr.Type {
 	case proto.TypeDir:
 		if v.hasCB(o) {
@@ -196,13 +199,12 @@ func (v *Venus) Link(ctx context.Context, c Caller, parent uint64, name string, 
 		return Entry{}, proto.ErrCrossDevice
 	}
 	req := proto.Link{Dir: d.fid, Name: name, Target: o.fid, StoreID: v.nextStoreID()}
-	var r proto.DirOpReply
-	st, err := v.call(ctx, c, proto.OpLink, &req, &r, nil)
+	st, r, err := updateAs[proto.DirOpReply](ctx, v, c, d.fid.Volume, proto.OpLink, &req, req.StoreID, nil)
 	if err != nil {
 		return Entry{}, err
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	o = v.applyNewChild(st, d, name, &r)
+	o = v.applyNewChild(st, d, name, r)
 	return Entry{Attr: v.attrOf(o), EntryTimeout: v.dur(v.hasCB(d) && v.hasCB(o))}, nil
 }

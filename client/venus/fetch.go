@@ -24,6 +24,12 @@ func (s *fileSink) WriteAt(p []byte, off int64) (int, error) {
 
 func (s *fileSink) Finish(size int64) error { return s.f.Truncate(size) }
 
+// Reset empties the container for a fetch retried on another replica.
+func (s *fileSink) Reset() error {
+	s.n = 0
+	return s.f.Truncate(0)
+}
+
 // fetch reads o's whole current content into a new container, makes it
 // durable, and records it. Called with o.io held and o not open.
 func (v *Venus) fetch(ctx context.Context, c Caller, o *object) (*os.File, error) {
@@ -33,7 +39,7 @@ func (v *Venus) fetch(ctx context.Context, c Caller, o *object) (*os.File, error
 	}
 	sink := &fileSink{f: f}
 	var r proto.AttrReply
-	st, err := v.call(ctx, c, proto.OpFetch, &proto.FIDReq{FID: o.fid}, &r, &rpc.CallOpts{Download: sink})
+	st, err := v.callVol(ctx, c, o.fid.Volume, proto.OpFetch, &proto.FIDReq{FID: o.fid}, &r, &rpc.CallOpts{Download: sink})
 	if err == nil {
 		err = v.conts.commit(f, name)
 	}

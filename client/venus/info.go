@@ -86,6 +86,6 @@ func (v *Venus) CheckServers(ctx context.Context, addrs []string) []ServerStatus
 // (cfs getpath).
 func (v *Venus) Path(ctx context.Context, c Caller, fid proto.FID) (string, error) {
 	var t proto.Text
-	_, err := v.call(ctx, c, proto.OpGetPath, &proto.FIDReq{FID: fid}, &t, nil)
+	_, err := v.callVol(ctx, c, fid.Volume, proto.OpGetPath, &proto.FIDReq{FID: fid}, &t, nil)
 	return t.Text, err
 }

@@ -62,7 +62,7 @@ func (v *Venus) StatFS() StatFS {
 // (known from the cache, found on the servers, or absent). It returns a
 // clear error when no server answers or the pinned CA is refused.
 func (v *Venus) Connect(ctx context.Context) error {
-	if _, _, err := v.link.get(ctx); err != nil {
+	if _, err := v.link.any(ctx); err != nil {
 		return err
 	}
 	_, err := v.rootFID(ctx, Caller{})

@@ -12,26 +12,38 @@ import (
 	"github.com/coda-fs/coda/server/rpc"
 )
 
-// link is venus's connection to the realm's servers: one live connection at
-// a time, dialled on demand. After a failed dial, calls fail at once with
-// ErrTimeout until RetryAfter has passed, so a dead server never hangs a
-// caller for longer than one bounded dial.
+// link is venus's connections to the realm's servers: at most one per
+// server, dialled on first use. A server whose connection died or whose
+// dial failed is down: calls skip it while another replica can serve them,
+// and a prober dials it again every RetryAfter in the background, so a
+// dead or hung server never stalls a caller for longer than the
+// connection's liveness bound. Only when no other server is left is a down
+// server dialled inline (at most once per RetryAfter).
 type link struct {
 	v *Venus
 
-	mu          sync.Mutex
-	conn        *rpc.Conn
-	gen         uint64 // promise generation of conn
-	downUntil   time.Time
-	lastErr     error
-	dialing     chan struct{} // closed when the dial in progress ends
-	incarnation uint64
-	addr        string // the server conn is to
+	mu    sync.Mutex
+	peers map[string]*peer
+	// wake is closed (and replaced) to make the probers try at once
+	// (cfs checkservers, cfs reconnect).
+	wake chan struct{}
 
 	// Servers cut off by cfs disconnect (a client-side partition): never
 	// dialled until cfs reconnect; cutAll cuts every server.
 	cut    map[string]bool
 	cutAll bool
+}
+
+// peer is venus's state of one server.
+type peer struct {
+	addr        string
+	conn        *rpc.Conn
+	down        bool      // the last dial failed or the connection died
+	downAt      time.Time // when it was last found down
+	lastErr     error
+	dialing     chan struct{} // closed when the dial in progress ends
+	probing     bool          // a prober goroutine owns re-dialling
+	incarnation uint64
 }
 
 // errCut is why no server is dialled while they are all cut off.
@@ -50,65 +62,223 @@ func (e *errUnreachable) Unwrap() []error { return []error{proto.ErrTimeout, e.e
 // errShutdown: venus is closing.
 var errShutdown = &errUnreachable{errors.New("venus is shutting down")}
 
-// get returns the live connection and its promise generation, dialling if
-// there is none.
-func (l *link) get(ctx context.Context) (*rpc.Conn, uint64, error) {
+// connFailure reports whether err says the server could not be reached or
+// the connection died (the request's outcome is unknown), as opposed to an
+// answer from the server.
+func connFailure(err error) bool {
+	var ce *rpc.ConnError
+	var ue *errUnreachable
+	return errors.As(err, &ce) || errors.As(err, &ue)
+}
+
+// peerFor returns the state of the server at addr. Called with l.mu held.
+func (l *link) peerFor(addr string) *peer {
+	if l.peers == nil {
+		l.peers = map[string]*peer{}
+	}
+	p := l.peers[addr]
+	if p == nil {
+		p = &peer{addr: addr}
+		l.peers[addr] = p
+	}
+	return p
+}
+
+// isDown reports whether addr is known down or cut off.
+func (l *link) isDown(addr string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.isCut(addr) {
+		return true
+	}
+	p := l.peers[addr]
+	return p != nil && p.conn == nil && p.down
+}
+
+// to returns the connection to the server at addr, dialling it when there
+// is none. A down server is dialled only when inline is set and RetryAfter
+// has passed since it was found down; else the call fails at once.
+func (l *link) to(ctx context.Context, addr string, inline bool) (*rpc.Conn, error) {
 	select {
 	case <-l.v.closing:
-		return nil, 0, errShutdown
+		return nil, errShutdown
 	default:
 	}
 	l.mu.Lock()
 	for {
-		if l.conn != nil {
-			c, g := l.conn, l.gen
+		if l.isCut(addr) {
 			l.mu.Unlock()
-			return c, g, nil
+			return nil, &errUnreachable{fmt.Errorf("server %s: %w", addr, errCut)}
 		}
-		if time.Now().Before(l.downUntil) {
-			err := l.lastErr
+		p := l.peerFor(addr)
+		if p.conn != nil {
+			c := p.conn
 			l.mu.Unlock()
-			return nil, 0, err
+			return c, nil
 		}
-		if ch := l.dialing; ch != nil {
+		if ch := p.dialing; ch != nil {
 			l.mu.Unlock()
 			select {
 			case <-ch:
 			case <-ctx.Done():
-				return nil, 0, &errUnreachable{ctx.Err()}
+				return nil, &errUnreachable{ctx.Err()}
 			}
 			l.mu.Lock()
+			if p.conn == nil && p.down {
+				err := p.lastErr
+				l.mu.Unlock()
+				return nil, err
+			}
 			continue
 		}
-		l.dialing = make(chan struct{})
-		var addrs []string
-		for _, a := range l.v.opts.Servers {
-			if !l.isCut(a) {
-				addrs = append(addrs, a)
-			}
+		if p.down && (!inline || time.Since(p.downAt) < l.v.opts.RetryAfter) {
+			err := p.lastErr
+			l.mu.Unlock()
+			return nil, err
 		}
 		l.mu.Unlock()
-		conn, addr, err := l.v.dial(ctx, addrs)
+		l.dial(ctx, p)
 		l.mu.Lock()
-		close(l.dialing)
-		l.dialing = nil
-		if err != nil {
-			l.lastErr = &errUnreachable{err}
-			l.downUntil = time.Now().Add(l.v.opts.RetryAfter)
-			l.mu.Unlock()
-			return nil, 0, l.lastErr
-		}
-		if l.isCut(addr) { // cut off while we dialled
-			conn.Close()
-			continue
-		}
-		l.attach(conn, addr)
 	}
 }
 
-// disconnect cuts venus off from addrs (all servers when empty): the live
-// connection goes if its server is among them, and they are not dialled
-// until reconnect.
+// dial connects to p once and records the outcome.
+func (l *link) dial(ctx context.Context, p *peer) {
+	l.mu.Lock()
+	if p.dialing != nil || p.conn != nil {
+		l.mu.Unlock()
+		return
+	}
+	ch := make(chan struct{})
+	p.dialing = ch
+	l.mu.Unlock()
+	conn, err := l.v.dial(ctx, p.addr)
+	l.mu.Lock()
+	p.dialing = nil
+	close(ch)
+	switch {
+	case err != nil:
+		l.markDown(p, &errUnreachable{err})
+	case l.isCut(p.addr): // cut off while we dialled
+		conn.Close()
+		l.markDown(p, &errUnreachable{fmt.Errorf("server %s: %w", p.addr, errCut)})
+	default:
+		l.attach(p, conn)
+	}
+	l.mu.Unlock()
+}
+
+// markDown records that p is down and starts its prober. Called with l.mu
+// held.
+func (l *link) markDown(p *peer, why error) {
+	p.down, p.downAt, p.lastErr = true, time.Now(), why
+	select {
+	case <-l.v.closing:
+		return
+	default:
+	}
+	if !p.probing {
+		p.probing = true
+		l.v.bg.Add(1)
+		go l.probe(p)
+	}
+}
+
+// probe dials p again every RetryAfter (at once when woken) until it
+// answers or venus closes.
+func (l *link) probe(p *peer) {
+	defer l.v.bg.Done()
+	for {
+		l.mu.Lock()
+		wake := l.wakeChan()
+		l.mu.Unlock()
+		t := time.NewTimer(l.v.opts.RetryAfter)
+		select {
+		case <-l.v.closing:
+			t.Stop()
+			l.mu.Lock()
+			p.probing = false
+			l.mu.Unlock()
+			return
+		case <-t.C:
+		case <-wake:
+			t.Stop()
+		}
+		l.mu.Lock()
+		cut, up := l.isCut(p.addr), p.conn != nil
+		if up {
+			p.probing = false
+			l.mu.Unlock()
+			return
+		}
+		l.mu.Unlock()
+		if cut {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), l.v.opts.DialTimeout)
+		l.dial(ctx, p)
+		cancel()
+	}
+}
+
+// wakeChan is the channel the probers wait on. Called with l.mu held.
+func (l *link) wakeChan() chan struct{} {
+	if l.wake == nil {
+		l.wake = make(chan struct{})
+	}
+	return l.wake
+}
+
+// kick makes every prober try now.
+func (l *link) kick() {
+	l.mu.Lock()
+	if l.wake != nil {
+		close(l.wake)
+		l.wake = nil
+	}
+	l.mu.Unlock()
+}
+
+// any returns a connection to some server of the realm, for requests that
+// any server answers (the root volume, volume locations, tokens): a live
+// one if there is one, else the configured servers are dialled in order.
+func (l *link) any(ctx context.Context) (*rpc.Conn, error) {
+	l.mu.Lock()
+	for _, addr := range l.v.opts.Servers {
+		if p := l.peers[addr]; p != nil && p.conn != nil && !l.isCut(addr) {
+			c := p.conn
+			l.mu.Unlock()
+			return c, nil
+		}
+	}
+	for addr, p := range l.peers {
+		if p.conn != nil && !l.isCut(addr) {
+			c := p.conn
+			l.mu.Unlock()
+			return c, nil
+		}
+	}
+	l.mu.Unlock()
+	var errs []error
+	for _, inline := range []bool{false, true} {
+		for _, addr := range l.v.opts.Servers {
+			c, err := l.to(ctx, addr, inline)
+			if err == nil {
+				return c, nil
+			}
+			if !inline {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if len(errs) == 1 {
+		return nil, errs[0]
+	}
+	return nil, &errUnreachable{fmt.Errorf("no server of realm %s reachable: %w", l.v.opts.Realm, oneLine(errs))}
+}
+
+// disconnect cuts venus off from addrs (all servers when empty): their
+// live connections go, and they are not dialled until reconnect.
 func (l *link) disconnect(addrs []string) {
 	l.mu.Lock()
 	if len(addrs) == 0 {
@@ -120,95 +290,131 @@ func (l *link) disconnect(addrs []string) {
 	for _, a := range addrs {
 		l.cut[a] = true
 	}
-	conn := l.conn
-	drop := conn != nil && l.isCut(l.addr)
+	var drop []*peer
+	for addr, p := range l.peers {
+		if p.conn != nil && l.isCut(addr) {
+			drop = append(drop, p)
+		}
+	}
+	conns := make([]*rpc.Conn, len(drop))
+	for i, p := range drop {
+		conns[i] = p.conn
+	}
 	l.mu.Unlock()
-	if drop {
-		l.drop(conn, errCut)
+	for i, p := range drop {
+		l.drop(p, conns[i], errCut)
 	}
 }
 
-// reconnect undoes disconnect for addrs (all when empty); the next call
-// dials at once.
+// reconnect undoes disconnect for addrs (all when empty); down servers are
+// dialled again at once.
 func (l *link) reconnect(addrs []string) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if len(addrs) == 0 {
 		l.cutAll, l.cut = false, nil
 	}
 	for _, a := range addrs {
 		delete(l.cut, a)
 	}
-	l.downUntil = time.Time{}
+	for _, p := range l.peers {
+		p.downAt = time.Time{}
+	}
+	l.mu.Unlock()
+	l.kick()
 }
 
-// attach makes conn, to the server at addr, the live connection. Called
-// with l.mu held.
-func (l *link) attach(conn *rpc.Conn, addr string) {
-	l.conn, l.addr = conn, addr
-	l.gen = l.v.newGen()
-	l.lastErr, l.downUntil = nil, time.Time{}
+// attach makes conn p's live connection. Called with l.mu held.
+func (l *link) attach(p *peer, conn *rpc.Conn) {
+	p.conn, p.down, p.lastErr = conn, false, nil
+	l.v.newGen()
 	inc := conn.HelloReply.Incarnation
-	if l.incarnation != 0 && inc != l.incarnation {
-		l.v.log.Info("server restarted; revalidating the cache", "incarnation", inc)
+	if p.incarnation != 0 && inc != p.incarnation {
+		l.v.log.Info("server restarted; revalidating the cache", "server", p.addr, "incarnation", inc)
 	}
-	l.incarnation = inc
-	go l.watch(conn)
+	p.incarnation = inc
+	go l.watch(p, conn)
 }
 
 // watch waits for conn to die and then drops every promise it carried.
-func (l *link) watch(conn *rpc.Conn) {
+func (l *link) watch(p *peer, conn *rpc.Conn) {
 	select {
 	case <-conn.Done():
 	case <-l.v.closing:
 		return
 	}
-	l.drop(conn, conn.Err())
+	l.drop(p, conn, conn.Err())
 }
 
-// drop forgets conn if it is still the live connection.
-func (l *link) drop(conn *rpc.Conn, why error) {
+// drop forgets conn if it is still p's live connection: p is down, and
+// every promise venus holds is revalidated before it is used again.
+func (l *link) drop(p *peer, conn *rpc.Conn, why error) {
 	l.mu.Lock()
-	if l.conn != conn {
+	if p.conn != conn {
 		l.mu.Unlock()
 		return
 	}
-	l.conn = nil
+	p.conn = nil
+	l.markDown(p, &errUnreachable{fmt.Errorf("server %s: %w", p.addr, why)})
 	l.mu.Unlock()
 	conn.Close()
-	l.v.log.Warn("connection to server lost; callbacks dropped", "err", why)
+	l.v.log.Warn("connection to server lost; callbacks dropped", "server", p.addr, "err", why)
 	l.v.promisesLost()
+}
+
+// dropConn drops conn wherever it is the live connection.
+func (l *link) dropConn(conn *rpc.Conn, why error) {
+	l.mu.Lock()
+	var p *peer
+	for _, q := range l.peers {
+		if q.conn == conn {
+			p = q
+		}
+	}
+	l.mu.Unlock()
+	if p != nil {
+		l.drop(p, conn, why)
+	}
 }
 
 func (l *link) close() {
 	l.mu.Lock()
-	c := l.conn
-	l.conn = nil
+	var conns []*rpc.Conn
+	for _, p := range l.peers {
+		if p.conn != nil {
+			conns = append(conns, p.conn)
+			p.conn = nil
+		}
+	}
 	l.mu.Unlock()
-	if c != nil {
+	for _, c := range conns {
 		c.Close()
 	}
 }
 
-// dial connects to the first of addrs that answers, each attempt bounded
-// by DialTimeout.
-func (v *Venus) dial(ctx context.Context, addrs []string) (*rpc.Conn, string, error) {
-	if len(addrs) == 0 {
-		return nil, "", errCut
-	}
-	hello := proto.Hello{Version: proto.Version, Realm: v.opts.Realm, ClientID: v.clientID, Name: v.opts.Name}
-	cfg := rpc.Config{TLS: v.tls, Logger: v.log}
-	var errs []error
-	for _, addr := range addrs {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), v.opts.DialTimeout)
-		conn, err := rpc.Dial(dctx, addr, hello, cfg, v.mux)
-		cancel()
-		if err == nil {
-			return conn, addr, nil
+// upCount returns how many servers venus holds a live connection to.
+func (l *link) upCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, p := range l.peers {
+		if p.conn != nil {
+			n++
 		}
-		errs = append(errs, v.explainDial(addr, err))
 	}
-	return nil, "", fmt.Errorf("no server of realm %s reachable: %w", v.opts.Realm, oneLine(errs))
+	return n
+}
+
+// dial connects to the server at addr, bounded by DialTimeout.
+func (v *Venus) dial(ctx context.Context, addr string) (*rpc.Conn, error) {
+	hello := proto.Hello{Version: proto.Version, Realm: v.opts.Realm, ClientID: v.clientID, Name: v.opts.Name}
+	cfg := rpc.Config{TLS: v.tls, Logger: v.log, DeadAfter: v.opts.DeadAfter}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), v.opts.DialTimeout)
+	defer cancel()
+	conn, err := rpc.Dial(dctx, addr, hello, cfg, v.mux)
+	if err != nil {
+		return nil, v.explainDial(addr, err)
+	}
+	return conn, nil
 }
 
 // oneLine joins errs into one error whose message is one line ("a; b"),
@@ -239,39 +445,43 @@ func (v *Venus) Disconnect(servers []string) { v.link.disconnect(servers) }
 // Reconnect undoes Disconnect for servers (all when none are named).
 func (v *Venus) Reconnect(servers []string) { v.link.reconnect(servers) }
 
-// call sends one request on the live connection and returns the stamp under
-// which it was sent (see promiseOK). The FUSE request's cancellation is not
-// passed on: an interrupted caller must not leave a half-applied update.
-func (v *Venus) call(ctx context.Context, c Caller, op proto.Op, req, resp proto.Message, opts *rpc.CallOpts) (stamp, error) {
-	conn, gen, err := v.link.get(ctx)
-	if err != nil {
-		return stamp{}, err
-	}
+// callOn sends one request on conn and returns the stamp under which it was
+// sent (see promiseOK). The FUSE request's cancellation is not passed on:
+// an interrupted caller must not leave a half-applied update. A connection
+// that died is dropped.
+func (v *Venus) callOn(ctx context.Context, c Caller, conn *rpc.Conn, op proto.Op, req, resp proto.Message, opts *rpc.CallOpts) (stamp, error) {
 	v.mu.Lock()
-	st := stamp{gen: gen, seq: v.breaks.seq}
+	st := stamp{gen: v.gen, seq: v.breaks.seq}
 	v.mu.Unlock()
 	timeout := v.opts.CallTimeout
-	if opts == nil {
-		opts = &rpc.CallOpts{}
+	var o rpc.CallOpts
+	if opts != nil {
+		o = *opts
 	}
-	if opts.Upload != nil || opts.Download != nil {
+	if o.Upload != nil || o.Download != nil {
 		timeout = v.opts.DataTimeout
 	}
-	opts.Ident, st.who = v.slotFor(ctx, conn, c)
+	o.Ident, st.who = v.slotFor(ctx, conn, c)
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	v.stats.countRPC(op)
-	err = conn.Call(cctx, op, req, resp, opts)
+	err := conn.Call(cctx, op, req, resp, &o)
 	var ce *rpc.ConnError
 	if errors.As(err, &ce) {
-		v.link.drop(conn, err)
+		v.link.dropConn(conn, err)
 	}
 	return st, err
 }
 
-// Connected reports whether venus holds a live connection to a server.
-func (v *Venus) Connected() bool {
-	v.link.mu.Lock()
-	defer v.link.mu.Unlock()
-	return v.link.conn != nil
+// call sends a request any server answers (volume locations, the root
+// volume, paths).
+func (v *Venus) call(ctx context.Context, c Caller, op proto.Op, req, resp proto.Message, opts *rpc.CallOpts) (stamp, error) {
+	conn, err := v.link.any(ctx)
+	if err != nil {
+		return stamp{}, err
+	}
+	return v.callOn(ctx, c, conn, op, req, resp, opts)
 }
+
+// Connected reports whether venus holds a live connection to a server.
+func (v *Venus) Connected() bool { return v.link.upCount() > 0 }

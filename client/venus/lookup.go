@@ -173,7 +173,7 @@ func (v *Venus) Readlink(ctx context.Context, c Caller, ino uint64) (string, err
 	vv := o.attr.VV
 	v.mu.Unlock()
 	var r proto.ReadlinkReply
-	if _, err := v.call(ctx, c, proto.OpReadlink, &proto.FIDReq{FID: o.fid}, &r, nil); err != nil {
+	if _, err := v.callVol(ctx, c, o.fid.Volume, proto.OpReadlink, &proto.FIDReq{FID: o.fid}, &r, nil); err != nil {
 		return "", err
 	}
 	v.mu.Lock()

@@ -30,6 +30,10 @@ type Options struct {
 	// DataTimeout (default 1h) and rely on the connection's liveness probes.
 	CallTimeout time.Duration
 	DataTimeout time.Duration
+	// DeadAfter: a connection on which nothing arrived (reply, probe,
+	// keepalive) for this long is dead, and the calls on it go to another
+	// replica (default 1.5s, so that a hung server costs less than 2s).
+	DeadAfter time.Duration
 	// CacheTimeout is how long the kernel may cache entries and attributes
 	// of objects holding a callback (default 1h).
 	CacheTimeout time.Duration
@@ -48,6 +52,7 @@ func (o *Options) setDefaults() {
 	def(&o.RetryAfter, 2*time.Second)
 	def(&o.CallTimeout, 30*time.Second)
 	def(&o.DataTimeout, time.Hour)
+	def(&o.DeadAfter, 1500*time.Millisecond)
 	def(&o.CacheTimeout, time.Hour)
 	if o.CacheSize == 0 {
 		o.CacheSize = DefaultCacheSize

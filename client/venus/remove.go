@@ -70,8 +70,8 @@ func (v *Venus) remove(ctx context.Context, c Caller, parent uint64, name string
 	if err := checkSticky(id, &da, &a); err != nil {
 		return err
 	}
-	var r proto.DirOpReply
-	st, err := v.call(ctx, c, op, &proto.Remove{Dir: d.fid, Name: name, StoreID: v.nextStoreID()}, &r, nil)
+	req := proto.Remove{Dir: d.fid, Name: name, StoreID: v.nextStoreID()}
+	st, r, err := updateAs[proto.DirOpReply](ctx, v, c, d.fid.Volume, op, &req, req.StoreID, nil)
 	if err != nil {
 		return err
 	}
@@ -109,14 +109,13 @@ func (v *Venus) Rename(ctx context.Context, c Caller, oldParent uint64, oldName 
 		return err
 	}
 	req := proto.Rename{FromDir: from.fid, FromName: oldName, ToDir: to.fid, ToName: newName, StoreID: v.nextStoreID()}
-	var r proto.RenameReply
-	st, err := v.call(ctx, c, proto.OpRename, &req, &r, nil)
+	st, r, err := updateAs[proto.RenameReply](ctx, v, c, from.fid.Volume, proto.OpRename, &req, req.StoreID, nil)
 	if err != nil {
 		return err
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.applyRename(st, from, oldName, to, newName, &r)
+	v.applyRename(st, from, oldName, to, newName, r)
 	return nil
 }
 

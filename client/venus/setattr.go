@@ -67,8 +67,7 @@ func (v *Venus) SetAttr(ctx context.Context, c Caller, ino uint64, in SetAttrIn)
 	}
 	req := proto.SetAttr{FID: o.fid, Mask: in.Mask, Mode: in.Mode & 0o7777, UID: in.UID, GID: in.GID,
 		Size: in.Size, Mtime: in.Mtime, StoreID: v.nextStoreID()}
-	var r proto.AttrReply
-	st, err := v.call(ctx, c, proto.OpSetAttr, &req, &r, nil)
+	st, r, err := updateAs[proto.AttrReply](ctx, v, c, o.fid.Volume, proto.OpSetAttr, &req, req.StoreID, nil)
 	if err != nil {
 		return Attr{}, err
 	}

@@ -14,6 +14,7 @@ type counters struct {
 	fetchedBytes atomic.Int64
 	storedBytes  atomic.Int64
 	evictions    atomic.Int64
+	resolves     atomic.Int64 // resolve requests sent
 }
 
 func (c *counters) countRPC(op proto.Op) {

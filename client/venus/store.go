@@ -30,8 +30,7 @@ func (v *Venus) storeIfDirty(ctx context.Context, c Caller, o *object) error {
 		return err
 	}
 	req := proto.Store{FID: o.fid, Size: cur.Size, Mtime: cur.Mtime, StoreID: v.nextStoreID()}
-	var r proto.AttrReply
-	st, err := v.call(ctx, c, proto.OpStore, &req, &r,
+	st, r, err := updateAs[proto.AttrReply](ctx, v, c, o.fid.Volume, proto.OpStore, &req, req.StoreID,
 		&rpc.CallOpts{Upload: &rpc.Source{R: of.f, Size: cur.Size, Extents: ext}})
 	if err != nil {
 		return v.storeFailed(o, err)

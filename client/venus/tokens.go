@@ -30,15 +30,15 @@ func (id identity) anonymous() bool { return id.uid == 0 }
 func (id identity) member(g int32) bool { return slices.Contains(id.cps, g) }
 
 // token is what venus holds for one local uid: the sealed token, the
-// identity slot it is bound to on the live connection, and what the server
+// identity slot it is bound to on the connections it was used on, and what the server
 // said of it when it was last bound.
 type token struct {
 	local  uint32
 	info   proto.TokenInfo
 	slot   uint32
 	ident  identity
-	bound  *rpc.Conn // the connection the slot is bound on; nil: none
-	warned bool      // the expiry or refusal was logged
+	bound  map[*rpc.Conn]bool // the connections the slot is bound on
+	warned bool               // the expiry or refusal was logged
 	// refused: a server refused the token (its user deleted, a clock
 	// ahead of ours); its uid acts anonymously until the next clog.
 	refused bool
@@ -79,7 +79,7 @@ func (v *Venus) SetToken(ctx context.Context, local uint32, info proto.TokenInfo
 	v.toks.nextSlot++
 	t.slot = v.toks.nextSlot%proto.MaxSlot + 1
 	v.toks.mu.Unlock()
-	if conn, _, err := v.link.get(ctx); err == nil {
+	if conn, err := v.link.any(ctx); err == nil {
 		if err := v.bind(ctx, conn, t); err != nil {
 			var ce *rpc.ConnError
 			if !errors.As(err, &ce) {
@@ -91,8 +91,8 @@ func (v *Venus) SetToken(ctx context.Context, local uint32, info proto.TokenInfo
 	old := v.toks.byUID[local]
 	v.toks.byUID[local] = t
 	v.toks.mu.Unlock()
-	if old != nil && old.bound != nil && old.bound != t.bound {
-		v.unbind(old)
+	if old != nil {
+		v.unbind(old, t)
 	}
 	v.forgetRights()
 	v.log.Info("tokens set", "uid", local, "user", info.User, "expires", time.Unix(0, info.Expires).Format(time.RFC3339))
@@ -120,7 +120,7 @@ func (v *Venus) DropTokens(local uint32) bool {
 	if t == nil {
 		return false
 	}
-	v.unbind(t)
+	v.unbind(t, nil)
 	v.forgetRights()
 	v.log.Info("tokens discarded", "uid", local, "user", t.info.User)
 	return true
@@ -131,21 +131,26 @@ func (t *token) status(now time.Time) TokenStatus {
 		Expires: time.Unix(0, t.info.Expires), Expired: t.expired(now)}
 }
 
-// unbind releases t's slot on the connection it is bound on, in the
-// background (a dead connection forgets it anyway).
-func (v *Venus) unbind(t *token) {
+// unbind releases t's slot on the connections it is bound on that its
+// successor next (nil: none) does not use, in the background (a dead
+// connection forgets it anyway).
+func (v *Venus) unbind(t, next *token) {
 	v.toks.mu.Lock()
-	conn := t.bound
+	var conns []*rpc.Conn
+	for conn := range t.bound {
+		if next == nil || next.slot != t.slot || !next.bound[conn] {
+			conns = append(conns, conn)
+		}
+	}
 	t.bound = nil
 	v.toks.mu.Unlock()
-	if conn == nil {
-		return
+	for _, conn := range conns {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), v.opts.CallTimeout)
+			defer cancel()
+			_ = conn.Call(ctx, proto.OpBindToken, &proto.BindToken{Slot: t.slot}, &proto.Identity{}, nil)
+		}()
 	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), v.opts.CallTimeout)
-		defer cancel()
-		_ = conn.Call(ctx, proto.OpBindToken, &proto.BindToken{Slot: t.slot}, &proto.Identity{}, nil)
-	}()
 }
 
 // bind binds t to its slot on conn and records the identity the server
@@ -158,7 +163,17 @@ func (v *Venus) bind(ctx context.Context, conn *rpc.Conn, t *token) error {
 		return err
 	}
 	v.toks.mu.Lock()
-	t.bound = conn
+	if t.bound == nil {
+		t.bound = map[*rpc.Conn]bool{}
+	}
+	for c := range t.bound {
+		select {
+		case <-c.Done():
+			delete(t.bound, c)
+		default:
+		}
+	}
+	t.bound[conn] = true
 	t.ident = identity{uid: id.UserID, cps: id.CPS, admin: slices.Contains(id.CPS, proto.AdministratorsID)}
 	// What the server read in the sealed token wins over the unsealed
 	// copy that came with it (a token file can be edited).
@@ -200,7 +215,7 @@ func (v *Venus) slotFor(ctx context.Context, conn *rpc.Conn, c Caller) (uint32, 
 		return 0, 0
 	}
 	v.toks.mu.Lock()
-	bound := t.bound == conn
+	bound := t.bound[conn]
 	v.toks.mu.Unlock()
 	if !bound {
 		if err := v.bind(ctx, conn, t); err != nil {

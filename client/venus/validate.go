@@ -38,7 +38,13 @@ func (v *Venus) getAttr(ctx context.Context, c Caller, o *object) error {
 // getAttrAs fetches o's status as c and returns it (with c's rights).
 func (v *Venus) getAttrAs(ctx context.Context, c Caller, o *object) (proto.Attr, error) {
 	var r proto.AttrReply
-	st, err := v.call(ctx, c, proto.OpGetAttr, &proto.FIDReq{FID: o.fid}, &r, nil)
+	var st stamp
+	reps, err := v.replicas(ctx, c, o.fid.Volume)
+	if err == nil && len(reps) > 1 {
+		st, r.Attr, err = v.getAttrReplicas(ctx, c, o.fid)
+	} else if err == nil {
+		st, err = v.callVol(ctx, c, o.fid.Volume, proto.OpGetAttr, &proto.FIDReq{FID: o.fid}, &r, nil)
+	}
 	if err != nil {
 		return proto.Attr{}, v.forgetIfGone(o, err)
 	}
@@ -77,6 +83,6 @@ func (v *Venus) prefetchChildren(ctx context.Context, c Caller, d *object) error
 	if len(items) < 2 {
 		return nil
 	}
-	_, err := v.validate(ctx, c, items)
+	_, err := v.validate(ctx, c, d.fid.Volume, items)
 	return err
 }

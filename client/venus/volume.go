@@ -11,7 +11,17 @@ import (
 
 // volume is what venus knows of one volume.
 type volume struct {
-	id uint32
+	id   uint32
+	name string
+	// reps are the volume's replicas (repsKnown: asked of the servers);
+	// pref is the address of the one reads go to.
+	reps      []proto.Replica
+	repsKnown bool
+	pref      string
+	// fids are FIDs reserved on a replica for this client's creates.
+	fids []proto.FID
+	// conflicts are objects whose replicas diverged, with why (cfs lv).
+	conflicts map[proto.FID]string
 	// validGen is the promise generation in which every cached object of
 	// the volume was revalidated (one batched Validate); validating is
 	// closed when the revalidation in progress ends.
@@ -81,6 +91,7 @@ func (v *Venus) rootFID(ctx context.Context, c Caller) (proto.FID, error) {
 	if _, err := v.call(ctx, c, proto.OpGetVolumeInfo, &proto.VolumeRef{Name: rv.Name}, &info, nil); err != nil {
 		return proto.FID{}, fmt.Errorf("root volume %s: %w", rv.Name, err)
 	}
+	v.learnVolume(&info)
 	var e proto.Encoder
 	e.String(rv.Name)
 	e.FID(info.Root)
@@ -115,7 +126,7 @@ func (v *Venus) ensureVolume(ctx context.Context, c Caller, id uint32) error {
 		vol.validating = ch
 		items := v.staleItems(id)
 		v.mu.Unlock()
-		gen, err := v.validate(ctx, c, items)
+		gen, err := v.validate(ctx, c, id, items)
 		v.mu.Lock()
 		vol.validating = nil
 		if err == nil {
@@ -139,27 +150,25 @@ func (v *Venus) staleItems(id uint32) []proto.ValidateItem {
 	return items
 }
 
-// validate sends items in chunks and applies the results; it returns the
-// promise generation the replies belong to.
-func (v *Venus) validate(ctx context.Context, c Caller, items []proto.ValidateItem) (uint64, error) {
+// validate sends the items of volume id in chunks and applies the
+// results; it returns the promise generation the replies belong to.
+func (v *Venus) validate(ctx context.Context, c Caller, id uint32, items []proto.ValidateItem) (uint64, error) {
 	if len(items) == 0 {
-		_, gen, err := v.link.get(ctx)
-		return gen, err
+		// Nothing to check, but the volume must be reachable.
+		var r proto.ValidateReply
+		st, err := v.callVol(ctx, c, id, proto.OpValidate, &proto.Validate{}, &r, nil)
+		return st.gen, err
 	}
 	var gen uint64
 	for len(items) > 0 {
 		n := min(len(items), validateChunk)
 		chunk := items[:n]
 		items = items[n:]
-		var r proto.ValidateReply
-		st, err := v.call(ctx, c, proto.OpValidate, &proto.Validate{Items: chunk}, &r, nil)
+		st, res, err := v.validateReplicas(ctx, c, id, chunk)
 		if err != nil {
 			return 0, err
 		}
-		if len(r.Results) != len(chunk) {
-			return 0, proto.Errorf(proto.CodeProtocol, "validate: reply has a wrong number of results")
-		}
-		v.applyValidate(st, chunk, r.Results)
+		v.applyValidate(st, chunk, res)
 		gen = st.gen
 	}
 	return gen, nil

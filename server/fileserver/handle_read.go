@@ -10,6 +10,7 @@ import (
 	"github.com/coda-fs/coda/server/proto"
 	"github.com/coda-fs/coda/server/rpc"
 	"github.com/coda-fs/coda/server/store"
+	"github.com/coda-fs/coda/server/volume"
 )
 
 // Every read that returns an object's status to a venus gives it a callback
@@ -109,22 +110,26 @@ func (s *Server) fetch(ctx context.Context, cl *client, r *rpc.Request, req *pro
 	if err != nil {
 		return nil, nil, err
 	}
-	reply := &proto.AttrReply{Attr: d.Attr}
+	return &proto.AttrReply{Attr: d.Attr}, dataSource(d, d.Attr.Size), nil
+}
+
+// dataSource streams d (size bytes). The rpc layer reads it after the
+// handler returns and calls Release, which closes the container, when it
+// is done with it.
+func dataSource(d *volume.Data, size int64) *rpc.Source {
 	if d.Inline != nil {
 		ext := []rpc.Extent{}
 		if len(d.Inline) > 0 {
 			ext = []rpc.Extent{{Off: 0, Len: int64(len(d.Inline))}}
 		}
-		return reply, &rpc.Source{R: bytes.NewReader(d.Inline), Size: d.Attr.Size, Extents: ext}, nil
+		return &rpc.Source{R: bytes.NewReader(d.Inline), Size: size, Extents: ext}
 	}
 	if d.Container == nil {
-		return reply, &rpc.Source{R: zeroReader{}, Size: d.Attr.Size, Extents: []rpc.Extent{}}, nil
+		return &rpc.Source{R: zeroReader{}, Size: size, Extents: []rpc.Extent{}}
 	}
-	// The rpc layer reads the source after this handler returns and calls
-	// Release when it is done with it.
 	ct := d.Container
-	return reply, &rpc.Source{R: ct.NewReader(d.Attr.Size), Size: d.Attr.Size,
-		Extents: containerExtents(ct, d.Attr.Size), Release: func() { ct.Close() }}, nil
+	return &rpc.Source{R: ct.NewReader(size), Size: size,
+		Extents: containerExtents(ct, size), Release: func() { ct.Close() }}
 }
 
 type zeroReader struct{}

@@ -31,7 +31,10 @@ type Config struct {
 	// the realm's volume location database (clients may ask any server
 	// where a volume lives).
 	Locate func(ref proto.VolumeRef) (proto.VolumeInfo, bool)
-	Logger *slog.Logger
+	// DialPeer connects to another server of the realm with the admin key
+	// (resolution reads and installs replicas' states there).
+	DialPeer func(ctx context.Context, addr string) (*rpc.Conn, error)
+	Logger   *slog.Logger
 }
 
 // Server serves the file and volume RPCs of one server.
@@ -39,6 +42,7 @@ type Server struct {
 	cfg         Config
 	log         *slog.Logger
 	cb          *callbacks
+	peers       peers
 	incarnation uint64
 	stats       [proto.OpMax]atomic.Uint64
 }
@@ -50,7 +54,8 @@ func New(cfg Config) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, log: log, cb: newCallbacks(), incarnation: uint64(time.Now().UnixNano())}
+	return &Server{cfg: cfg, log: log, cb: newCallbacks(), incarnation: uint64(time.Now().UnixNano()),
+		peers: peers{dial: cfg.DialPeer}}
 }
 
 // client is the per-connection state of a venus or an admin tool.
@@ -155,6 +160,9 @@ func (s *Server) Register(mux *rpc.Mux) {
 	mux.Handle(proto.OpGetPath, handler(s, s.getPath))
 	mux.Handle(proto.OpAllocFIDs, handler(s, s.allocFIDs))
 	mux.Handle(proto.OpCOP2, handler(s, s.cop2))
+	mux.Handle(proto.OpResolve, handler(s, s.resolveFIDs))
+	mux.Handle(proto.OpGetVnode, handler(s, s.getVnode))
+	mux.Handle(proto.OpInstallVnode, handler(s, s.installVnode))
 	mux.Handle(proto.OpFetch, handler(s, s.fetch))
 	mux.Handle(proto.OpStore, handler(s, s.store))
 	mux.Handle(proto.OpCreate, handler(s, s.create(proto.TypeFile)))

@@ -45,6 +45,9 @@ const (
 	OpGetPath         // FIDReq → Text: the object's path in its volume
 	OpAllocFIDs       // AllocFIDs → FIDList
 	OpCOP2            // COP2 → Empty
+	OpResolve         // FIDList → ResolveReply: bring the replicas level
+	OpGetVnode        // server → server: FIDReq → VnodeState (+ data)
+	OpInstallVnode    // server → server: VnodeState (+ data) → Empty
 	OpMax
 )
 
@@ -64,6 +67,7 @@ var opNames = [OpMax]string{
 	OpCreateVolumeRep: "createvolumerep", OpPurgeVolumeRep: "purgevolumerep", OpDeleteVolume: "deletevolume",
 	OpListVnodes: "listvnodes", OpGetPath: "getpath",
 	OpAllocFIDs: "allocfids", OpCOP2: "cop2",
+	OpResolve: "resolve", OpGetVnode: "getvnode", OpInstallVnode: "installvnode",
 }
 
 func (o Op) String() string {

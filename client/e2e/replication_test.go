@@ -1,0 +1,198 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coda-fs/coda/server/bintest"
+)
+
+// replicatedCell is three servers with coda.root replicated on each.
+func replicatedCell(t *testing.T) cell {
+	return cell{bintest.NewCell(t, bintest.CellOptions{Realm: realm, Servers: 3})}
+}
+
+// writerLoop creates, writes, renames and deletes files in dir until stop
+// is closed; it reports the first error and the longest operation.
+type writerLoop struct {
+	dir     string
+	stop    chan struct{}
+	done    chan struct{}
+	ops     atomic.Int64
+	err     error
+	longest time.Duration
+	what    string
+}
+
+func startWriter(t *testing.T, dir string) *writerLoop {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w := &writerLoop{dir: dir, stop: make(chan struct{}), done: make(chan struct{})}
+	go w.run()
+	return w
+}
+
+func (w *writerLoop) timed(what string, fn func() error) bool {
+	start := time.Now()
+	err := fn()
+	if d := time.Since(start); d > w.longest {
+		w.longest, w.what = d, what
+	}
+	if err != nil {
+		w.err = fmt.Errorf("%s: %w", what, err)
+		return false
+	}
+	w.ops.Add(1)
+	return true
+}
+
+func (w *writerLoop) run() {
+	defer close(w.done)
+	for i := 0; ; i++ {
+		select {
+		case <-w.stop:
+			return
+		default:
+		}
+		tmp := filepath.Join(w.dir, fmt.Sprintf("tmp.%d", i))
+		final := filepath.Join(w.dir, fmt.Sprintf("f.%d", i))
+		ok := w.timed("create "+tmp, func() error { return os.WriteFile(tmp, []byte(strings.Repeat("x", i%5000)), 0o644) }) &&
+			w.timed("rename "+tmp, func() error { return os.Rename(tmp, final) })
+		if ok && i >= 5 {
+			ok = w.timed("remove", func() error { return os.Remove(filepath.Join(w.dir, fmt.Sprintf("f.%d", i-5))) })
+		}
+		if !ok {
+			return
+		}
+	}
+}
+
+// finish stops the loop and fails the test on an error.
+func (w *writerLoop) finish(t *testing.T, phase string) {
+	t.Helper()
+	close(w.stop)
+	<-w.done
+	if w.err != nil {
+		t.Fatalf("%s: the writer loop saw an error: %v", phase, w.err)
+	}
+	t.Logf("%s: %d operations, longest %v (%s)", phase, w.ops.Load(), w.longest, w.what)
+	if w.longest > 2*time.Second {
+		t.Errorf("%s: an operation stalled %v (%s), bar is 2 s", phase, w.longest, w.what)
+	}
+}
+
+// waitOps waits until the loop has done n more operations.
+func (w *writerLoop) waitOps(t *testing.T, n int64) {
+	t.Helper()
+	target := w.ops.Load() + n
+	deadline := time.Now().Add(30 * time.Second)
+	for w.ops.Load() < target {
+		select {
+		case <-w.done:
+			t.Fatalf("the writer loop ended: %v", w.err)
+		case <-time.After(10 * time.Millisecond): // poll the counter
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the writer loop made no progress (%d ops)", w.ops.Load())
+		}
+	}
+}
+
+// vnodeLines is `volutil info -all coda.root` at server i, vnode lines only.
+func (c cell) vnodeLines(t *testing.T, i int) string {
+	t.Helper()
+	s := c.Servers[i-1]
+	r := bintest.Run(t, "", "volutil", "-h", s.Addr, "--key", c.KeyFile(), "--ca", filepath.Join(c.Data, "db", "ca.pem"), "info", "-all", "coda.root")
+	if r.Code != 0 {
+		t.Fatalf("volutil -h %s info -all: %s", s.Addr, r.Stderr)
+	}
+	var out []string
+	for _, l := range strings.Split(r.Stdout, "\n") {
+		if strings.HasPrefix(l, "vnode ") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// lsLR stats and reads everything under dir, as ls -lR and a reader would.
+func lsLR(t *testing.T, dir string) {
+	t.Helper()
+	if out, err := exec.Command("ls", "-lR", dir).CombinedOutput(); err != nil {
+		t.Fatalf("ls -lR: %v\n%s", err, out)
+	}
+}
+
+// waitLevel runs ls -lR on the client until every server's replica lists
+// the same vnodes with the same version vectors and contents.
+func (c cell) waitLevel(t *testing.T, root string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		lsLR(t, root)
+		first := c.vnodeLines(t, 1)
+		same := true
+		var diff string
+		for i := 2; i <= len(c.Servers); i++ {
+			if l := c.vnodeLines(t, i); l != first {
+				same, diff = false, fmt.Sprintf("server 1:\n%s\nserver %d:\n%s", first, i, l)
+			}
+		}
+		if same {
+			t.Logf("replicas level: %d vnodes each", strings.Count(first, "\n")+1)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replicas still differ after ls -lR for 30 s:\n%s", diff)
+		}
+		time.Sleep(200 * time.Millisecond) // poll: venus reconnects to the returned server by itself
+	}
+}
+
+// TestServerKilledMidLoop: with three replicas, kill -9 of one server while
+// a client writes costs no error and no stall over 2 s; after the server
+// returns, ls -lR makes every replica identical (volutil info -all).
+func TestServerKilledMidLoop(t *testing.T) {
+	c := replicatedCell(t)
+	a := c.Venus("a")
+	w := startWriter(t, a.Root+"/loop")
+	w.waitOps(t, 50)
+	c.Servers[1].Proc.Kill()
+	w.waitOps(t, 200)
+	w.finish(t, "kill -9 server 2")
+
+	c.StartServer(2)
+	if c.vnodeLines(t, 2) == c.vnodeLines(t, 1) {
+		t.Fatal("server 2 missed no update while it was down")
+	}
+	c.waitLevel(t, a.Root)
+}
+
+// TestServerStoppedMidLoop: the same with SIGSTOP (a hung server whose
+// connections stay open): detected by the liveness probes, the loop goes
+// on; after SIGCONT ls -lR levels the replicas.
+func TestServerStoppedMidLoop(t *testing.T) {
+	c := replicatedCell(t)
+	a := c.Venus("a")
+	w := startWriter(t, a.Root+"/loop")
+	w.waitOps(t, 50)
+	p := c.Servers[2].Proc
+	p.Signal(syscall.SIGSTOP)
+	defer p.Signal(syscall.SIGCONT)
+	w.waitOps(t, 200)
+	w.finish(t, "SIGSTOP server 3")
+
+	p.Signal(syscall.SIGCONT)
+	if c.vnodeLines(t, 3) == c.vnodeLines(t, 1) {
+		t.Fatal("server 3 missed no update while it was stopped")
+	}
+	c.waitLevel(t, a.Root)
+}

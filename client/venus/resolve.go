@@ -1,0 +1,158 @@
+package venus
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/coda-fs/coda/server/proto"
+)
+
+// Status checks go to every replica venus reaches. Replicas whose version
+// vectors differ (and do not carry the same last store id: Coda's weak
+// equality, an update whose COP2 one of them missed) are out of date, and
+// the servers are asked to resolve the objects: the dominant replica's
+// state is copied to the others, server to server. Objects whose replicas
+// diverged (neither dominates) are remembered for cfs lv.
+
+// sameVersion reports whether two replicas' results for an object agree.
+func sameVersion(a, b proto.ValidateResult) bool {
+	if a.Code != b.Code {
+		return false
+	}
+	if a.Code != proto.CodeOK {
+		return true
+	}
+	return a.Attr.VV.Counters == b.Attr.VV.Counters || a.Attr.VV.Store == b.Attr.VV.Store
+}
+
+// otherReplicas returns the replicas of volume id other than addr that are
+// not known down.
+func (v *Venus) otherReplicas(id uint32, addr string) []string {
+	v.mu.Lock()
+	reps := v.volumeFor(id).reps
+	v.mu.Unlock()
+	var out []string
+	for _, r := range reps {
+		if r.Addr != "" && r.Addr != addr && !v.link.isDown(r.Addr) {
+			out = append(out, r.Addr)
+		}
+	}
+	return out
+}
+
+// preferred returns the address reads of volume id go to, choosing one if
+// none is chosen yet.
+func (v *Venus) preferred(ctx context.Context, c Caller, id uint32) string {
+	up, _, err := v.serverOrder(ctx, c, id)
+	if err != nil || len(up) == 0 {
+		return ""
+	}
+	return up[0]
+}
+
+// validateReplicas validates items (objects of volume id) on the preferred
+// replica and, in parallel, on every other replica up; objects whose
+// replicas differ are resolved and validated again.
+func (v *Venus) validateReplicas(ctx context.Context, c Caller, id uint32, items []proto.ValidateItem) (stamp, []proto.ValidateResult, error) {
+	others := v.otherReplicas(id, v.preferred(ctx, c, id))
+	theirs := make([][]proto.ValidateResult, len(others))
+	var wg sync.WaitGroup
+	for i, addr := range others {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conn, err := v.link.to(ctx, addr, false)
+			if err != nil {
+				return
+			}
+			var r proto.ValidateReply
+			if _, err := v.callOn(ctx, c, conn, proto.OpValidate, &proto.Validate{Items: items}, &r, nil); err == nil && len(r.Results) == len(items) {
+				theirs[i] = r.Results
+			}
+		}()
+	}
+	var r proto.ValidateReply
+	st, err := v.callVol(ctx, c, id, proto.OpValidate, &proto.Validate{Items: items}, &r, nil)
+	wg.Wait()
+	if err != nil {
+		return st, nil, err
+	}
+	if len(r.Results) != len(items) {
+		return st, nil, proto.Errorf(proto.CodeProtocol, "validate: reply has a wrong number of results")
+	}
+	var stale []int
+	for i := range items {
+		for _, res := range theirs {
+			if res != nil && !sameVersion(r.Results[i], res[i]) {
+				stale = append(stale, i)
+				break
+			}
+		}
+	}
+	if len(stale) == 0 {
+		return st, r.Results, nil
+	}
+	fids := make([]proto.FID, len(stale))
+	again := make([]proto.ValidateItem, len(stale))
+	for j, i := range stale {
+		fids[j], again[j] = items[i].FID, items[i]
+	}
+	v.resolveReplicas(ctx, c, id, fids)
+	var r2 proto.ValidateReply
+	if _, err := v.callVol(ctx, c, id, proto.OpValidate, &proto.Validate{Items: again}, &r2, nil); err != nil {
+		return st, nil, err
+	}
+	if len(r2.Results) != len(again) {
+		return st, nil, proto.Errorf(proto.CodeProtocol, "validate: reply has a wrong number of results")
+	}
+	for j, i := range stale {
+		r.Results[i] = r2.Results[j]
+	}
+	return st, r.Results, nil
+}
+
+// getAttrReplicas is getattr of fid with the replicas compared.
+func (v *Venus) getAttrReplicas(ctx context.Context, c Caller, fid proto.FID) (stamp, proto.Attr, error) {
+	st, res, err := v.validateReplicas(ctx, c, fid.Volume, []proto.ValidateItem{{FID: fid}})
+	if err != nil {
+		return st, proto.Attr{}, err
+	}
+	if res[0].Code != proto.CodeOK {
+		return st, proto.Attr{}, proto.Errorf(res[0].Code, "")
+	}
+	return st, res[0].Attr, nil
+}
+
+// resolveReplicas asks the preferred replica's server to bring the replicas of
+// fids level. Conflicts (neither replica dominates) are remembered for
+// cfs lv; failures are logged (the next access tries again).
+func (v *Venus) resolveReplicas(ctx context.Context, c Caller, id uint32, fids []proto.FID) {
+	for len(fids) > 0 {
+		n := min(len(fids), proto.MaxAllocFIDs)
+		chunk := fids[:n]
+		fids = fids[n:]
+		var r proto.ResolveReply
+		_, err := v.callVol(ctx, c, id, proto.OpResolve, &proto.FIDList{FIDs: chunk}, &r, nil)
+		v.stats.resolves.Add(1)
+		if err != nil || len(r.Results) != len(chunk) {
+			v.log.Warn("resolution failed", "volume", fmt.Sprintf("%#x", id), "err", err)
+			continue
+		}
+		v.mu.Lock()
+		vol := v.volumeFor(id)
+		for i, res := range r.Results {
+			switch res.Outcome {
+			case proto.ResolveConflict:
+				if vol.conflicts == nil {
+					vol.conflicts = map[proto.FID]string{}
+				}
+				vol.conflicts[chunk[i]] = res.Msg
+				v.log.Warn("replicas diverged; not resolved", "fid", chunk[i], "why", res.Msg)
+			default:
+				delete(vol.conflicts, chunk[i])
+			}
+		}
+		v.mu.Unlock()
+	}
+}
