@@ -82,6 +82,7 @@ EXAMPLES:
 		},
 		newVolutilInfoCommand(o),
 		newVolutilCreateRepCommand(o),
+		newVolutilResyncCommand(o),
 	}
 	for _, n := range []struct{ name, usage string }{
 		{"lock", "freeze updates of a volume"},
@@ -93,7 +94,6 @@ EXAMPLES:
 		{"ancient", "mark the last dump as good"},
 		{"clone", "make a read-only clone"},
 		{"restore", "create a volume from a dump"},
-		{"resync", "bring every replica level now"},
 	} {
 		cmds = append(cmds, notImplemented(n.name, n.usage))
 	}

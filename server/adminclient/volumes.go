@@ -3,6 +3,7 @@ package adminclient
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/coda-fs/coda/server/proto"
 )
@@ -86,4 +87,19 @@ func (c *Client) Vnodes(ctx context.Context, id uint32) ([]proto.VnodeSummary, e
 		}
 		after = page.Vnodes[len(page.Vnodes)-1].FID.Vnode
 	}
+}
+
+// ResyncTimeout bounds one step of volutil resync (a step copies what one
+// page of vnodes needs, which may be many large files).
+const ResyncTimeout = 30 * time.Minute
+
+// ResyncStep runs one step of volutil resync on the server.
+func (c *Client) ResyncStep(ctx context.Context, req *proto.Resync) (*proto.ResyncReply, error) {
+	ctx, cancel := context.WithTimeout(ctx, ResyncTimeout)
+	defer cancel()
+	var r proto.ResyncReply
+	if err := c.call(ctx, proto.OpResync, req, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
 }

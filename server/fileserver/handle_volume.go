@@ -110,7 +110,7 @@ func (s *Server) listVnodes(ctx context.Context, cl *client, r *rpc.Request, req
 		return nil, nil, err
 	}
 	max := int(min(max(req.Max, 1), proto.MaxListVnodes))
-	vnodes, more, err := v.Summaries(req.After, max)
+	vnodes, more, err := v.Summaries(req.After, max, req.Quick)
 	if err != nil {
 		return nil, nil, err
 	}

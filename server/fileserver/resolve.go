@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coda-fs/coda/resolve"
@@ -156,7 +157,16 @@ func (s *Server) resolveFIDs(ctx context.Context, cl *client, r *rpc.Request, re
 
 // Resolve brings the replicas of fid level, as far as they can be reached.
 func (s *Server) Resolve(ctx context.Context, fid proto.FID) proto.ResolveResult {
-	return s.resolveOne(ctx, fid, 0)
+	return s.resolveOne(ctx, fid, 0, nil)
+}
+
+// resolveBytes counts the file bytes resolution copied.
+type resolveBytes struct{ n atomic.Int64 }
+
+func (b *resolveBytes) add(n int64) {
+	if b != nil {
+		b.n.Add(n)
+	}
 }
 
 // replicaView is what resolution knows of one replica.
@@ -167,7 +177,7 @@ type replicaView struct {
 	err   error // unreachable or refused
 }
 
-func (s *Server) resolveOne(ctx context.Context, fid proto.FID, depth int) proto.ResolveResult {
+func (s *Server) resolveOne(ctx context.Context, fid proto.FID, depth int, copied *resolveBytes) proto.ResolveResult {
 	v, err := s.volume(fid)
 	if err != nil {
 		return proto.ResolveResult{Outcome: proto.ResolveIncomplete, Msg: err.Error()}
@@ -196,7 +206,7 @@ func (s *Server) resolveOne(ctx context.Context, fid proto.FID, depth int) proto
 			}
 		}
 		if !parent.IsZero() && parent != fid {
-			s.resolveOne(ctx, parent, depth+1)
+			s.resolveOne(ctx, parent, depth+1, copied)
 			views = s.readStates(ctx, v, fid)
 		}
 	}
@@ -240,6 +250,8 @@ func (s *Server) resolveOne(ctx context.Context, fid proto.FID, depth int) proto
 				mu.Lock()
 				failed = append(failed, fmt.Sprintf("%s: %v", views[i].rep.Addr, err))
 				mu.Unlock()
+			} else if full && dom.st.Type == proto.TypeFile {
+				copied.add(dom.st.Size)
 			}
 		}()
 	}

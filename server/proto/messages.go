@@ -48,6 +48,9 @@ const (
 	OpResolve         // FIDList → ResolveReply: bring the replicas level
 	OpGetVnode        // server → server: FIDReq → VnodeState (+ data)
 	OpInstallVnode    // server → server: VnodeState (+ data) → Empty
+	OpGetVnodes       // server → server: FIDList → VnodeStates (small files' data inline)
+	OpInstallVnodes   // server → server: VnodeStates → InstallReply
+	OpResync          // tool → server: Resync → ResyncReply (volutil resync)
 	OpMax
 )
 
@@ -68,6 +71,7 @@ var opNames = [OpMax]string{
 	OpListVnodes: "listvnodes", OpGetPath: "getpath",
 	OpAllocFIDs: "allocfids", OpCOP2: "cop2",
 	OpResolve: "resolve", OpGetVnode: "getvnode", OpInstallVnode: "installvnode",
+	OpGetVnodes: "getvnodes", OpInstallVnodes: "installvnodes", OpResync: "resync",
 }
 
 func (o Op) String() string {

@@ -55,6 +55,9 @@ type VnodeState struct {
 	// that changed meanwhile is never overwritten.
 	Expect    VV
 	HasExpect bool
+	// Data, in batches (getvnodes, installvnodes), is a small file's
+	// whole content (trailing zeros may be cut; they read back as zeros).
+	Data []byte
 }
 
 func (m *VnodeState) Encode(e *Encoder) {
@@ -73,6 +76,7 @@ func (m *VnodeState) Encode(e *Encoder) {
 	}
 	e.VV(m.Expect)
 	e.Bool(m.HasExpect)
+	e.Bytes(m.Data)
 }
 
 func (m *VnodeState) Decode(d *Decoder) {
@@ -89,6 +93,98 @@ func (m *VnodeState) Decode(d *Decoder) {
 	}
 	m.Expect = d.VV()
 	m.HasExpect = d.Bool()
+	if b := d.Bytes(MaxInlineData); len(b) > 0 {
+		m.Data = append([]byte(nil), b...)
+	}
+}
+
+// MaxInlineData bounds the data a VnodeState carries in a batch (the
+// volume package stores files up to this size inline).
+const MaxInlineData = 64 << 10
+
+// MaxBatchBytes bounds the data of the states in one batch, so that a
+// batch fits a frame.
+const MaxBatchBytes = 2 << 20
+
+// VnodeStates is a batch of object states (getvnodes, installvnodes).
+type VnodeStates struct{ States []VnodeState }
+
+func (m *VnodeStates) Encode(e *Encoder) {
+	e.U32(uint32(len(m.States)))
+	for i := range m.States {
+		m.States[i].Encode(e)
+	}
+}
+
+func (m *VnodeStates) Decode(d *Decoder) {
+	m.States = make([]VnodeState, d.Count(MaxAllocFIDs, 60))
+	for i := range m.States {
+		m.States[i].Decode(d)
+	}
+}
+
+// InstallReply has one outcome per installed state (CodeOK, or the error).
+type InstallReply struct{ Results []ResolveResult }
+
+func (m *InstallReply) Encode(e *Encoder) { (&ResolveReply{Results: m.Results}).Encode(e) }
+func (m *InstallReply) Decode(d *Decoder) {
+	var r ResolveReply
+	r.Decode(d)
+	m.Results = r.Results
+}
+
+// Resync asks a server to bring every replica of a volume level (volutil
+// resync), one step at a time: the server works from Phase and After (the
+// cursor a previous reply returned) for about a second and returns where
+// it stopped. Phase 0 levels directories, phase 1 everything else.
+type Resync struct {
+	Volume uint32
+	Phase  uint8
+	After  uint32
+}
+
+func (m *Resync) Encode(e *Encoder) { e.U32(m.Volume); e.U8(m.Phase); e.U32(m.After) }
+func (m *Resync) Decode(d *Decoder) { m.Volume, m.Phase, m.After = d.U32(), d.U8(), d.U32() }
+
+// ResyncReply is one step's outcome: the cursor to go on from (Done: the
+// volume is level as far as the replicas could be reached), what the step
+// scanned and copied, the largest replica's vnode count (for progress),
+// and the objects left unresolved with why.
+type ResyncReply struct {
+	Phase    uint8
+	After    uint32
+	Done     bool
+	Scanned  uint64
+	Copied   uint64
+	Bytes    int64
+	Total    uint64
+	Problems []string
+}
+
+// MaxResyncProblems bounds the problems one reply lists.
+const MaxResyncProblems = 100
+
+func (m *ResyncReply) Encode(e *Encoder) {
+	e.U8(m.Phase)
+	e.U32(m.After)
+	e.Bool(m.Done)
+	e.U64(m.Scanned)
+	e.U64(m.Copied)
+	e.I64(m.Bytes)
+	e.U64(m.Total)
+	e.U32(uint32(len(m.Problems)))
+	for _, p := range m.Problems {
+		e.String(p)
+	}
+}
+
+func (m *ResyncReply) Decode(d *Decoder) {
+	m.Phase, m.After, m.Done = d.U8(), d.U32(), d.Bool()
+	m.Scanned, m.Copied, m.Bytes, m.Total = d.U64(), d.U64(), d.I64(), d.U64()
+	m.Problems = make([]string, d.Count(MaxResyncProblems, 4))
+	for i := range m.Problems {
+		m.Problems[i] = d.String(MaxPath)
+	}
 }
 
 // GetVnode asks a server for its replica's state of FID, with the file's

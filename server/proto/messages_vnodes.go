@@ -1,15 +1,25 @@
 package proto
 
 // ListVnodes pages through the vnodes of this server's replica of a volume
-// (volutil info -all), in vnode order, starting after vnode After.
+// (volutil info -all), in vnode order, starting after vnode After. With
+// Quick the content checksums are left out (resync compares version
+// vectors only).
 type ListVnodes struct {
 	Volume uint32
 	After  uint32
 	Max    uint32
+	Quick  bool
 }
 
-func (m *ListVnodes) Encode(e *Encoder) { e.U32(m.Volume); e.U32(m.After); e.U32(m.Max) }
-func (m *ListVnodes) Decode(d *Decoder) { m.Volume, m.After, m.Max = d.U32(), d.U32(), d.U32() }
+func (m *ListVnodes) Encode(e *Encoder) {
+	e.U32(m.Volume)
+	e.U32(m.After)
+	e.U32(m.Max)
+	e.Bool(m.Quick)
+}
+func (m *ListVnodes) Decode(d *Decoder) {
+	m.Volume, m.After, m.Max, m.Quick = d.U32(), d.U32(), d.U32(), d.Bool()
+}
 
 // MaxListVnodes is the most vnodes one ListVnodes reply carries.
 const MaxListVnodes = 4096

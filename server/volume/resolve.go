@@ -1,7 +1,9 @@
 package volume
 
 import (
+	"errors"
 	"fmt"
+	"io"
 
 	"github.com/coda-fs/coda/server/proto"
 	"github.com/coda-fs/coda/server/store"
@@ -95,77 +97,167 @@ type InstallArgs struct {
 // missing); else it fails with CodeStale and changes nothing. The version
 // vector is the installed state's, exactly; the COP2 mark is cleared.
 func (v *Volume) Install(a InstallArgs) (*Change, error) {
-	st := a.State
-	src := &vnode{Unique: st.FID.Unique}
-	if len(st.Record) > 0 {
-		var err error
-		if src, err = decodeVnode(st.Record); err != nil {
-			return nil, proto.Errorf(proto.CodeProtocol, err.Error())
-		}
-	}
-	fid := st.FID
-	if fid.Volume != v.hdr.ID || fid.Vnode == 0 || src.Unique != fid.Unique {
-		return nil, proto.Errorf(proto.CodeInvalid, fmt.Sprintf("install: bad FID %v", fid))
-	}
-	return v.update(proto.StoreID{}, func(t *txn) error {
-		cur, err := t.get(fid.Vnode)
-		switch {
-		case err == proto.ErrNotFound:
-			cur = nil
-		case err != nil:
-			return err
-		case cur.Unique != fid.Unique:
-			return proto.Errorf(proto.CodeExists, fmt.Sprintf("install %v: vnode %d holds another object", fid, fid.Vnode))
-		}
-		if st.HasExpect {
-			if cur == nil && st.Expect != (proto.VV{}) || cur != nil && cur.VV != st.Expect {
-				return proto.Errorf(proto.CodeStale, fmt.Sprintf("install %v: the replica changed since it was read", fid))
+	return v.update(proto.StoreID{}, func(t *txn) error { return t.install(a) })
+}
+
+// InstallMany installs a batch of states (small files' data in
+// State.Data) in one transaction. A state whose replica changed since it
+// was read, or whose vnode holds another object, is skipped with its
+// error in errs; any other error fails the whole batch.
+func (v *Volume) InstallMany(states []proto.VnodeState) (errs []error, ch *Change, err error) {
+	errs = make([]error, len(states))
+	ch, err = v.update(proto.StoreID{}, func(t *txn) error {
+		for i, st := range states {
+			a := InstallArgs{State: st}
+			if st.Type == proto.TypeFile && len(st.Record) > 0 {
+				a.Inline = st.Data
+				if a.Inline == nil {
+					a.Inline = []byte{}
+				}
 			}
-		}
-		if len(st.Record) == 0 { // only a new version vector (weak equality)
-			if cur == nil {
-				return proto.Errorf(proto.CodeStale, fmt.Sprintf("install %v: the replica lacks the object", fid))
+			if err := t.check(st); err != nil {
+				errs[i] = err
+				continue
 			}
-			cur.VV = st.VV
-			cur.Flags &^= flagCOP2
-			t.dirty[fid.Vnode] = cur
-			return nil
-		}
-		n := *src
-		n.VV = st.VV
-		n.Flags, n.Container, n.Blocks = 0, 0, 0
-		if cur != nil {
-			if cur.Container != 0 {
-				t.ch.freed = append(t.ch.freed, store.ContainerID(cur.Container))
-			}
-			if cur.inline() {
-				t.b.Delete(inlineKey(v.hdr.ID, fid.Vnode))
-			}
-			t.ch.byteDelta -= cur.Blocks
-		} else {
-			t.ch.fileDelta++
-		}
-		if n.Type == proto.TypeFile {
-			switch {
-			case a.Inline != nil:
-				t.b.Set(inlineKey(v.hdr.ID, fid.Vnode), a.Inline)
-				n.Flags |= flagInline
-				n.Blocks = (int64(len(a.Inline)) + 4095) &^ 4095
-			case a.Container != 0:
-				n.Container, n.Blocks = uint64(a.Container), a.Blocks
-			}
-			t.ch.byteDelta += n.Blocks
-		}
-		if n.Type == proto.TypeDir {
-			if err := t.installEntries(fid.Vnode, st.Entries); err != nil {
+			if err := t.install(a); err != nil {
 				return err
 			}
 		}
-		t.dirty[fid.Vnode] = &n
-		t.ch.FIDs = append(t.ch.FIDs, fid)
-		v.reserve(fid)
 		return nil
 	})
+	return errs, ch, err
+}
+
+// check does an install's checks, which change nothing: the FID and record
+// are sound, the vnode holds no other object, and it still holds what
+// Expect names.
+func (t *txn) check(st proto.VnodeState) error {
+	fid := st.FID
+	unique := fid.Unique
+	if len(st.Record) > 0 {
+		src, err := decodeVnode(st.Record)
+		if err != nil {
+			return proto.Errorf(proto.CodeProtocol, err.Error())
+		}
+		unique = src.Unique
+	}
+	if fid.Volume != t.v.hdr.ID || fid.Vnode == 0 || unique != fid.Unique {
+		return proto.Errorf(proto.CodeInvalid, fmt.Sprintf("install: bad FID %v", fid))
+	}
+	cur, err := t.get(fid.Vnode)
+	switch {
+	case err == proto.ErrNotFound:
+		cur = nil
+	case err != nil:
+		return err
+	case cur.Unique != fid.Unique:
+		return proto.Errorf(proto.CodeExists, fmt.Sprintf("install %v: vnode %d holds another object", fid, fid.Vnode))
+	}
+	if st.HasExpect {
+		if cur == nil && st.Expect != (proto.VV{}) || cur != nil && cur.VV != st.Expect {
+			return proto.Errorf(proto.CodeStale, fmt.Sprintf("install %v: the replica changed since it was read", fid))
+		}
+	}
+	if len(st.Record) == 0 && cur == nil {
+		return proto.Errorf(proto.CodeStale, fmt.Sprintf("install %v: the replica lacks the object", fid))
+	}
+	return nil
+}
+
+// install applies one state (see Install).
+func (t *txn) install(a InstallArgs) error {
+	st := a.State
+	if err := t.check(st); err != nil {
+		return err
+	}
+	v, fid := t.v, st.FID
+	cur, err := t.get(fid.Vnode)
+	if err == proto.ErrNotFound {
+		cur = nil
+	} else if err != nil {
+		return err
+	}
+	if len(st.Record) == 0 { // only a new version vector (weak equality)
+		cur.VV = st.VV
+		cur.Flags &^= flagCOP2
+		t.dirty[fid.Vnode] = cur
+		return nil
+	}
+	src, err := decodeVnode(st.Record)
+	if err != nil {
+		return proto.Errorf(proto.CodeProtocol, err.Error())
+	}
+	n := *src
+	n.VV = st.VV
+	n.Flags, n.Container, n.Blocks = 0, 0, 0
+	if cur != nil {
+		if cur.Container != 0 {
+			t.ch.freed = append(t.ch.freed, store.ContainerID(cur.Container))
+		}
+		if cur.inline() {
+			t.b.Delete(inlineKey(v.hdr.ID, fid.Vnode))
+		}
+		t.ch.byteDelta -= cur.Blocks
+	} else {
+		t.ch.fileDelta++
+	}
+	if n.Type == proto.TypeFile {
+		switch {
+		case a.Inline != nil:
+			t.b.Set(inlineKey(v.hdr.ID, fid.Vnode), a.Inline)
+			n.Flags |= flagInline
+			n.Blocks = (int64(len(a.Inline)) + 4095) &^ 4095
+		case a.Container != 0:
+			n.Container, n.Blocks = uint64(a.Container), a.Blocks
+		}
+		t.ch.byteDelta += n.Blocks
+	}
+	if n.Type == proto.TypeDir {
+		if err := t.installEntries(fid.Vnode, st.Entries); err != nil {
+			return err
+		}
+	}
+	t.dirty[fid.Vnode] = &n
+	t.ch.FIDs = append(t.ch.FIDs, fid)
+	v.reserve(fid)
+	return nil
+}
+
+// ReadStates reads a batch of states (see ReadState), each file's data
+// in State.Data: for small files only (resync batches them).
+func (v *Volume) ReadStates(fids []proto.FID) ([]proto.VnodeState, error) {
+	out := make([]proto.VnodeState, len(fids))
+	for i, fid := range fids {
+		st, data, err := v.ReadState(fid)
+		if err != nil {
+			return nil, err
+		}
+		if data != nil {
+			st.Data, err = smallData(data, st.Size)
+			if err != nil {
+				return nil, fmt.Errorf("%v: %w", fid, err)
+			}
+		}
+		out[i] = st
+	}
+	return out, nil
+}
+
+// smallData returns the bytes of a small file's content and closes it.
+func smallData(d *Data, size int64) ([]byte, error) {
+	if d.Container == nil {
+		return d.Inline, nil
+	}
+	defer d.Container.Close()
+	if size > proto.MaxInlineData {
+		return nil, proto.Errorf(proto.CodeInvalid, fmt.Sprintf("%d bytes is too large for a batch", size))
+	}
+	b := make([]byte, size)
+	n, err := d.Container.NewReader(size).ReadAt(b, 0)
+	if err != nil && n < int(size) && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return b, nil
 }
 
 // reserve keeps this replica from handing out fid's numbers again. Callers

@@ -13,8 +13,9 @@ import (
 // after, in vnode order, each with a checksum of its content (a file's
 // bytes; a directory's entries, in name order, and ACL; a symlink's
 // target), and whether more follow. Two replicas that are in step give
-// identical summaries: volutil info -all prints them for diff.
-func (v *Volume) Summaries(after uint32, max int) ([]proto.VnodeSummary, bool, error) {
+// identical summaries: volutil info -all prints them for diff. With quick
+// the checksums are left out.
+func (v *Volume) Summaries(after uint32, max int, quick bool) ([]proto.VnodeSummary, bool, error) {
 	id := v.hdr.ID
 	_, hi := vnodeSpan(id)
 	it, err := v.set.db.NewIter(vnodeKey(id, after+1), hi)
@@ -32,9 +33,11 @@ func (v *Volume) Summaries(after uint32, max int) ([]proto.VnodeSummary, bool, e
 		if err != nil {
 			return nil, false, err
 		}
-		sum, err := v.contentSum(vn, n)
-		if err != nil {
-			return nil, false, err
+		var sum uint64
+		if !quick {
+			if sum, err = v.contentSum(vn, n); err != nil {
+				return nil, false, err
+			}
 		}
 		out = append(out, proto.VnodeSummary{FID: proto.FID{Volume: id, Vnode: vn, Unique: n.Unique},
 			Type: n.Type, Mode: n.Mode, UID: n.UID, GID: n.GID, Nlink: n.Nlink, Size: n.Size, VV: n.VV, Sum: sum})

@@ -14,7 +14,7 @@ func TestSummaries(t *testing.T) {
 	d := mk(t, v, r, "d", proto.TypeDir, 0o755, 0)
 	f := mk(t, v, d.FID, "f", proto.TypeFile, 0o644, 0)
 	mk(t, v, r, "l", proto.TypeSymlink, 0o777, 0)
-	all, more, err := v.Summaries(0, 100)
+	all, more, err := v.Summaries(0, 100, false)
 	if err != nil || more || len(all) != 4 {
 		t.Fatalf("summaries: %d, more %v, %v", len(all), more, err)
 	}
@@ -23,13 +23,13 @@ func TestSummaries(t *testing.T) {
 			t.Fatalf("not in vnode order: %v", all)
 		}
 	}
-	page, more, err := v.Summaries(all[1].FID.Vnode, 2)
+	page, more, err := v.Summaries(all[1].FID.Vnode, 2, false)
 	if err != nil || !more && len(page) != 2 || page[0].FID != all[2].FID {
 		t.Fatalf("page after %v: %v %v %v", all[1].FID, page, more, err)
 	}
 	sumOf := func(fid proto.FID) uint64 {
 		t.Helper()
-		s, _, err := v.Summaries(fid.Vnode-1, 1)
+		s, _, err := v.Summaries(fid.Vnode-1, 1, false)
 		if err != nil || len(s) != 1 || s[0].FID != fid {
 			t.Fatalf("summary of %v: %v %v", fid, s, err)
 		}
