@@ -4,6 +4,8 @@ import (
 	"io"
 	"log/slog"
 	"time"
+
+	"github.com/coda-fs/coda/server/proto"
 )
 
 // InitOptions are the inputs of `coda server init`.
@@ -37,4 +39,7 @@ type Options struct {
 	Ready func(addr string)
 	// Stderr receives start-up messages meant for the operator.
 	Stderr io.Writer
+	// FaultHook, for tests only, may drop the reply of a request after
+	// it was served (rpc.Config.FaultHook).
+	FaultHook func(op proto.Op) (dropReply bool)
 }

@@ -435,7 +435,7 @@ func openDaemon(o Options, id identity, addr string, log *slog.Logger) (*daemon,
 				return c.Conn(), nil
 			}}
 	}
-	d.rpc = rpc.NewServer(rpc.Config{TLS: tlsCfg, Logger: log}, &mux, fsrv.Accept)
+	d.rpc = rpc.NewServer(rpc.Config{TLS: tlsCfg, Logger: log, FaultHook: o.FaultHook}, &mux, fsrv.Accept)
 	d.rpc.OnClose(fsrv.ConnClosed)
 	return d, nil
 }

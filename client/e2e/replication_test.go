@@ -261,3 +261,42 @@ func TestReplaceDeadServer(t *testing.T) {
 		t.Fatalf("read from server 3 alone: %q", out)
 	}
 }
+
+// TestSCMDown: with the SCM stopped, file service, volume lookups and
+// logins at the other servers go on; what must change the realm's
+// databases (createvol_rep, cpasswd) fails in one line naming the SCM.
+func TestSCMDown(t *testing.T) {
+	c := replicatedCell(t)
+	a := c.Venus("a")
+	sh(t, "echo before > "+a.Root+"/f")
+	c.Servers[0].Proc.Stop()
+	scm := c.Servers[0].Addr
+	s2 := c.Servers[1].Addr
+
+	if out := sh(t, "echo during > "+a.Root+"/g && cat "+a.Root+"/f "+a.Root+"/g"); out != "before\nduring\n" {
+		t.Fatalf("file service with the SCM down: %q", out)
+	}
+	ca := filepath.Join(c.Data, "db", "ca.pem")
+	r := bintest.Run(t, "", "volutil", "-h", s2, "--key", c.KeyFile(), "--ca", ca, "info", "coda.root")
+	if r.Code != 0 || !strings.Contains(r.Stdout, "7f000001") {
+		t.Fatalf("volutil -h server2 info: exit %d, %q %q", r.Code, r.Stdout, r.Stderr)
+	}
+	b := c.Venus("b") // a new client finds the root volume and logs in without the SCM
+	if out := sh(t, "cat "+b.Root+"/g"); out != "during\n" {
+		t.Fatalf("new client reads %q", out)
+	}
+	if r := bintest.Run(t, bintest.AdminPassword+"\n", "clog", "-pipe", "--mount", b.Mount, "-host", s2, "admin"); r.Code != 0 {
+		t.Fatalf("clog at server 2: exit %d, %s", r.Code, r.Stderr)
+	}
+
+	one := func(what string, r bintest.Result) {
+		t.Helper()
+		if r.Code == 0 || strings.Count(strings.TrimSpace(r.Stderr), "\n") != 0 || !strings.Contains(r.Stderr, scm) {
+			t.Errorf("%s with the SCM down: exit %d, %q; want one line naming the SCM %s", what, r.Code, r.Stderr, scm)
+		}
+	}
+	one("createvol_rep -h SCM", bintest.Run(t, "", "createvol_rep", "-h", scm, "--key", c.KeyFile(), "--ca", ca, "www", s2))
+	one("createvol_rep -h server2", bintest.Run(t, "", "createvol_rep", "-h", s2, "--key", c.KeyFile(), "--ca", ca, "www", s2))
+	one("cpasswd -h server2", bintest.Run(t, bintest.AdminPassword+"\nnew-pw\nnew-pw\n", "cpasswd", "--pipe", "--mount", b.Mount, "-h", s2, "admin"))
+	one("cpasswd", bintest.Run(t, bintest.AdminPassword+"\nnew-pw\nnew-pw\n", "cpasswd", "--pipe", "--mount", b.Mount, "admin"))
+}

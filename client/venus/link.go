@@ -458,19 +458,49 @@ func (v *Venus) callOn(ctx context.Context, c Caller, conn *rpc.Conn, op proto.O
 	if opts != nil {
 		o = *opts
 	}
-	if o.Upload != nil || o.Download != nil {
+	switch {
+	case o.Upload != nil:
+		// A lost reply must not cost the data timeout: allow the upload
+		// at least minUploadRate, then the metadata timeout.
+		timeout = min(v.opts.DataTimeout, v.opts.CallTimeout+time.Duration(o.Upload.Size/minUploadRate)*time.Second)
+	case o.Download != nil:
 		timeout = v.opts.DataTimeout
 	}
 	o.Ident, st.who = v.slotFor(ctx, conn, c)
+	var err error
+	for attempt := 0; attempt < 2; attempt++ {
+		err = v.callOnce(ctx, conn, op, req, resp, &o, timeout)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			break
+		}
+		// The connection lives but no answer came: the request or its
+		// reply was lost. Send it once more: an update carries its store
+		// id, so a server that applied it already only answers.
+		v.log.Warn("no reply from the server; sending the request again", "op", op, "server", conn.RemoteAddr())
+		if r, ok := o.Download.(resetter); ok && attempt == 0 {
+			if rerr := r.Reset(); rerr != nil {
+				return st, rerr
+			}
+		}
+	}
+	return st, err
+}
+
+// minUploadRate (bytes/s) is the slowest upload venus waits for before it
+// sends a store again.
+const minUploadRate = 256 << 10
+
+// callOnce is one attempt of callOn, bounded by timeout.
+func (v *Venus) callOnce(ctx context.Context, conn *rpc.Conn, op proto.Op, req, resp proto.Message, o *rpc.CallOpts, timeout time.Duration) error {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	v.stats.countRPC(op)
-	err := conn.Call(cctx, op, req, resp, &o)
+	err := conn.Call(cctx, op, req, resp, o)
 	var ce *rpc.ConnError
 	if errors.As(err, &ce) {
 		v.link.dropConn(conn, err)
 	}
-	return st, err
+	return err
 }
 
 // call sends a request any server answers (volume locations, the root

@@ -26,6 +26,7 @@ type Server struct {
 	t      testing.TB
 	cancel context.CancelFunc
 	done   chan error
+	fault  func(op proto.Op) bool
 }
 
 // AdminPassword is the password of the admin user of every test realm.
@@ -38,6 +39,8 @@ type Options struct {
 	Logger *slog.Logger // default: discard
 	Dir    string       // default: a new temp dir
 	Addr   string       // listen address; default: a free 127.0.0.1 port
+	// FaultHook may drop replies (rpc.Config.FaultHook).
+	FaultHook func(op proto.Op) (dropReply bool)
 }
 
 // Start initialises a data directory and runs a server on it until the
@@ -86,6 +89,7 @@ func launch(t testing.TB, o Options, init server.InitOptions) *Server {
 	}
 	s := &Server{Realm: o.Realm, Dir: o.Dir, t: t,
 		CAFile: filepath.Join(o.Dir, "db", "ca.pem"), KeyFile: filepath.Join(o.Dir, "db", "volutil.key")}
+	s.fault = o.FaultHook
 	s.run(o.Logger, o.Addr)
 	t.Cleanup(s.Stop)
 	return s
@@ -109,7 +113,7 @@ func (s *Server) run(log *slog.Logger, listen string) {
 	s.cancel, s.done = cancel, make(chan error, 1)
 	go func() {
 		s.done <- server.Run(ctx, server.Options{DataDir: s.Dir, Listen: listen, Logger: log,
-			Ready: func(addr string) { ready <- addr }})
+			Ready: func(addr string) { ready <- addr }, FaultHook: s.fault})
 	}()
 	select {
 	case s.Addr = <-ready:
