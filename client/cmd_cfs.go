@@ -35,9 +35,11 @@ EXAMPLES:
    coda cfs sa -negative /coda/example.org/www guest w
    coda cfs getfid /coda/example.org/www/index.html
    coda cfs lv /coda/example.org/www
+   coda cfs mkmount /coda/example.org/www www
    coda cfs cs`,
 		Subcommands: []*cli.Command{newCfsListACL(), newCfsSetACL(), newCfsGetFID(), newCfsGetPath(), newCfsListVol(),
-			newCfsWhereIs(), newCfsCheckServers(), newCfsDisconnect("disconnect"), newCfsDisconnect("reconnect")},
+			newCfsWhereIs(), newCfsCheckServers(), newCfsDisconnect("disconnect"), newCfsDisconnect("reconnect"),
+			newCfsMkMount(), newCfsLsMount(), newCfsRmMount()},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return usageErrorf("cfs: unknown or not yet available command %q (see coda cfs --help)", c.Args().First())

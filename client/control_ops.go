@@ -32,7 +32,18 @@ const (
 	OpGetPath    = "getpath"      // GetPathArgs → string
 	OpDisconnect = "disconnect"   // CheckArgs → nothing (root only)
 	OpReconnect  = "reconnect"    // CheckArgs → nothing (root only)
+	OpMkMount    = "mkmount"      // MountArgs → nothing
+	OpLsMount    = "lsmount"      // MountArgs → volume name
+	OpRmMount    = "rmmount"      // MountArgs → nothing
 )
+
+// MountArgs name a mount point by its directory's inode number and its
+// name there, and for OpMkMount the volume to mount.
+type MountArgs struct {
+	Dir    uint64 `json:"dir"`
+	Name   string `json:"name"`
+	Volume string `json:"volume,omitempty"`
+}
 
 // FIDReply is an object's status (FID, version vector…) and its realm.
 type FIDReply struct {
@@ -170,6 +181,19 @@ func controlHandler(v *venus.Venus) control.Handler {
 				v.Reconnect(a.Servers)
 			}
 			return struct{}{}, nil
+		case OpMkMount, OpLsMount, OpRmMount:
+			var a MountArgs
+			if err := json.Unmarshal(raw, &a); err != nil {
+				return nil, fmt.Errorf("%s: %v", op, err)
+			}
+			c := venus.Caller{UID: p.UID, GID: p.GID, PID: p.PID}
+			switch op {
+			case OpMkMount:
+				return struct{}{}, v.MakeMount(ctx, c, a.Dir, a.Name, a.Volume)
+			case OpLsMount:
+				return v.MountPoint(ctx, c, a.Dir, a.Name)
+			}
+			return struct{}{}, v.RemoveMount(ctx, c, a.Dir, a.Name)
 		case OpListACL, OpSetACL:
 			var a ACLArgs
 			if err := json.Unmarshal(raw, &a); err != nil {

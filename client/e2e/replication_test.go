@@ -300,3 +300,61 @@ func TestSCMDown(t *testing.T) {
 	one("cpasswd -h server2", bintest.Run(t, bintest.AdminPassword+"\nnew-pw\nnew-pw\n", "cpasswd", "--pipe", "--mount", b.Mount, "-h", s2, "admin"))
 	one("cpasswd", bintest.Run(t, bintest.AdminPassword+"\nnew-pw\nnew-pw\n", "cpasswd", "--pipe", "--mount", b.Mount, "admin"))
 }
+
+// TestMountPoints: cfs mkmount mounts a volume (here on two of the three
+// servers) in the tree; both clients see it; lsmount names it; rm and
+// rmdir cannot remove it; rmmount does and the volume stays.
+func TestMountPoints(t *testing.T) {
+	c := replicatedCell(t)
+	a, b := c.Venus("a"), c.Venus("b")
+	c.Admin("createvol_rep", "-h", c.Addr, "www", c.Servers[1].Addr, c.Servers[2].Addr)
+	cfs := func(args ...string) bintest.Result { return bintest.Run(t, "", append([]string{"cfs"}, args...)...) }
+	if r := cfs("mkmount", a.Root+"/www", "www"); r.Code != 0 {
+		t.Fatalf("cfs mkmount: exit %d, %s", r.Code, r.Stderr)
+	}
+	sh(t, "mkdir "+a.Root+"/www/htdocs && echo hello > "+a.Root+"/www/htdocs/index.html")
+	if out := sh(t, "cat "+b.Root+"/www/htdocs/index.html && ls -F "+b.Root+"/"); out != "hello\nwww/\n" {
+		t.Fatalf("client b sees %q", out)
+	}
+	if r := cfs("lsmount", a.Root+"/www"); r.Code != 0 || r.Stdout != "'"+a.Root+"/www' is a mount point for volume 'www'\n" {
+		t.Fatalf("cfs lsmount: exit %d, %q %q", r.Code, r.Stdout, r.Stderr)
+	}
+	if r := cfs("lv", a.Root+"/www/htdocs"); r.Code != 0 || !strings.Contains(r.Stdout, `named "www"`) ||
+		strings.Count(r.Stdout, "replica ") != 2 || strings.Contains(r.Stdout, c.Servers[0].Addr) {
+		t.Fatalf("cfs lv in the mounted volume: exit %d, %q %q", r.Code, r.Stdout, r.Stderr)
+	}
+	for _, bad := range [][]string{
+		{"mkmount", a.Root + "/nothere", "no-such-volume"},
+		{"mkmount", a.Root + "/www", "www"},
+		{"lsmount", a.Root + "/www/htdocs"},
+	} {
+		if r := cfs(bad...); r.Code != 1 || strings.Count(r.Stderr, "\n") != 1 {
+			t.Errorf("cfs %v: exit %d, %q; want one line and exit 1", bad, r.Code, r.Stderr)
+		}
+	}
+	if _, err := os.Lstat(a.Root + "/nothere"); !os.IsNotExist(err) {
+		t.Errorf("a failed mkmount left %v", err)
+	}
+	if err := syscall.Rmdir(a.Root + "/www"); err == nil {
+		t.Fatal("rmdir removed a mount point")
+	}
+	if err := syscall.Unlink(a.Root + "/www"); err == nil {
+		t.Fatal("unlink removed a mount point")
+	}
+	if r := cfs("rmmount", a.Root+"/www"); r.Code != 0 {
+		t.Fatalf("cfs rmmount: exit %d, %s", r.Code, r.Stderr)
+	}
+	if _, err := os.Lstat(a.Root + "/www"); !os.IsNotExist(err) {
+		t.Fatalf("after rmmount: %v", err)
+	}
+	r := bintest.Run(t, "", "volutil", "-h", c.Servers[1].Addr, "--key", c.KeyFile(), "--ca", filepath.Join(c.Data, "db", "ca.pem"), "getvolumelist")
+	if !strings.Contains(r.Stdout, "www") {
+		t.Fatalf("the volume went with its mount point: %q %q", r.Stdout, r.Stderr)
+	}
+	if r := cfs("mkmount", a.Root+"/web", "www"); r.Code != 0 {
+		t.Fatalf("cfs mkmount again: %s", r.Stderr)
+	}
+	if out := sh(t, "cat "+a.Root+"/web/htdocs/index.html"); out != "hello\n" {
+		t.Fatalf("mounted again: %q", out)
+	}
+}

@@ -148,7 +148,11 @@ func (v *Venus) listing(o *object) []DirEntry {
 	}
 	list := make([]DirEntry, 0, len(d.entries))
 	for name, de := range d.entries {
-		list = append(list, DirEntry{Name: name, Ino: v.inoFor(de.FID), Mode: typeBits(de.Type)})
+		typ := de.Type
+		if ch := v.objs[de.FID]; ch != nil && ch.hasAttr && maybeMountPoint(&ch.attr) {
+			typ = proto.TypeDir // shown as the root of the volume mounted there
+		}
+		list = append(list, DirEntry{Name: name, Ino: v.inoFor(de.FID), Mode: typeBits(typ)})
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
 	d.list = list

@@ -89,6 +89,9 @@ func (v *Venus) Lookup(ctx context.Context, c Caller, parent uint64, name string
 		if err != nil {
 			return Entry{}, err
 		}
+		if o, err = v.crossMount(ctx, c, d, o); err != nil {
+			return Entry{}, err
+		}
 		v.mu.Lock()
 		e := Entry{Attr: v.attrOf(o), EntryTimeout: v.dur(v.hasCB(d) && v.hasCB(o))}
 		v.mu.Unlock()

@@ -51,6 +51,7 @@ type Venus struct {
 	inos        map[proto.FID]uint64
 	nextIno     uint64
 	vols        map[uint32]*volume
+	roots       map[string]proto.FID // root directories of mounted volumes, by name
 	root        rootInfo
 	lru         list.List
 	cachedBytes int64
@@ -71,6 +72,7 @@ func New(ctx context.Context, opts Options) (*Venus, error) {
 	}
 	v := &Venus{opts: opts, log: opts.Logger, started: time.Now(), closing: make(chan struct{}),
 		objs: map[proto.FID]*object{}, byIno: map[uint64]*object{}, vols: map[uint32]*volume{},
+		roots: map[string]proto.FID{},
 		unsynced: map[*object]struct{}{}, toks: tokens{byUID: map[uint32]*token{}}}
 	v.link.v = v
 	v.mux = &rpc.Mux{}

@@ -125,6 +125,13 @@ func TestReplicatedVolumes(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q, want one line with %q", tc.args, r.Code, r.Stderr, tc.want)
 		}
 	}
+	r = tool(t, scm, "createvol_rep", "nine", "1", "2", "3", "4", "5", "6", "7", "8", "9")
+	if r.Code != 2 || !strings.Contains(r.Stderr, "at most 8 replicas") || strings.Count(r.Stderr, "\n") != 1 {
+		t.Errorf("createvol_rep on 9 servers: exit %d, %q", r.Code, r.Stderr)
+	}
+	if info, err := volInfo(t, scm, "nine"); !errors.Is(err, proto.ErrNoVolume) {
+		t.Errorf("nine exists after a refused createvol_rep: %+v, %v", info, err)
+	}
 	r = tool(t, s2, "createvol_rep", "elsewhere", "2")
 	if r.Code != 1 || !strings.Contains(r.Stderr, "on the SCM ("+scm.Addr+")") {
 		t.Errorf("createvol_rep at a non-SCM server: exit %d, %q", r.Code, r.Stderr)
