@@ -72,7 +72,7 @@ func New(ctx context.Context, opts Options) (*Venus, error) {
 	}
 	v := &Venus{opts: opts, log: opts.Logger, started: time.Now(), closing: make(chan struct{}),
 		objs: map[proto.FID]*object{}, byIno: map[uint64]*object{}, vols: map[uint32]*volume{},
-		roots: map[string]proto.FID{},
+		roots:    map[string]proto.FID{},
 		unsynced: map[*object]struct{}{}, toks: tokens{byUID: map[uint32]*token{}}}
 	v.link.v = v
 	v.mux = &rpc.Mux{}
