@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 
@@ -78,17 +79,22 @@ func newCfsListVol() *cli.Command {
 		Usage:     "describe the volume holding each path",
 		UsageText: "coda cfs listvol|lv PATH...",
 		Description: `Prints the volume holding each PATH: its name, id and type, then one line per replica:
-server id, address, replica id, and whether the server answers a probe now (up or down).
+server id, address, replica id, and whether the server answers a probe now (up or down). Then
+the objects this venus saw differ between replicas and could not bring level, one line each
+with why: replicas that diverged (updates on both sides of a partition; see the resolution
+commands) or a replica that could not be reached or refused; or "No object known out of
+date".
 
 EXAMPLES:
    coda cfs lv /coda/example.org
    coda cfs listvol /coda/example.org/www`,
 		Action: func(c *cli.Context) error {
 			return forEachPath(c, "listvol", func(path string) (string, error) {
-				var info proto.VolumeInfo
-				if err := pathCall(c.Context, path, false, OpVolume, ACLArgs{}, &info); err != nil {
+				var vs venus.VolumeStatus
+				if err := pathCall(c.Context, path, false, OpVolume, ACLArgs{}, &vs); err != nil {
 					return "", err
 				}
+				info := vs.Info
 				status, err := probe(c.Context, path, replicaAddrs(info))
 				if err != nil {
 					return "", err
@@ -105,6 +111,17 @@ EXAMPLES:
 						state = "down"
 					}
 					fmt.Fprintf(&b, "  replica %d %s %x %s\n", r.ServerID, r.Addr, r.ReplicaID, state)
+				}
+				if len(vs.OutOfDate) == 0 {
+					b.WriteString("  No object known out of date\n")
+				}
+				fids := make([]string, 0, len(vs.OutOfDate))
+				for fid := range vs.OutOfDate {
+					fids = append(fids, fid)
+				}
+				sort.Strings(fids)
+				for _, fid := range fids {
+					fmt.Fprintf(&b, "  out of date: %s: %s\n", fid, vs.OutOfDate[fid])
 				}
 				return b.String(), nil
 			})
@@ -143,11 +160,11 @@ EXAMPLES:
    coda cfs whereis /coda/example.org/www/index.html`,
 		Action: func(c *cli.Context) error {
 			return forEachPath(c, "whereis", func(path string) (string, error) {
-				var info proto.VolumeInfo
-				if err := pathCall(c.Context, path, false, OpVolume, ACLArgs{}, &info); err != nil {
+				var vs venus.VolumeStatus
+				if err := pathCall(c.Context, path, false, OpVolume, ACLArgs{}, &vs); err != nil {
 					return "", err
 				}
-				return fmt.Sprintf("%s %s\n", path, strings.Join(replicaAddrs(info), " ")), nil
+				return fmt.Sprintf("%s %s\n", path, strings.Join(replicaAddrs(vs.Info), " ")), nil
 			})
 		},
 	}

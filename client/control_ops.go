@@ -27,7 +27,7 @@ const (
 	OpListACL    = "listacl"      // ACLArgs → []proto.ACLEntry
 	OpSetACL     = "setacl"       // ACLArgs → nothing
 	OpGetFID     = "getfid"       // ACLArgs (Ino) → FIDReply
-	OpVolume     = "volume"       // ACLArgs (Ino) → proto.VolumeInfo
+	OpVolume     = "volume"       // ACLArgs (Ino) → venus.VolumeStatus
 	OpCheck      = "checkservers" // CheckArgs → []venus.ServerStatus
 	OpGetPath    = "getpath"      // GetPathArgs → string
 	OpDisconnect = "disconnect"   // CheckArgs → nothing (root only)

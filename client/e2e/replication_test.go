@@ -358,3 +358,59 @@ func TestMountPoints(t *testing.T) {
 		t.Fatalf("mounted again: %q", out)
 	}
 }
+
+// TestDivergenceReported: a client-side partition lets two clients update
+// one file on disjoint replicas; when the partition heals the replicas are
+// concurrent, not dominated: venus reports the object in cfs lv and
+// neither side's version is overwritten.
+func TestDivergenceReported(t *testing.T) {
+	c := replicatedCell(t)
+	a, b := c.Venus("a"), c.Venus("b")
+	f := "/f"
+	sh(t, "echo v0 > "+a.Root+f)
+	if out := sh(t, "cat "+b.Root+f); out != "v0\n" {
+		t.Fatalf("b reads %q", out)
+	}
+	s1, s2, s3 := c.Servers[0].Addr, c.Servers[1].Addr, c.Servers[2].Addr
+	cfs := func(args ...string) {
+		t.Helper()
+		if r := bintest.Run(t, "", append([]string{"cfs"}, args...)...); r.Code != 0 {
+			t.Fatalf("cfs %v: %s", args, r.Stderr)
+		}
+	}
+	cfs("disconnect", "--mount", a.Mount, s2)
+	cfs("disconnect", "--mount", b.Mount, s1, s3)
+	sh(t, "echo from-a > "+a.Root+f)
+	sh(t, "echo from-b > "+b.Root+f)
+	cfs("reconnect", "--mount", a.Mount)
+	cfs("reconnect", "--mount", b.Mount)
+
+	fid := strings.Fields(sh(t, "coda_bin="+bintest.Binary(t)+"; $coda_bin cfs getfid "+a.Root+f))[1]
+	fid = strings.TrimSuffix(fid, "@"+realm)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		sh(t, "cat "+a.Root+f+" >/dev/null")
+		r := bintest.Run(t, "", "cfs", "lv", a.Root+f)
+		if strings.Contains(r.Stdout, "out of date: "+fid+": diverged") {
+			break
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(a.Log)
+			t.Fatalf("cfs lv never reported %s as diverged:\n%s%s\n%s\n%s\n%s\n%s", fid, r.Stdout, r.Stderr,
+				c.vnodeLines(t, 1), c.vnodeLines(t, 2), c.vnodeLines(t, 3), log)
+		}
+		time.Sleep(100 * time.Millisecond) // poll: venus reconnects to the servers by itself
+	}
+	lines := func(i int) string {
+		for _, l := range strings.Split(c.vnodeLines(t, i), "\n") {
+			if strings.HasPrefix(l, "vnode "+fid+" ") {
+				return l
+			}
+		}
+		t.Fatalf("server %d lacks %s", i, fid)
+		return ""
+	}
+	if lines(1) != lines(3) || lines(1) == lines(2) {
+		t.Fatalf("the replicas were changed by the conflict:\n%s\n%s\n%s", lines(1), lines(2), lines(3))
+	}
+}

@@ -23,16 +23,35 @@ func (v *Venus) FIDInfo(ctx context.Context, c Caller, ino uint64) (proto.Attr, 
 	return o.attr, nil
 }
 
-// VolumeOf describes the volume holding the object at ino, as the servers
-// know it: name, id and replicas (cfs lv, cfs whereis).
-func (v *Venus) VolumeOf(ctx context.Context, c Caller, ino uint64) (proto.VolumeInfo, error) {
+// VolumeStatus is what venus knows of a volume: where the servers say it
+// lives, and the objects venus saw out of date on some replica and could
+// not bring level (FID → why).
+type VolumeStatus struct {
+	Info      proto.VolumeInfo
+	OutOfDate map[string]string
+}
+
+// VolumeOf describes the volume holding the object at ino (cfs lv, cfs
+// whereis).
+func (v *Venus) VolumeOf(ctx context.Context, c Caller, ino uint64) (VolumeStatus, error) {
 	o, err := v.object(ino)
 	if err != nil {
-		return proto.VolumeInfo{}, err
+		return VolumeStatus{}, err
 	}
-	var info proto.VolumeInfo
-	_, err = v.call(ctx, c, proto.OpGetVolumeInfo, &proto.VolumeRef{ID: o.fid.Volume}, &info, nil)
-	return info, err
+	var st VolumeStatus
+	if _, err = v.call(ctx, c, proto.OpGetVolumeInfo, &proto.VolumeRef{ID: o.fid.Volume}, &st.Info, nil); err != nil {
+		return st, err
+	}
+	v.learnVolume(&st.Info)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for fid, why := range v.volumeFor(o.fid.Volume).outOfDate {
+		if st.OutOfDate == nil {
+			st.OutOfDate = map[string]string{}
+		}
+		st.OutOfDate[fid.String()] = why
+	}
+	return st, nil
 }
 
 // ServerStatus is the result of probing one server.

@@ -154,7 +154,9 @@ type cop1 struct {
 	resp proto.Message
 	st   stamp
 	err  error
-	sent bool // the request may have reached the server
+	// tried: venus tried to send it (r.err says how that went); sent: the
+	// request may have reached the server.
+	tried, sent bool
 }
 
 // update sends a mutation of volume id to every reachable replica in
@@ -183,6 +185,7 @@ func (v *Venus) update(ctx context.Context, c Caller, id uint32, op proto.Op, re
 			go func() {
 				defer wg.Done()
 				r := &res[i]
+				r.tried = true
 				conn, err := v.link.to(ctx, r.addr, true)
 				if err != nil {
 					r.err = err
@@ -234,6 +237,8 @@ func (v *Venus) complete(ctx context.Context, c Caller, id uint32, sid proto.Sto
 	var errs []error
 	for i, r := range res {
 		switch {
+		case !r.tried:
+			// A replica known down: not part of this update.
 		case r.err == nil:
 			updated |= 1 << r.slot
 			if best < 0 || r.addr == pref {
@@ -286,7 +291,7 @@ func (v *Venus) complete(ctx context.Context, c Caller, id uint32, sid proto.Sto
 func (v *Venus) cop2(ctx context.Context, c Caller, res []cop1, sid proto.StoreID, updated uint8, fids []proto.FID) {
 	var wg sync.WaitGroup
 	for _, r := range res {
-		if r.err != nil {
+		if !r.tried || r.err != nil {
 			continue
 		}
 		wg.Add(1)

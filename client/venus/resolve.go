@@ -143,14 +143,20 @@ func (v *Venus) resolveReplicas(ctx context.Context, c Caller, id uint32, fids [
 		vol := v.volumeFor(id)
 		for i, res := range r.Results {
 			switch res.Outcome {
-			case proto.ResolveConflict:
-				if vol.conflicts == nil {
-					vol.conflicts = map[proto.FID]string{}
+			case proto.ResolveConflict, proto.ResolveIncomplete:
+				if vol.outOfDate == nil {
+					vol.outOfDate = map[proto.FID]string{}
 				}
-				vol.conflicts[chunk[i]] = res.Msg
-				v.log.Warn("replicas diverged; not resolved", "fid", chunk[i], "why", res.Msg)
+				why := "diverged: " + res.Msg
+				if res.Outcome == proto.ResolveIncomplete {
+					why = "not resolved yet: " + res.Msg
+				}
+				if vol.outOfDate[chunk[i]] != why {
+					v.log.Warn("replicas differ; not resolved", "fid", chunk[i], "why", why)
+				}
+				vol.outOfDate[chunk[i]] = why
 			default:
-				delete(vol.conflicts, chunk[i])
+				delete(vol.outOfDate, chunk[i])
 			}
 		}
 		v.mu.Unlock()

@@ -20,8 +20,10 @@ type volume struct {
 	pref      string
 	// fids are FIDs reserved on a replica for this client's creates.
 	fids []proto.FID
-	// conflicts are objects whose replicas diverged, with why (cfs lv).
-	conflicts map[proto.FID]string
+	// outOfDate are objects whose replicas were seen to differ and could
+	// not be brought level (diverged, or a replica refused), with why
+	// (cfs lv).
+	outOfDate map[proto.FID]string
 	// validGen is the promise generation in which every cached object of
 	// the volume was revalidated (one batched Validate); validating is
 	// closed when the revalidation in progress ends.
