@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -98,4 +99,19 @@ func cmdName(c *cli.Context) string {
 		return c.Command.Name
 	}
 	return strings.TrimPrefix(c.Command.HelpName, c.App.Name+" ")
+}
+
+// scmOfKeyDir returns the SCM recorded beside an admin key file in a
+// server's data directory (DATA/db/identity: the SCM's address, or this
+// server's own when it is the SCM), so that admin tools run on a server
+// need no -h.
+func scmOfKeyDir(keyFile string) (string, bool) {
+	id, err := readIdentity(filepath.Dir(filepath.Dir(keyFile)))
+	if err != nil {
+		return "", false
+	}
+	if id.SCM != "" {
+		return id.SCM, true
+	}
+	return id.Listen, true
 }

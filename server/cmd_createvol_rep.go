@@ -38,7 +38,8 @@ realm's root volume is made this way too, under the name given to "coda server i
 The SCM does the work: it allocates the ids, has every server create its replica and records
 the volume in the volume location database, which every server copies, so that clients can ask
 any server where the volume lives. If any server cannot create its replica, the replicas
-already made are removed and nothing is recorded. The SCM is -h, else $CODA_SCM, else the
+already made are removed and nothing is recorded. The SCM is -h, else $CODA_SCM, else the SCM
+recorded in the data directory of the key file (on a server: /vice/db/identity), else the
 first SERVER.
 
 EXAMPLES:
@@ -94,6 +95,9 @@ func checkVolumeName(name string) error {
 
 func runCreatevolRep(ctx context.Context, o adminCmdOptions, name string, servers []string, stdout io.Writer) error {
 	scm := o.SCM
+	if s, ok := scmOfKeyDir(o.KeyFile); scm == "" && ok {
+		scm = s
+	}
 	if scm == "" {
 		if _, err := strconv.ParseUint(servers[0], 10, 8); err == nil {
 			return usageErrorf("createvol_rep: name the SCM with -h (or $CODA_SCM) when the first SERVER is an id")

@@ -22,15 +22,16 @@ func NewPurgevolRepCommand() *cli.Command {
 in it are gone for good), then drops the volume from the volume location database. If a
 server cannot be reached, the volume stays recorded and the command fails naming the server;
 run it again when the server is back. Mount points that name the volume are left dangling.
-The SCM is -h, else $CODA_SCM, else localhost.
+The SCM is -h, else $CODA_SCM, else the SCM recorded in the data directory of the key file
+(on a server: /vice/db/identity), else localhost.
 
 EXAMPLES:
    coda purgevol_rep www
    coda purgevol_rep -h 10.0.0.1 users:jan --key /vice/db/volutil.key`,
 		HideHelp: true,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "h", Value: "localhost", EnvVars: []string{"CODA_SCM"}, Destination: &o.SCM,
-				Usage: "the SCM, `HOST[:PORT]`"},
+			&cli.StringFlag{Name: "h", EnvVars: []string{"CODA_SCM"}, Destination: &o.SCM,
+				Usage: "the SCM, `HOST[:PORT]` (default: the SCM of the server whose key file is used, else localhost)"},
 			keyFlag(&o.KeyFile), caFlag(&o.CAFile), helpFlag(),
 		},
 		Action: func(c *cli.Context) error {
@@ -46,7 +47,14 @@ func runPurgevolRep(ctx context.Context, o adminCmdOptions, name string, stdout 
 	if err := checkVolumeName(name); err != nil {
 		return err
 	}
-	c, err := adminclient.Dial(ctx, adminclient.Addr(o.SCM), o.KeyFile, o.CAFile)
+	scm := o.SCM
+	if scm == "" {
+		scm = "localhost"
+		if s, ok := scmOfKeyDir(o.KeyFile); ok {
+			scm = s
+		}
+	}
+	c, err := adminclient.Dial(ctx, adminclient.Addr(scm), o.KeyFile, o.CAFile)
 	if err != nil {
 		return err
 	}

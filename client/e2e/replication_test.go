@@ -414,3 +414,18 @@ func TestDivergenceReported(t *testing.T) {
 		t.Fatalf("the replicas were changed by the conflict:\n%s\n%s\n%s", lines(1), lines(2), lines(3))
 	}
 }
+
+// TestAdminToolsFindTheSCM: run with a server's key file and no -h,
+// createvol_rep and purgevol_rep find the SCM in that server's data
+// directory, even on a server that is not the SCM.
+func TestAdminToolsFindTheSCM(t *testing.T) {
+	c := replicatedCell(t)
+	s3 := c.Servers[2]
+	key := filepath.Join(s3.Data, "db", "volutil.key")
+	if r := bintest.Run(t, "", "createvol_rep", "--key", key, "mail", s3.Addr, c.Servers[1].Addr); r.Code != 0 {
+		t.Fatalf("createvol_rep with server 3's key and no -h: %s", r.Stderr)
+	}
+	if r := bintest.Run(t, "", "purgevol_rep", "--key", key, "mail"); r.Code != 0 || r.Stdout != "volume mail purged\n" {
+		t.Fatalf("purgevol_rep with server 3's key and no -h: exit %d, %q %q", r.Code, r.Stdout, r.Stderr)
+	}
+}
