@@ -159,10 +159,11 @@ func (c cell) waitLevel(t *testing.T, root string) {
 
 // TestServerKilledMidLoop: with three replicas, kill -9 of one server while
 // a client writes costs no error and no stall over 2 s; after the server
-// returns, ls -lR makes every replica identical (volutil info -all).
+// returns, ls -lR on another client makes every replica identical
+// (volutil info -all).
 func TestServerKilledMidLoop(t *testing.T) {
 	c := replicatedCell(t)
-	a := c.Venus("a")
+	a, b := c.Venus("a"), c.Venus("b")
 	w := startWriter(t, a.Root+"/loop")
 	w.waitOps(t, 50)
 	c.Servers[1].Proc.Kill()
@@ -173,7 +174,7 @@ func TestServerKilledMidLoop(t *testing.T) {
 	if c.vnodeLines(t, 2) == c.vnodeLines(t, 1) {
 		t.Fatal("server 2 missed no update while it was down")
 	}
-	c.waitLevel(t, a.Root)
+	c.waitLevel(t, b.Root)
 }
 
 // TestServerStoppedMidLoop: the same with SIGSTOP (a hung server whose
@@ -181,7 +182,7 @@ func TestServerKilledMidLoop(t *testing.T) {
 // on; after SIGCONT ls -lR levels the replicas.
 func TestServerStoppedMidLoop(t *testing.T) {
 	c := replicatedCell(t)
-	a := c.Venus("a")
+	a, b := c.Venus("a"), c.Venus("b")
 	w := startWriter(t, a.Root+"/loop")
 	w.waitOps(t, 50)
 	p := c.Servers[2].Proc
@@ -194,7 +195,7 @@ func TestServerStoppedMidLoop(t *testing.T) {
 	if c.vnodeLines(t, 3) == c.vnodeLines(t, 1) {
 		t.Fatal("server 3 missed no update while it was stopped")
 	}
-	c.waitLevel(t, a.Root)
+	c.waitLevel(t, b.Root)
 }
 
 // TestReplaceDeadServer: server 3 loses its disk; it is initialised again

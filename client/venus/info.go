@@ -98,6 +98,7 @@ func (v *Venus) CheckServers(ctx context.Context, addrs []string) []ServerStatus
 		}()
 	}
 	wg.Wait()
+	v.link.kick() // the servers found up are dialled again now
 	return out
 }
 
