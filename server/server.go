@@ -46,6 +46,10 @@ const (
 	storeDir     = "store"
 )
 
+// firstSyncWait bounds how long a starting server waits for its first copy
+// of the realm databases before it serves.
+const firstSyncWait = 3 * time.Second
+
 // DefaultRootVolume is the name of the realm's root volume.
 const DefaultRootVolume = "coda.root"
 
@@ -304,10 +308,28 @@ func Run(ctx context.Context, o Options) error {
 	errc := make(chan error, 1)
 	go func() { errc <- d.rpc.Serve(l) }()
 	if d.follower != nil {
+		// Copy the realm databases before saying ready (a server initialised
+		// again after a disk loss must know its volumes at once), but never
+		// wait long for an SCM that is down: the copy held serves meanwhile.
+		synced := make(chan struct{})
+		var once sync.Once
+		next := d.follower.Synced
+		d.follower.Synced = func() {
+			once.Do(func() { close(synced) })
+			if next != nil {
+				next()
+			}
+		}
 		fctx, stop := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() { d.follower.Run(fctx); close(done) }()
 		defer func() { stop(); <-done }()
+		select {
+		case <-synced:
+		case <-time.After(firstSyncWait):
+			log.Warn("realm databases not copied from the SCM yet; serving the copy held", "scm", id.SCM)
+		case <-ctx.Done():
+		}
 	}
 	log.Info("server ready", "realm", id.Realm, "id", id.ID, "addr", l.Addr().String())
 	if o.Ready != nil {

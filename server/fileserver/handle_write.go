@@ -117,6 +117,9 @@ func receiveInline(r *rpc.Request, size int64) ([]byte, error) {
 	return append([]byte{}, b...), nil
 }
 
+// errSinkFull: a stream brought more data than announced.
+var errSinkFull = proto.Errorf(proto.CodeProtocol, "data beyond the announced size")
+
 // memSink collects at most max bytes in memory.
 type memSink struct {
 	b   []byte
@@ -126,7 +129,7 @@ type memSink struct {
 func (s *memSink) WriteAt(p []byte, off int64) (int, error) {
 	end := off + int64(len(p))
 	if off < 0 || end > s.max {
-		return 0, proto.Errorf(proto.CodeProtocol, "data beyond the announced size")
+		return 0, errSinkFull
 	}
 	if end > int64(len(s.b)) {
 		s.b = append(s.b, make([]byte, end-int64(len(s.b)))...)

@@ -2,6 +2,7 @@ package fileserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -160,6 +161,14 @@ func (s *Server) Resolve(ctx context.Context, fid proto.FID) proto.ResolveResult
 	return s.resolveOne(ctx, fid, 0, nil)
 }
 
+// staleTries is how often resolution of an object starts over when a
+// replica changed between the read and the install (clients keep
+// writing).
+const staleTries = 4
+
+// errChanged: a replica changed while resolution copied it.
+var errChanged = proto.Errorf(proto.CodeStale, "the dominant replica changed during resolution")
+
 // resolveBytes counts the file bytes resolution copied.
 type resolveBytes struct{ n atomic.Int64 }
 
@@ -178,9 +187,20 @@ type replicaView struct {
 }
 
 func (s *Server) resolveOne(ctx context.Context, fid proto.FID, depth int, copied *resolveBytes) proto.ResolveResult {
+	for try := 1; ; try++ {
+		res, stale := s.resolveOnce(ctx, fid, depth, copied)
+		if !stale || try == staleTries {
+			return res
+		}
+	}
+}
+
+// resolveOnce is one attempt of resolveOne; stale reports that an install
+// failed because a replica changed meanwhile.
+func (s *Server) resolveOnce(ctx context.Context, fid proto.FID, depth int, copied *resolveBytes) (res proto.ResolveResult, stale bool) {
 	v, err := s.volume(fid)
 	if err != nil {
-		return proto.ResolveResult{Outcome: proto.ResolveIncomplete, Msg: err.Error()}
+		return proto.ResolveResult{Outcome: proto.ResolveIncomplete, Msg: err.Error()}, false
 	}
 	views := s.readStates(ctx, v, fid)
 	var present, absent int
@@ -194,7 +214,7 @@ func (s *Server) resolveOne(ctx context.Context, fid proto.FID, depth int, copie
 		}
 	}
 	if present == 0 {
-		return proto.ResolveResult{Outcome: proto.ResolveEqual}
+		return proto.ResolveResult{Outcome: proto.ResolveEqual}, false
 	}
 	if absent > 0 && depth < maxResolveDepth {
 		// Created while some replicas were away, or removed on some: the
@@ -224,12 +244,12 @@ func (s *Server) resolveOne(ctx context.Context, fid proto.FID, depth int, copie
 		}
 	}
 	if len(idx) == 0 {
-		return proto.ResolveResult{Outcome: proto.ResolveEqual}
+		return proto.ResolveResult{Outcome: proto.ResolveEqual}, false
 	}
 	d, ok := resolve.Dominant(vvs)
 	if !ok {
 		return proto.ResolveResult{Outcome: proto.ResolveConflict,
-			Msg: fmt.Sprintf("%v: the replicas diverged (version vectors %v)", fid, vvs)}
+			Msg: fmt.Sprintf("%v: the replicas diverged (version vectors %v)", fid, vvs)}, false
 	}
 	merged := resolve.Merge(vvs...)
 	dom := views[idx[d]]
@@ -249,6 +269,7 @@ func (s *Server) resolveOne(ctx context.Context, fid proto.FID, depth int, copie
 			if err := s.install(ctx, v, dom, views[i], merged, full); err != nil {
 				mu.Lock()
 				failed = append(failed, fmt.Sprintf("%s: %v", views[i].rep.Addr, err))
+				stale = stale || errors.Is(err, proto.ErrStale)
 				mu.Unlock()
 			} else if full && dom.st.Type == proto.TypeFile {
 				copied.add(dom.st.Size)
@@ -259,11 +280,11 @@ func (s *Server) resolveOne(ctx context.Context, fid proto.FID, depth int, copie
 	failed = append(failed, unreachable...)
 	switch {
 	case len(failed) > 0:
-		return proto.ResolveResult{Outcome: proto.ResolveIncomplete, Msg: fmt.Sprintf("%v: %v", fid, failed)}
+		return proto.ResolveResult{Outcome: proto.ResolveIncomplete, Msg: fmt.Sprintf("%v: %v", fid, failed)}, stale
 	case did:
-		return proto.ResolveResult{Outcome: proto.ResolveDone}
+		return proto.ResolveResult{Outcome: proto.ResolveDone}, false
 	}
-	return proto.ResolveResult{Outcome: proto.ResolveEqual}
+	return proto.ResolveResult{Outcome: proto.ResolveEqual}, false
 }
 
 // readStates reads every replica's state of fid (no data), in parallel.
@@ -380,7 +401,7 @@ func (s *Server) domData(ctx context.Context, v *volume.Volume, dom replicaView,
 			if data != nil && data.Container != nil {
 				data.Container.Close()
 			}
-			return nil, 0, proto.Errorf(proto.CodeStale, "the dominant replica changed during resolution")
+			return nil, 0, errChanged
 		}
 		if data == nil {
 			data = &volume.Data{}
@@ -390,10 +411,12 @@ func (s *Server) domData(ctx context.Context, v *volume.Volume, dom replicaView,
 	}
 	size := st.Size
 	if size <= volume.InlineMax {
-		sink := &memSink{max: size}
+		// The file may have grown since its state was read: take what
+		// comes (up to a limit) and compare versions after.
+		sink := &memSink{max: volume.InlineMax}
 		got, err := s.peerState(ctx, dom.rep.Addr, st.FID, sink)
-		if err == nil && got.VV != dom.st.VV {
-			err = proto.Errorf(proto.CodeStale, "the dominant replica changed during resolution")
+		if err == nil && got.VV != dom.st.VV || errors.Is(err, errSinkFull) {
+			err = errChanged
 		}
 		if err != nil {
 			return nil, 0, err
@@ -411,7 +434,7 @@ func (s *Server) domData(ctx context.Context, v *volume.Volume, dom replicaView,
 	sink := &containerSink{w: w}
 	got, err := s.peerState(ctx, dom.rep.Addr, st.FID, sink)
 	if err == nil && got.VV != dom.st.VV {
-		err = proto.Errorf(proto.CodeStale, "the dominant replica changed during resolution")
+		err = errChanged
 	}
 	if err != nil {
 		w.Abort()

@@ -409,14 +409,18 @@ func (rs *resyncer) copyBatch(ctx context.Context, b *batch) {
 		return
 	}
 	n := 0
+	var again []proto.FID
 	for i, res := range results {
 		if res.Outcome == proto.ResolveEqual {
 			n++
 		} else {
-			rs.problem("%v at %s: %s", states[i].FID, rs.reps[b.to].Addr, res.Msg)
+			again = append(again, states[i].FID) // changed meanwhile: on its own, with retries
 		}
 	}
 	rs.copied(n, bytes)
+	for _, fid := range again {
+		rs.resolve(ctx, fid)
+	}
 }
 
 // readStates reads a batch of states (small files' data inline) at rep.
