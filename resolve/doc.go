@@ -1,6 +1,10 @@
-// Package resolve is coda's resolution engine. This file set is its core:
-// the version-vector algebra every replicated update, validation and
-// resolution uses (Compare, Merge, Bump, Dominant, Lagging, Stamp).
+// Package resolve is coda's resolution engine: the version-vector algebra
+// every replicated update, validation and resolution uses (vv.go: Compare,
+// Merge, Bump, Dominant, Lagging, Stamp), and log-based directory
+// resolution (dir.go: MergeDir, which merges the replicas of a directory
+// that both sides of a partition changed, from their operation logs, and
+// names the conflicts). Scenario files in testdata/dir script partitions
+// and their expected merges; a property test runs thousands of random ones.
 //
 // # Background: COP1, COP2 and weak equality
 //
