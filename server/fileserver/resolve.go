@@ -277,6 +277,18 @@ func (s *Server) resolveOnce(ctx context.Context, fid proto.FID, depth int, copi
 		}()
 	}
 	wg.Wait()
+	if did && len(failed) == 0 && dom.st.Type == proto.TypeDir {
+		// The directory is equal everywhere now: the replicas that were
+		// not copied to drop their resolution logs too.
+		for j, i := range idx {
+			if vvs[j] == merged {
+				if err := s.install(ctx, v, dom, views[i], merged, false); err != nil {
+					failed = append(failed, fmt.Sprintf("%s: %v", views[i].rep.Addr, err))
+					stale = stale || errors.Is(err, proto.ErrStale)
+				}
+			}
+		}
+	}
 	failed = append(failed, unreachable...)
 	switch {
 	case len(failed) > 0:

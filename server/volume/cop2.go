@@ -23,6 +23,7 @@ func (v *Volume) COP2(sid proto.StoreID, updated uint8, fids []proto.FID) error 
 	if n := max(len(v.hdr.Replicas), 1); updated == 0 || n < 8 && updated>>n != 0 {
 		return proto.Errorf(proto.CodeInvalid, fmt.Sprintf("cop2: update set %08b names slots volume %s does not have", updated, v.hdr.Name))
 	}
+	all := uint8(1<<max(len(v.hdr.Replicas), 1) - 1)
 	_, err := v.update(sid, func(t *txn) error {
 		for _, fid := range fids {
 			if fid.Volume != v.hdr.ID {
@@ -45,6 +46,11 @@ func (v *Volume) COP2(sid proto.StoreID, updated uint8, fids []proto.FID) error 
 			}
 			n.Flags &^= flagCOP2
 			t.dirty[fid.Vnode] = n // no touch: the content did not change
+			if n.Type == proto.TypeDir && updated == all {
+				if err := t.completeLog(fid.Vnode, sid); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})

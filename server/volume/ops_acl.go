@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/coda-fs/coda/auth/acl"
+	"github.com/coda-fs/coda/resolve"
 	"github.com/coda-fs/coda/server/proto"
 )
 
@@ -73,6 +74,7 @@ func (v *Volume) SetACL(c Cred, dir proto.FID, clear bool, edits []Edit, sid pro
 		}
 		d.ACL = b
 		d.Ctime = t.now
+		t.logOp(dir.Vnode, resolve.LogOp{Kind: resolve.OpSetAttr, FID: dir, Type: proto.TypeDir})
 		t.touch(dir.Vnode, d)
 		out = stamp(d.attr(dir), c, da)
 		return nil

@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/coda-fs/coda/auth/acl"
+	"github.com/coda-fs/coda/resolve"
 	"github.com/coda-fs/coda/server/proto"
 	"github.com/coda-fs/coda/server/store"
 )
@@ -67,6 +68,9 @@ func (v *Volume) SetAttr(c Cred, a proto.SetAttr) (proto.Attr, *Change, error) {
 		}
 		if err := t.setattr(c, n, a, rightsOn(c, gov), newCt, newBlocks); err != nil {
 			return err
+		}
+		if n.Type == proto.TypeDir {
+			t.logOp(a.FID.Vnode, resolve.LogOp{Kind: resolve.OpSetAttr, FID: a.FID, Type: n.Type})
 		}
 		t.touch(a.FID.Vnode, n)
 		out = stamp(n.attr(a.FID), c, gov)

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/coda-fs/coda/auth/acl"
+	"github.com/coda-fs/coda/resolve"
 	"github.com/coda-fs/coda/server/proto"
 )
 
@@ -109,6 +110,8 @@ func (v *Volume) Create(c Cred, a CreateArgs) (dir, obj proto.Attr, ch *Change, 
 		t.touch(vn, n)
 		t.ch.fileDelta++
 		t.setEntry(a.Dir.Vnode, a.Name, entry{Vnode: vn, Unique: uniq, Type: a.Type})
+		t.logOp(a.Dir.Vnode, resolve.LogOp{Kind: resolve.OpInsert, Name: a.Name, Type: a.Type,
+			FID: proto.FID{Volume: v.hdr.ID, Vnode: vn, Unique: uniq}})
 		d.Size++
 		d.Mtime, d.Ctime = t.now, t.now
 		t.touch(a.Dir.Vnode, d)
@@ -205,6 +208,8 @@ func (t *txn) unlink(dvn uint32, d *vnode, name string, vn uint32, n *vnode, rmd
 		return proto.ErrNotEmpty
 	}
 	t.delEntry(dvn, name, vn)
+	t.logOp(dvn, resolve.LogOp{Kind: resolve.OpDelete, Name: name, Type: n.Type, ObjVV: n.VV,
+		FID: proto.FID{Volume: t.v.hdr.ID, Vnode: vn, Unique: n.Unique}})
 	d.Size--
 	d.Mtime, d.Ctime = t.now, t.now
 	t.touch(dvn, d)
@@ -266,6 +271,7 @@ func (v *Volume) Link(c Cred, dirFID proto.FID, name string, target proto.FID, s
 			return proto.ErrExists
 		}
 		t.setEntry(dirFID.Vnode, name, entry{Vnode: target.Vnode, Unique: target.Unique, Type: n.Type})
+		t.logOp(dirFID.Vnode, resolve.LogOp{Kind: resolve.OpInsert, Name: name, Type: n.Type, FID: target})
 		n.Nlink++
 		n.Ctime = t.now
 		t.touch(target.Vnode, n)

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/coda-fs/coda/auth/acl"
+	"github.com/coda-fs/coda/resolve"
 	"github.com/coda-fs/coda/server/proto"
 )
 
@@ -97,6 +98,10 @@ func (t *txn) rename(c Cred, a proto.Rename, res *RenameResult) error {
 	}
 	t.delEntry(a.FromDir.Vnode, a.FromName, se.Vnode)
 	t.setEntry(a.ToDir.Vnode, a.ToName, entry{Vnode: se.Vnode, Unique: se.Unique, Type: src.Type})
+	t.logOp(a.FromDir.Vnode, resolve.LogOp{Kind: resolve.OpRenameOut, Name: a.FromName, FID: srcFID, Type: src.Type,
+		ObjVV: src.VV, Peer: a.ToDir, PeerName: a.ToName})
+	t.logOp(a.ToDir.Vnode, resolve.LogOp{Kind: resolve.OpRenameIn, Name: a.ToName, FID: srcFID, Type: src.Type,
+		Peer: a.FromDir, PeerName: a.FromName})
 	fd.Size--
 	td.Size++
 	fd.Mtime, fd.Ctime, td.Mtime, td.Ctime = t.now, t.now, t.now, t.now

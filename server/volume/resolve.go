@@ -181,6 +181,9 @@ func (t *txn) install(a InstallArgs) error {
 		cur.VV = st.VV
 		cur.Flags &^= flagCOP2
 		t.dirty[fid.Vnode] = cur
+		if cur.Type == proto.TypeDir {
+			return t.clearLog(fid.Vnode) // the replicas are equal now
+		}
 		return nil
 	}
 	src, err := decodeVnode(st.Record)
@@ -214,6 +217,9 @@ func (t *txn) install(a InstallArgs) error {
 	}
 	if n.Type == proto.TypeDir {
 		if err := t.installEntries(fid.Vnode, st.Entries); err != nil {
+			return err
+		}
+		if err := t.clearLog(fid.Vnode); err != nil { // the replicas are equal now
 			return err
 		}
 	}

@@ -58,6 +58,8 @@ type txn struct {
 	dirty  map[uint32]*vnode
 	loaded map[uint32]*vnode
 	ch     *Change
+	// trimmed: log order keys this transaction dropped (dirlog.go).
+	trimmed map[string]bool
 }
 
 // update runs fn under the volume lock, applies its batch, and returns once

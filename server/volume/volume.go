@@ -38,6 +38,9 @@ type Volume struct {
 
 	mu         sync.Mutex
 	deleted    bool // Set.Delete removed it; updates fail
+	logCount   int    // resolution log records (dirlog.go)
+	lastLog    uint64 // the last log sequence number
+	maxLog     int    // the log bound; 0: DefaultLogSize
 	nextVnode  uint32
 	nextUnique uint32
 	files      uint64
@@ -67,6 +70,9 @@ func Open(db *store.DB, log *slog.Logger) (*Set, error) {
 		}
 		if err := v.loadAllocMark(); err != nil {
 			return nil, err
+		}
+		if err := v.loadLog(); err != nil {
+			return nil, fmt.Errorf("volume %s: resolution log: %w", h.Name, err)
 		}
 		s.vols[h.ID] = v
 	}
@@ -197,7 +203,7 @@ func (s *Set) Delete(id uint32) error {
 	b.Delete(headerKey(id))
 	b.Delete(nameKey(v.hdr.Name))
 	b.Delete(allocKey(id))
-	for _, pfx := range []byte{pfxVnode, pfxEntry, pfxParent, pfxInline} {
+	for _, pfx := range []byte{pfxVnode, pfxEntry, pfxParent, pfxInline, pfxLog, pfxLogOrder, pfxTruncated} {
 		p := binary.BigEndian.AppendUint32([]byte{pfx}, id)
 		b.DeleteRange(p, prefixEnd(p))
 	}

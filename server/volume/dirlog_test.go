@@ -1,0 +1,112 @@
+package volume
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/coda-fs/coda/server/proto"
+)
+
+func kinds(t *testing.T, v *Volume, dir proto.FID) string {
+	t.Helper()
+	ops, trunc, err := v.DirLog(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := ""
+	for _, op := range ops {
+		s += fmt.Sprintf("%s:%s ", op.Kind, op.Name)
+	}
+	if trunc {
+		s += "truncated"
+	}
+	return s
+}
+
+// TestDirLog: directory changes are logged with their store ids; a COP2
+// naming every replica empties the log again, a partial one keeps it;
+// removes record the version they removed; renames log both sides;
+// installs (resolution) clear it; the bound drops the oldest records and
+// marks their directories truncated; a restart keeps it all.
+func TestDirLog(t *testing.T) {
+	dirPath := t.TempDir()
+	_, v := replicaSet(t, dirPath, 0, true)
+	root0 := v.Info().Root
+	fids, err := v.AllocFIDs(8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid := func(n uint64) proto.StoreID { return proto.StoreID{Client: 9, Seq: n} }
+	create := func(n uint64, dir proto.FID, name string, typ proto.ObjType, fid proto.FID) {
+		t.Helper()
+		if _, _, _, err := v.Create(root, CreateArgs{Dir: dir, Name: name, Type: typ, Mode: 0o755, FID: fid, StoreID: sid(n)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	create(1, root0, "d", proto.TypeDir, fids[0])
+	if got := kinds(t, v, root0); got != "insert:d " {
+		t.Fatalf("after a create the root's log is %q", got)
+	}
+	if err := v.COP2(sid(1), 0b11, []proto.FID{root0, fids[0]}); err != nil {
+		t.Fatal(err)
+	}
+	if got := kinds(t, v, root0); got != "" {
+		t.Fatalf("after a COP2 naming both replicas the log is %q", got)
+	}
+
+	// Replica 1 is away: partial COP2s keep everything.
+	d := fids[0]
+	create(2, d, "a", proto.TypeFile, fids[1])
+	create(3, d, "b", proto.TypeFile, fids[2])
+	if _, _, _, err := v.Remove(root, d, "a", false, sid(4)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := v.Rename(root, proto.Rename{FromDir: d, FromName: "b", ToDir: root0, ToName: "b2", StoreID: sid(5)}); err != nil {
+		t.Fatal(err)
+	}
+	for n := uint64(2); n <= 5; n++ {
+		if err := v.COP2(sid(n), 0b01, []proto.FID{d, root0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := kinds(t, v, d); got != "insert:a insert:b delete:a rename-out:b " {
+		t.Fatalf("d's log: %q", got)
+	}
+	if got := kinds(t, v, root0); got != "rename-in:b2 " {
+		t.Fatalf("root's log: %q", got)
+	}
+	ops, _, _ := v.DirLog(d)
+	if ops[2].Store != sid(4) || ops[2].FID != fids[1] || ops[2].ObjVV.Counters[0] == 0 || ops[3].Peer != root0 || ops[3].PeerName != "b2" {
+		t.Fatalf("d's records: %+v", ops)
+	}
+
+	// A restart keeps the log.
+	v.set.db.Close()
+	_, v = replicaSet(t, dirPath, 0, false)
+	if got := kinds(t, v, d); got != "insert:a insert:b delete:a rename-out:b " {
+		t.Fatalf("after a restart d's log is %q", got)
+	}
+
+	// The bound: the oldest records go, their directory is marked.
+	v.SetLogSize(3)
+	create(6, root0, "c", proto.TypeFile, fids[3])
+	if got := kinds(t, v, d); got != "truncated" && got != "rename-out:b truncated" {
+		t.Fatalf("with a bound of 3, d's log is %q", got)
+	}
+	if v.logCount > 3 {
+		t.Fatalf("%d records kept, bound 3", v.logCount)
+	}
+
+	// Resolution made d equal: its log and mark go.
+	st, data, err := v.ReadState(d)
+	if err != nil || data != nil {
+		t.Fatal(err)
+	}
+	st.Expect, st.HasExpect = st.VV, true
+	if _, err := v.Install(InstallArgs{State: st}); err != nil {
+		t.Fatal(err)
+	}
+	if got := kinds(t, v, d); got != "" {
+		t.Fatalf("after an install d's log is %q", got)
+	}
+}
