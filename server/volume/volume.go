@@ -37,7 +37,7 @@ type Volume struct {
 	hdr header
 
 	mu         sync.Mutex
-	deleted    bool // Set.Delete removed it; updates fail
+	deleted    bool   // Set.Delete removed it; updates fail
 	logCount   int    // resolution log records (dirlog.go)
 	lastLog    uint64 // the last log sequence number
 	maxLog     int    // the log bound; 0: DefaultLogSize
