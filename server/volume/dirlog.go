@@ -20,7 +20,7 @@ import (
 // replicas equal. A replica that misses updates therefore keeps, on the
 // others, the log of everything since the replicas were last equal.
 //
-// The log of a volume is bounded (LogSize records). Beyond it the oldest
+// A volume of one replica logs nothing. The log of a volume is bounded (LogSize records). Beyond it the oldest
 // record is dropped and its directory marked truncated: resolution of that
 // directory then compares entries instead of replaying logs (correct, but
 // it may report a conflict the log would have merged).
@@ -125,6 +125,9 @@ func (v *Volume) loadLog() error {
 // log, dropping the volume's oldest records beyond the bound.
 func (t *txn) logOp(dir uint32, op resolve.LogOp) {
 	v := t.v
+	if len(v.hdr.Replicas) <= 1 {
+		return // a volume of one replica never needs resolution
+	}
 	seq := max(uint64(t.now), v.lastLog+1)
 	v.lastLog = seq
 	op.Store = t.sid
