@@ -247,6 +247,9 @@ func (s *Server) resolveOnce(ctx context.Context, fid proto.FID, depth int, copi
 		return proto.ResolveResult{Outcome: proto.ResolveEqual}, false
 	}
 	d, ok := resolve.Dominant(vvs)
+	if !ok && views[idx[0]].st.Type == proto.TypeDir {
+		return s.mergeDirs(ctx, v, fid, views)
+	}
 	if !ok {
 		return proto.ResolveResult{Outcome: proto.ResolveConflict,
 			Msg: fmt.Sprintf("%v: the replicas diverged (version vectors %v)", fid, vvs)}, false
@@ -467,3 +470,6 @@ func (s *Server) domData(ctx context.Context, v *volume.Volume, dom replicaView,
 	}
 	return &volume.Data{Container: ct, Attr: proto.Attr{Size: size, Blocks: sink.blocks}}, id, nil
 }
+
+// isStale reports whether err says a replica changed under resolution.
+func isStale(err error) bool { return errors.Is(err, proto.ErrStale) }

@@ -51,6 +51,7 @@ const (
 	OpGetVnodes       // server → server: FIDList → VnodeStates (small files' data inline)
 	OpInstallVnodes   // server → server: VnodeStates → InstallReply
 	OpResync          // tool → server: Resync → ResyncReply (volutil resync)
+	OpApplyMerge      // server → server: MergeActions → Empty
 	OpMax
 )
 
@@ -72,6 +73,7 @@ var opNames = [OpMax]string{
 	OpAllocFIDs: "allocfids", OpCOP2: "cop2",
 	OpResolve: "resolve", OpGetVnode: "getvnode", OpInstallVnode: "installvnode",
 	OpGetVnodes: "getvnodes", OpInstallVnodes: "installvnodes", OpResync: "resync",
+	OpApplyMerge: "applymerge",
 }
 
 func (o Op) String() string {

@@ -58,6 +58,48 @@ type VnodeState struct {
 	// Data, in batches (getvnodes, installvnodes), is a small file's
 	// whole content (trailing zeros may be cut; they read back as zeros).
 	Data []byte
+	// Log is a directory's resolution log (getvnode), oldest first;
+	// LogTruncated: it lost old records.
+	Log          []DirLogOp
+	LogTruncated bool
+}
+
+// DirLogOp is one record of a directory's resolution log (the wire form of
+// resolve.LogOp; Kind is resolve.OpKind).
+type DirLogOp struct {
+	Kind     uint8
+	Store    StoreID
+	Name     string
+	FID      FID
+	Type     ObjType
+	ObjVV    VV
+	Peer     FID
+	PeerName string
+}
+
+// MaxDirLog bounds the records of one VnodeState.
+const MaxDirLog = 65536
+
+func (o *DirLogOp) encode(e *Encoder) {
+	e.U8(o.Kind)
+	e.StoreID(o.Store)
+	e.String(o.Name)
+	e.FID(o.FID)
+	e.U8(uint8(o.Type))
+	e.VV(o.ObjVV)
+	e.FID(o.Peer)
+	e.String(o.PeerName)
+}
+
+func (o *DirLogOp) decode(d *Decoder) {
+	o.Kind = d.U8()
+	o.Store = d.StoreID()
+	o.Name = d.String(MaxName)
+	o.FID = d.FID()
+	o.Type = ObjType(d.U8())
+	o.ObjVV = d.VV()
+	o.Peer = d.FID()
+	o.PeerName = d.String(MaxName)
 }
 
 func (m *VnodeState) Encode(e *Encoder) {
@@ -77,6 +119,11 @@ func (m *VnodeState) Encode(e *Encoder) {
 	e.VV(m.Expect)
 	e.Bool(m.HasExpect)
 	e.Bytes(m.Data)
+	e.U32(uint32(len(m.Log)))
+	for i := range m.Log {
+		m.Log[i].encode(e)
+	}
+	e.Bool(m.LogTruncated)
 }
 
 func (m *VnodeState) Decode(d *Decoder) {
@@ -96,6 +143,60 @@ func (m *VnodeState) Decode(d *Decoder) {
 	if b := d.Bytes(MaxInlineData); len(b) > 0 {
 		m.Data = append([]byte(nil), b...)
 	}
+	if n := d.Count(MaxDirLog, 60); n > 0 {
+		m.Log = make([]DirLogOp, n)
+		for i := range m.Log {
+			m.Log[i].decode(d)
+		}
+	}
+	m.LogTruncated = d.Bool()
+}
+
+// MergeActions applies a directory merge to one replica (server to
+// server): the replica must still hold version Expect; it applies the
+// entry changes, takes version VV and drops its resolution log.
+type MergeActions struct {
+	Dir     FID
+	Expect  VV
+	VV      VV
+	Actions []MergeAction
+	// Final: the last step of the merge (the version and log change);
+	// otherwise only the actions are applied (inserts of a group of
+	// directories tied by renames go before their deletes).
+	Final bool
+}
+
+// MergeAction is one entry change: remove Name, or make it name FID.
+type MergeAction struct {
+	Delete bool
+	Name   string
+	FID    FID
+	Type   ObjType
+}
+
+func (m *MergeActions) Encode(e *Encoder) {
+	e.FID(m.Dir)
+	e.VV(m.Expect)
+	e.VV(m.VV)
+	e.U32(uint32(len(m.Actions)))
+	for _, a := range m.Actions {
+		e.Bool(a.Delete)
+		e.String(a.Name)
+		e.FID(a.FID)
+		e.U8(uint8(a.Type))
+	}
+	e.Bool(m.Final)
+}
+
+func (m *MergeActions) Decode(d *Decoder) {
+	m.Dir = d.FID()
+	m.Expect = d.VV()
+	m.VV = d.VV()
+	m.Actions = make([]MergeAction, d.Count(MaxVnodeEntries, 15))
+	for i := range m.Actions {
+		m.Actions[i] = MergeAction{Delete: d.Bool(), Name: d.Name(), FID: d.FID(), Type: ObjType(d.U8())}
+	}
+	m.Final = d.Bool()
 }
 
 // MaxInlineData bounds the data a VnodeState carries in a batch (the

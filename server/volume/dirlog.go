@@ -278,3 +278,106 @@ func (t *txn) clearLog(dir uint32) error {
 	t.b.Delete(truncatedKey(v.hdr.ID, dir))
 	return nil
 }
+
+// readLogInto adds directory st.FID's resolution log to st. Callers hold
+// v.mu.
+func (v *Volume) readLogInto(st *proto.VnodeState) error {
+	recs, _, err := v.dirLog(v.set.db, st.FID.Vnode)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		st.Log = append(st.Log, LogToWire(r.op))
+	}
+	_, err = v.set.db.Get(truncatedKey(v.hdr.ID, st.FID.Vnode))
+	switch {
+	case err == nil:
+		st.LogTruncated = true
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	return nil
+}
+
+// LogToWire and LogFromWire convert a log record to and from its wire form.
+func LogToWire(op resolve.LogOp) proto.DirLogOp {
+	return proto.DirLogOp{Kind: uint8(op.Kind), Store: op.Store, Name: op.Name, FID: op.FID, Type: op.Type,
+		ObjVV: op.ObjVV, Peer: op.Peer, PeerName: op.PeerName}
+}
+
+// LogFromWire is the inverse of LogToWire.
+func LogFromWire(op proto.DirLogOp) resolve.LogOp {
+	return resolve.LogOp{Kind: resolve.OpKind(op.Kind), Store: op.Store, Name: op.Name, FID: op.FID, Type: op.Type,
+		ObjVV: op.ObjVV, Peer: op.Peer, PeerName: op.PeerName}
+}
+
+// ApplyMerge applies a directory merge (resolve.MergeDir's actions for
+// this replica): the directory must still hold version m.Expect. Names go
+// (with the objects only they held) or come (with a placeholder for an
+// object this replica lacks, resolved on its first access); the directory
+// takes version m.VV and drops its log.
+func (v *Volume) ApplyMerge(m proto.MergeActions) (*Change, error) {
+	return v.update(proto.StoreID{}, func(t *txn) error {
+		d, err := t.getDir(m.Dir)
+		if err != nil {
+			return err
+		}
+		if d.VV != m.Expect {
+			return proto.Errorf(proto.CodeStale, fmt.Sprintf("merge %v: the replica changed since it was read", m.Dir))
+		}
+		for _, a := range m.Actions {
+			if a.Delete {
+				e, err := t.lookup(m.Dir.Vnode, a.Name)
+				if err == proto.ErrNotFound {
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				t.delEntry(m.Dir.Vnode, a.Name, e.Vnode)
+				d.Size--
+				if n, err := t.get(e.Vnode); err == nil && n.Type == proto.TypeDir && n.Parent != m.Dir.Vnode {
+					continue // a directory that moved to another one (inserted there first)
+				}
+				if err := t.unref(proto.FID{Volume: v.hdr.ID, Vnode: e.Vnode, Unique: e.Unique}); err != nil {
+					return err
+				}
+				continue
+			}
+			if a.FID.Volume != v.hdr.ID {
+				return proto.ErrCrossDevice
+			}
+			if _, err := t.lookup(m.Dir.Vnode, a.Name); err == nil {
+				return proto.Errorf(proto.CodeExists, fmt.Sprintf("merge %v: %s exists", m.Dir, a.Name))
+			}
+			t.setEntry(m.Dir.Vnode, a.Name, entry{Vnode: a.FID.Vnode, Unique: a.FID.Unique, Type: a.Type})
+			d.Size++
+			n, err := t.get(a.FID.Vnode)
+			switch {
+			case err == proto.ErrNotFound:
+				t.placeholder(m.Dir.Vnode, proto.DirEntry{Name: a.Name, FID: a.FID, Type: a.Type})
+			case err != nil:
+				return err
+			case n.Unique != a.FID.Unique:
+				return proto.Errorf(proto.CodeExists, fmt.Sprintf("merge: vnode %d holds another object than %v", a.FID.Vnode, a.FID))
+			case n.Type != proto.TypeDir:
+				n.Nlink++ // its old name, if it moved, goes in the next step
+				n.Parent = m.Dir.Vnode
+				t.dirty[a.FID.Vnode] = n
+			default: // a directory moved here: its parent changes
+				n.Parent = m.Dir.Vnode
+				t.dirty[a.FID.Vnode] = n
+			}
+		}
+		if !m.Final {
+			t.dirty[m.Dir.Vnode] = d
+			return nil
+		}
+		d.VV = m.VV
+		d.Flags &^= flagCOP2
+		d.Mtime, d.Ctime = t.now, t.now
+		t.dirty[m.Dir.Vnode] = d
+		t.ch.FIDs = append(t.ch.FIDs, m.Dir)
+		return t.clearLog(m.Dir.Vnode)
+	})
+}

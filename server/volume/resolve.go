@@ -53,6 +53,9 @@ func (v *Volume) ReadState(fid proto.FID) (proto.VnodeState, *Data, error) {
 	switch n.Type {
 	case proto.TypeDir:
 		st.Entries, err = v.allEntries(fid.Vnode)
+		if err == nil {
+			err = v.readLogInto(&st)
+		}
 	case proto.TypeFile:
 		data, err = v.openContent(fid, n)
 	}

@@ -1,0 +1,175 @@
+package fileserver
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/coda-fs/coda/resolve"
+	"github.com/coda-fs/coda/server/proto"
+	"github.com/coda-fs/coda/server/rpc"
+	"github.com/coda-fs/coda/server/volume"
+)
+
+// Directories whose replicas diverged (each side of a partition changed
+// them) are merged from their resolution logs (resolve.MergeDir). The
+// coordinator merges the directory and the directories renames tie it to
+// as one group: on every replica the inserts of the whole group go first,
+// then the deletes with each directory's new version, so an object moved
+// between two of them (maildir's tmp/ → new/) never loses its last name.
+// A group with a conflict (a name both sides changed differently) is not
+// merged at all yet: its replicas stay as they are, concurrent, and the
+// conflict is reported on every access (cfs lv), so nothing is lost.
+
+// maxMergeGroup bounds the directories merged together.
+const maxMergeGroup = 16
+
+// dirMerge is the plan for one directory of a group.
+type dirMerge struct {
+	fid    proto.FID
+	views  []replicaView
+	plan   resolve.DirPlan
+	vv     proto.VV // the version every replica takes
+	idx    []int    // the replicas that have the directory
+	merged bool     // planned (concurrent replicas); else left to dominance
+}
+
+// mergeDirs merges directory fid (whose replicas are concurrent) and the
+// directories tied to it by renames. It returns the outcome for fid.
+func (s *Server) mergeDirs(ctx context.Context, v *volume.Volume, fid proto.FID, views []replicaView) (proto.ResolveResult, bool) {
+	group := []*dirMerge{{fid: fid, views: views}}
+	seen := map[proto.FID]bool{fid: true}
+	for i := 0; i < len(group) && len(group) <= maxMergeGroup; i++ {
+		g := group[i]
+		if g.views == nil {
+			g.views = s.readStates(ctx, v, g.fid)
+		}
+		s.planMerge(ctx, v, g)
+		for _, r := range g.plan.Related {
+			if !seen[r] && r.Volume == fid.Volume {
+				seen[r] = true
+				group = append(group, &dirMerge{fid: r})
+			}
+		}
+	}
+	var conflicts []string
+	for _, g := range group {
+		for _, c := range g.plan.Conflicts {
+			conflicts = append(conflicts, fmt.Sprintf("%v %q (%s)", g.fid, c.Name, c.Kind))
+		}
+	}
+	if len(conflicts) > 0 {
+		s.log.Warn("directories diverged with conflicts; left as they are", "dir", fid, "conflicts", strings.Join(conflicts, ", "))
+		return proto.ResolveResult{Outcome: proto.ResolveConflict,
+			Msg: fmt.Sprintf("%v: the replicas diverged; conflicts: %s", fid, strings.Join(conflicts, ", "))}, false
+	}
+	var failed []string
+	stale := false
+	for step := 0; step < 2; step++ { // inserts everywhere, then deletes and versions
+		for _, g := range group {
+			if !g.merged {
+				continue
+			}
+			for k, i := range g.idx {
+				m := proto.MergeActions{Dir: g.fid, Expect: g.views[i].st.VV, VV: g.vv, Final: step == 1}
+				for _, a := range g.plan.Actions[k] {
+					if a.Delete == (step == 1) {
+						m.Actions = append(m.Actions, proto.MergeAction{Delete: a.Delete, Name: a.Name, FID: a.Entry.FID, Type: a.Entry.Type})
+					}
+				}
+				if !m.Final && len(m.Actions) == 0 {
+					continue
+				}
+				if err := s.applyMerge(ctx, v, g.views[i], &m); err != nil {
+					failed = append(failed, fmt.Sprintf("%s: %v", g.views[i].rep.Addr, err))
+					stale = stale || isStale(err)
+				}
+			}
+		}
+	}
+	// The other directories of the group that were not concurrent are
+	// brought level by dominance, now that the merge is in.
+	for _, g := range group[1:] {
+		if !g.merged {
+			s.resolveOne(ctx, g.fid, 1, nil)
+		}
+	}
+	if len(failed) > 0 {
+		return proto.ResolveResult{Outcome: proto.ResolveIncomplete, Msg: fmt.Sprintf("%v: merge: %v", fid, failed)}, stale
+	}
+	s.log.Info("directories merged", "dir", fid, "group", len(group))
+	return proto.ResolveResult{Outcome: proto.ResolveDone}, false
+}
+
+// planMerge computes g's plan when its replicas are concurrent.
+func (s *Server) planMerge(ctx context.Context, v *volume.Volume, g *dirMerge) {
+	var reps []resolve.DirReplica
+	var vvs []proto.VV
+	for i, rv := range g.views {
+		if rv.err != nil || !rv.st.Exists || rv.st.Type != proto.TypeDir {
+			continue
+		}
+		r := resolve.DirReplica{Entries: map[string]resolve.Entry{}, Truncated: rv.st.LogTruncated}
+		for _, de := range rv.st.Entries {
+			r.Entries[de.Name] = resolve.Entry{FID: de.FID, Type: de.Type}
+		}
+		for _, op := range rv.st.Log {
+			r.Log = append(r.Log, volume.LogFromWire(op))
+		}
+		reps = append(reps, r)
+		vvs = append(vvs, rv.st.VV)
+		g.idx = append(g.idx, i)
+	}
+	if len(reps) < 2 {
+		return
+	}
+	if _, ok := resolve.Dominant(vvs); ok {
+		return // not concurrent: dominance resolution does it
+	}
+	objs := func(f proto.FID) ([]proto.VV, []bool) {
+		states := s.readStates(ctx, v, f)
+		out, ok := make([]proto.VV, len(g.idx)), make([]bool, len(g.idx))
+		for k, i := range g.idx {
+			if st := states[i]; st.err == nil && st.st.Exists {
+				out[k], ok[k] = st.st.VV, true
+			}
+		}
+		return out, ok
+	}
+	g.plan = resolve.MergeDir(reps, objs)
+	g.vv = resolve.Merge(vvs...)
+	g.merged = true
+}
+
+// applyMerge applies one replica's part of a merge.
+func (s *Server) applyMerge(ctx context.Context, v *volume.Volume, to replicaView, m *proto.MergeActions) error {
+	if to.local {
+		ch, err := v.ApplyMerge(*m)
+		s.finish(nil, ch)
+		return err
+	}
+	conn, err := s.peers.get(ctx, to.rep.Addr)
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, peerTimeout)
+	defer cancel()
+	return conn.Call(cctx, proto.OpApplyMerge, m, &proto.Empty{}, nil)
+}
+
+// applyMergeReq serves another server's merge step.
+func (s *Server) applyMergeReq(ctx context.Context, cl *client, r *rpc.Request, req *proto.MergeActions) (proto.Message, *rpc.Source, error) {
+	if !cl.admin {
+		return nil, nil, proto.Errorf(proto.CodeAccess, "applymerge is for servers (the admin key) only")
+	}
+	v, err := s.volume(req.Dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	ch, err := v.ApplyMerge(*req)
+	s.finish(nil, ch)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &proto.Empty{}, nil, nil
+}
