@@ -144,4 +144,3 @@ func tail(b []byte) string {
 	}
 	return string(b)
 }
-
