@@ -35,7 +35,17 @@ const (
 	OpMkMount    = "mkmount"      // MountArgs → nothing
 	OpLsMount    = "lsmount"      // MountArgs → volume name
 	OpRmMount    = "rmmount"      // MountArgs → nothing
+	OpRepair     = "repair"       // RepairArgs → string (what was done)
 )
+
+// RepairArgs name a conflict by its directory's inode number and name, and
+// how to repair it (venus.RepairKeep, RepairRemove, RepairKeepAll).
+type RepairArgs struct {
+	Dir    uint64 `json:"dir"`
+	Name   string `json:"name"`
+	Mode   uint8  `json:"mode"`
+	Server string `json:"server,omitempty"`
+}
 
 // MountArgs name a mount point by its directory's inode number and its
 // name there, and for OpMkMount the volume to mount.
@@ -194,6 +204,12 @@ func controlHandler(v *venus.Venus) control.Handler {
 				return v.MountPoint(ctx, c, a.Dir, a.Name)
 			}
 			return struct{}{}, v.RemoveMount(ctx, c, a.Dir, a.Name)
+		case OpRepair:
+			var a RepairArgs
+			if err := json.Unmarshal(raw, &a); err != nil {
+				return nil, fmt.Errorf("%s: %v", op, err)
+			}
+			return v.Repair(ctx, venus.Caller{UID: p.UID, GID: p.GID, PID: p.PID}, a.Dir, a.Name, a.Mode, a.Server)
 		case OpListACL, OpSetACL:
 			var a ACLArgs
 			if err := json.Unmarshal(raw, &a); err != nil {

@@ -3,6 +3,8 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"os/exec"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -143,4 +145,93 @@ func tail(b []byte) string {
 		b = b[len(b)-3000:]
 	}
 	return string(b)
+}
+
+// TestConflictShownAndRepaired: both sides of a partition store the same
+// files and create the same name in a directory; healed, each conflict is
+// a dangling link to @VOLUME.VNODE.UNIQUE@REALM (found by find -lname,
+// ENOENT when opened, the rest works), and each repair form turns it back
+// into a normal object, the same on every replica.
+func TestConflictShownAndRepaired(t *testing.T) {
+	c := cell{bintest.NewCell(t, bintest.CellOptions{Realm: realm, Servers: 2})}
+	a, b := c.Venus("a"), c.Venus("b")
+	sh(t, "mkdir "+a.Root+"/d && for f in f1 f2 f3 ok; do echo base > "+a.Root+"/$f; done")
+	sh(t, "cat "+b.Root+"/f1 "+b.Root+"/f2 "+b.Root+"/f3 >/dev/null && ls "+b.Root+"/d")
+	s1, s2 := c.Servers[0].Addr, c.Servers[1].Addr
+	run := func(args ...string) bintest.Result {
+		t.Helper()
+		r := bintest.Run(t, "", args...)
+		if r.Code != 0 {
+			t.Fatalf("coda %v: exit %d, %s", args, r.Code, r.Stderr)
+		}
+		return r
+	}
+	run("cfs", "disconnect", "--mount", a.Mount, s2)
+	run("cfs", "disconnect", "--mount", b.Mount, s1)
+	for _, side := range []struct{ root, who string }{{a.Root, "a"}, {b.Root, "b"}} {
+		sh(t, "for f in f1 f2 f3; do echo from "+side.who+" > "+side.root+"/$f; done && echo "+side.who+" > "+side.root+"/d/n")
+	}
+	run("cfs", "reconnect", "--mount", a.Mount)
+	run("cfs", "reconnect", "--mount", b.Mount)
+
+	want := []string{"d", "f1", "f2", "f3"}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out, _ := exec.Command("find", a.Root, "-lname", "@*").CombinedOutput()
+		var got []string
+		for _, l := range strings.Fields(string(out)) {
+			got = append(got, strings.TrimPrefix(l, a.Root+"/"))
+		}
+		sort.Strings(got)
+		if strings.Join(got, " ") == strings.Join(want, " ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("conflict links found: %v, want %v", got, want)
+		}
+		sh(t, "ls -lR "+a.Root+" >/dev/null 2>&1; true")
+		time.Sleep(200 * time.Millisecond) // poll: venus reconnects by itself
+	}
+	target, err := os.Readlink(a.Root + "/f1")
+	if err != nil || !regexp.MustCompile(`^@7f000001\.[0-9a-f]+\.[0-9a-f]+@`+regexp.QuoteMeta(realm)+`$`).MatchString(target) {
+		t.Fatalf("f1 links to %q, %v", target, err)
+	}
+	if _, err := os.ReadFile(a.Root + "/f1"); !os.IsNotExist(err) {
+		t.Fatalf("opening a conflict: %v, want ENOENT", err)
+	}
+	if out := sh(t, "cat "+a.Root+"/ok"); out != "base\n" {
+		t.Fatalf("the rest of the volume: %q", out)
+	}
+	if err := os.WriteFile(a.Root+"/@7f000001.5.5@x", nil, 0o644); err == nil || !strings.Contains(err.Error(), "invalid argument") {
+		t.Fatalf("creating a reserved name: %v, want EINVAL", err)
+	}
+
+	r := run("cfs", "repair", a.Root+"/f1", "--keep", s2)
+	if !strings.Contains(r.Stdout, "kept the version of server 2") {
+		t.Fatalf("repair --keep: %q", r.Stdout)
+	}
+	if r = run("cfs", "repair", a.Root+"/f2", "--remove"); !strings.Contains(r.Stdout, "removed f2") {
+		t.Fatalf("repair --remove: %q", r.Stdout)
+	}
+	r = run("cfs", "repair", a.Root+"/f3", "--keep-all")
+	if !strings.Contains(r.Stdout, "f3.conflict-1 f3.conflict-2") {
+		t.Fatalf("repair --keep-all: %q", r.Stdout)
+	}
+	if r = run("cfs", "repair", a.Root+"/d", "--keep-all"); !strings.Contains(r.Stdout, "union") {
+		t.Fatalf("repair --keep-all of a directory: %q", r.Stdout)
+	}
+	for _, v := range []*bintest.Venus{a, b} {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			out, _ := exec.Command("sh", "-c", "cd "+v.Root+" && cat f1 f3.conflict-1 f3.conflict-2 d/n.conflict-1 d/n.conflict-2 && ls && ls d").CombinedOutput()
+			if string(out) == "from b\nfrom a\nfrom b\na\nb\nd\nf1\nf3.conflict-1\nf3.conflict-2\nok\nn.conflict-1\nn.conflict-2\n" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s after the repairs:\n%s", v.Mount, out)
+			}
+			time.Sleep(100 * time.Millisecond) // poll: the breaks reach b by themselves
+		}
+	}
+	c.waitLevel(t, a.Root)
 }

@@ -362,8 +362,8 @@ func TestMountPoints(t *testing.T) {
 
 // TestDivergenceReported: a client-side partition lets two clients update
 // one file on disjoint replicas; when the partition heals the replicas are
-// concurrent, not dominated: venus reports the object in cfs lv and
-// neither side's version is overwritten.
+// concurrent, not dominated: venus reports the object in cfs lv (and shows
+// it as a conflict link) and neither side's version is overwritten.
 func TestDivergenceReported(t *testing.T) {
 	c := replicatedCell(t)
 	a, b := c.Venus("a"), c.Venus("b")
@@ -390,7 +390,7 @@ func TestDivergenceReported(t *testing.T) {
 	fid = strings.TrimSuffix(fid, "@"+realm)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		sh(t, "cat "+a.Root+f+" >/dev/null")
+		sh(t, "ls -l "+a.Root+f+" >/dev/null")
 		r := bintest.Run(t, "", "cfs", "lv", a.Root+f)
 		if strings.Contains(r.Stdout, "out of date: "+fid+": diverged") {
 			break

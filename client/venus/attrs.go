@@ -130,6 +130,11 @@ func (v *Venus) attrOf(o *object) Attr {
 	if o.removed {
 		out.Nlink = 0
 	}
+	if v.inConflict(o.fid) {
+		out.Mode, out.Size, out.Blocks = typeBits(proto.TypeSymlink)|0o777, int64(len(v.conflictTarget(o.fid))), 0
+		out.Timeout = 0
+		return out
+	}
 	if o.cont != "" && (o.contVV == a.VV || o.of != nil) {
 		out.Blocks = o.contBytes / 512
 	}

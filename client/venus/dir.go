@@ -152,6 +152,9 @@ func (v *Venus) listing(o *object) []DirEntry {
 		if ch := v.objs[de.FID]; ch != nil && ch.hasAttr && maybeMountPoint(&ch.attr) {
 			typ = proto.TypeDir // shown as the root of the volume mounted there
 		}
+		if v.inConflict(de.FID) {
+			typ = proto.TypeSymlink // a conflict link
+		}
 		list = append(list, DirEntry{Name: name, Ino: v.inoFor(de.FID), Mode: typeBits(typ)})
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })

@@ -19,6 +19,9 @@ func (v *Venus) prepChange(ctx context.Context, c Caller, parent uint64, name st
 	if err := proto.CheckName(name); err != nil {
 		return nil, err
 	}
+	if reservedName(name) {
+		return nil, proto.Errorf(proto.CodeInvalid, "names of the form @VOLUME.VNODE.UNIQUE@REALM are reserved for conflicts")
+	}
 	d, err := v.dirObject(parent)
 	if err != nil {
 		return nil, err

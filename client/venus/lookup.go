@@ -164,6 +164,10 @@ func (v *Venus) Readlink(ctx context.Context, c Caller, ino uint64) (string, err
 		return "", err
 	}
 	v.mu.Lock()
+	if v.inConflict(o.fid) {
+		v.mu.Unlock()
+		return v.conflictTarget(o.fid), nil
+	}
 	if o.attr.Type != proto.TypeSymlink {
 		v.mu.Unlock()
 		return "", syscall.EINVAL

@@ -44,7 +44,7 @@ func maybeMountPoint(a *proto.Attr) bool {
 // point, else o. The root's parent is d, the mount point's directory.
 func (v *Venus) crossMount(ctx context.Context, c Caller, d, o *object) (*object, error) {
 	v.mu.Lock()
-	mp := maybeMountPoint(&o.attr)
+	mp := maybeMountPoint(&o.attr) && !v.inConflict(o.fid)
 	v.mu.Unlock()
 	if !mp {
 		return o, nil

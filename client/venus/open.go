@@ -81,6 +81,12 @@ func (v *Venus) Open(ctx context.Context, c Caller, ino uint64, flags uint32) (*
 	if err := v.ensureValid(ctx, c, o); err != nil {
 		return nil, err
 	}
+	v.mu.Lock()
+	conflict := v.inConflict(o.fid)
+	v.mu.Unlock()
+	if conflict {
+		return nil, proto.ErrNotFound // a conflict link dangles
+	}
 	id, r, err := v.rightsFor(ctx, c, o)
 	if err != nil {
 		return nil, err

@@ -142,6 +142,7 @@ func (v *Venus) resolveReplicas(ctx context.Context, c Caller, id uint32, fids [
 		v.mu.Lock()
 		vol := v.volumeFor(id)
 		for i, res := range r.Results {
+			v.setConflict(chunk[i], res.Outcome == proto.ResolveConflict)
 			switch res.Outcome {
 			case proto.ResolveConflict, proto.ResolveIncomplete:
 				if vol.outOfDate == nil {

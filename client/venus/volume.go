@@ -24,6 +24,8 @@ type volume struct {
 	// not be brought level (diverged, or a replica refused), with why
 	// (cfs lv).
 	outOfDate map[proto.FID]string
+	// conflicts are the objects shown as conflict links (conflict.go).
+	conflicts map[proto.FID]bool
 	// validGen is the promise generation in which every cached object of
 	// the volume was revalidated (one batched Validate); validating is
 	// closed when the revalidation in progress ends.

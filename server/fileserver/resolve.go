@@ -360,7 +360,7 @@ func (s *Server) install(ctx context.Context, v *volume.Volume, dom, to replicaV
 	var tmp store.ContainerID
 	if full && st.Type == proto.TypeFile {
 		var err error
-		if data, tmp, err = s.domData(ctx, v, dom, &st); err != nil {
+		if data, tmp, err = s.domData(ctx, v, dom, dom.st.FID, &st); err != nil {
 			return err
 		}
 	}
@@ -406,9 +406,9 @@ func (s *Server) install(ctx context.Context, v *volume.Volume, dom, to replicaV
 // when this server is the dominant one (re-read, so the state and data are
 // one version), else a copy received into a temporary container of this
 // server (returned as tmp, for the caller to use or remove).
-func (s *Server) domData(ctx context.Context, v *volume.Volume, dom replicaView, st *proto.VnodeState) (*volume.Data, store.ContainerID, error) {
+func (s *Server) domData(ctx context.Context, v *volume.Volume, dom replicaView, src proto.FID, st *proto.VnodeState) (*volume.Data, store.ContainerID, error) {
 	if dom.local {
-		cur, data, err := v.ReadState(st.FID)
+		cur, data, err := v.ReadState(src)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -429,7 +429,7 @@ func (s *Server) domData(ctx context.Context, v *volume.Volume, dom replicaView,
 		// The file may have grown since its state was read: take what
 		// comes (up to a limit) and compare versions after.
 		sink := &memSink{max: volume.InlineMax}
-		got, err := s.peerState(ctx, dom.rep.Addr, st.FID, sink)
+		got, err := s.peerState(ctx, dom.rep.Addr, src, sink)
 		if err == nil && got.VV != dom.st.VV || errors.Is(err, errSinkFull) {
 			err = errChanged
 		}
@@ -447,7 +447,7 @@ func (s *Server) domData(ctx context.Context, v *volume.Volume, dom replicaView,
 		return nil, 0, err
 	}
 	sink := &containerSink{w: w}
-	got, err := s.peerState(ctx, dom.rep.Addr, st.FID, sink)
+	got, err := s.peerState(ctx, dom.rep.Addr, src, sink)
 	if err == nil && got.VV != dom.st.VV {
 		err = errChanged
 	}

@@ -52,6 +52,7 @@ const (
 	OpInstallVnodes   // server → server: VnodeStates → InstallReply
 	OpResync          // tool → server: Resync → ResyncReply (volutil resync)
 	OpApplyMerge      // server → server: MergeActions → Empty
+	OpRepair          // Repair → Text (what was done)
 	OpMax
 )
 
@@ -73,7 +74,7 @@ var opNames = [OpMax]string{
 	OpAllocFIDs: "allocfids", OpCOP2: "cop2",
 	OpResolve: "resolve", OpGetVnode: "getvnode", OpInstallVnode: "installvnode",
 	OpGetVnodes: "getvnodes", OpInstallVnodes: "installvnodes", OpResync: "resync",
-	OpApplyMerge: "applymerge",
+	OpApplyMerge: "applymerge", OpRepair: "repair",
 }
 
 func (o Op) String() string {

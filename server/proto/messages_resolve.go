@@ -297,3 +297,32 @@ type GetVnode struct {
 
 func (m *GetVnode) Encode(e *Encoder) { e.FID(m.FID); e.Bool(m.Data) }
 func (m *GetVnode) Decode(d *Decoder) { m.FID = d.FID(); m.Data = d.Bool() }
+
+// Repair modes (Repair.Mode).
+const (
+	RepairKeep    = 1 // keep the replica of server Server everywhere
+	RepairRemove  = 2 // remove the object (name Name in directory Dir)
+	RepairKeepAll = 3 // keep every replica's version as NAME.conflict-SERVER
+)
+
+// Repair asks a server holding a replica to repair the conflict of FID,
+// named Name in directory Dir (cfs repair).
+type Repair struct {
+	FID    FID
+	Dir    FID
+	Name   string
+	Mode   uint8
+	Server uint32 // RepairKeep: the server id whose version stays
+}
+
+func (m *Repair) Encode(e *Encoder) {
+	e.FID(m.FID)
+	e.FID(m.Dir)
+	e.String(m.Name)
+	e.U8(m.Mode)
+	e.U32(m.Server)
+}
+
+func (m *Repair) Decode(d *Decoder) {
+	m.FID, m.Dir, m.Name, m.Mode, m.Server = d.FID(), d.FID(), d.Name(), d.U8(), d.U32()
+}

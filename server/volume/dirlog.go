@@ -336,8 +336,14 @@ func (v *Volume) ApplyMerge(m proto.MergeActions) (*Change, error) {
 				}
 				t.delEntry(m.Dir.Vnode, a.Name, e.Vnode)
 				d.Size--
-				if n, err := t.get(e.Vnode); err == nil && n.Type == proto.TypeDir && n.Parent != m.Dir.Vnode {
-					continue // a directory that moved to another one (inserted there first)
+				if n, err := t.get(e.Vnode); err == nil && n.Type == proto.TypeDir {
+					other, err := t.v.otherName(e.Vnode, m.Dir.Vnode, a.Name)
+					if err != nil {
+						return err
+					}
+					if other {
+						continue // a directory that moved (inserted under its new name first)
+					}
 				}
 				if err := t.unref(proto.FID{Volume: v.hdr.ID, Vnode: e.Vnode, Unique: e.Unique}); err != nil {
 					return err
@@ -380,4 +386,22 @@ func (v *Volume) ApplyMerge(m proto.MergeActions) (*Change, error) {
 		t.ch.FIDs = append(t.ch.FIDs, m.Dir)
 		return t.clearLog(m.Dir.Vnode)
 	})
+}
+
+// otherName reports whether object vn has a name other than name in
+// directory dir (committed state).
+func (v *Volume) otherName(vn, dir uint32, name string) (bool, error) {
+	p := parentPrefix(v.hdr.ID, vn)
+	it, err := v.set.db.NewIter(p, prefixEnd(p))
+	if err != nil {
+		return false, err
+	}
+	defer it.Close()
+	self := string(parentKey(v.hdr.ID, vn, dir, name))
+	for it.First(); it.Valid(); it.Next() {
+		if string(it.Key()) != self {
+			return true, nil
+		}
+	}
+	return false, it.Error()
 }

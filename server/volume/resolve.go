@@ -136,15 +136,12 @@ func (v *Volume) InstallMany(states []proto.VnodeState) (errs []error, ch *Chang
 // Expect names.
 func (t *txn) check(st proto.VnodeState) error {
 	fid := st.FID
-	unique := fid.Unique
 	if len(st.Record) > 0 {
-		src, err := decodeVnode(st.Record)
-		if err != nil {
+		if _, err := decodeVnode(st.Record); err != nil {
 			return proto.Errorf(proto.CodeProtocol, err.Error())
 		}
-		unique = src.Unique
 	}
-	if fid.Volume != t.v.hdr.ID || fid.Vnode == 0 || unique != fid.Unique {
+	if fid.Volume != t.v.hdr.ID || fid.Vnode == 0 || fid.Unique == 0 {
 		return proto.Errorf(proto.CodeInvalid, fmt.Sprintf("install: bad FID %v", fid))
 	}
 	cur, err := t.get(fid.Vnode)
@@ -195,6 +192,7 @@ func (t *txn) install(a InstallArgs) error {
 	}
 	n := *src
 	n.VV = st.VV
+	n.Unique = fid.Unique // a copy under another FID (repair --keep-all) has its own
 	n.Flags, n.Container, n.Blocks = 0, 0, 0
 	if cur != nil {
 		if cur.Container != 0 {

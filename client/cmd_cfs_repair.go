@@ -1,0 +1,96 @@
+package client
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/coda-fs/coda/client/venus"
+)
+
+func newCfsRepair() *cli.Command {
+	var keep, with string
+	var keepAll, remove bool
+	return &cli.Command{
+		Name:      "repair",
+		Usage:     "repair a conflict: keep one version, a given file, every version, or none",
+		UsageText: "coda cfs repair PATH --keep SERVER | --with FILE | --keep-all | --remove",
+		Description: `PATH is a conflict: an object whose replicas were changed on both sides of a partition,
+shown as a dangling symbolic link to @VOLUME.VNODE.UNIQUE@REALM (find -lname '@*' lists
+them). Exactly one way to repair it:
+
+   --keep SERVER   the version held by SERVER (an address or a server id) on every replica
+   --with FILE     the content of FILE (a file outside the conflict)
+   --keep-all      every version side by side as PATH.conflict-SERVERID (a file); for a
+                   directory, the union of its replicas' entries, a name that differs
+                   becoming NAME.conflict-SERVERID
+   --remove        the object removed from every replica
+
+Prints what was done; PATH is a normal object again, with one version on every replica.
+
+EXAMPLES:
+   coda cfs repair /coda/example.org/www/index.html --keep 10.0.0.2:2432
+   coda cfs repair /coda/example.org/www/index.html --with /tmp/index.html
+   coda cfs repair /coda/example.org/upload --keep-all
+   find /coda/example.org -lname '@*' -exec coda cfs repair {} --keep-all \;`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "keep", Destination: &keep, Usage: "keep the version of `SERVER`"},
+			&cli.StringFlag{Name: "with", Destination: &with, Usage: "replace it with the content of `FILE`"},
+			&cli.BoolFlag{Name: "keep-all", Destination: &keepAll, Usage: "keep every version side by side"},
+			&cli.BoolFlag{Name: "remove", Destination: &remove, Usage: "remove the object"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usageErrorf("cfs repair: need exactly one PATH")
+			}
+			n := 0
+			for _, set := range []bool{keep != "", with != "", keepAll, remove} {
+				if set {
+					n++
+				}
+			}
+			if n != 1 {
+				return usageErrorf("cfs repair: give exactly one of --keep SERVER, --with FILE, --keep-all, --remove")
+			}
+			path := c.Args().First()
+			var content []byte
+			if with != "" {
+				var err error
+				if content, err = os.ReadFile(with); err != nil {
+					return fmt.Errorf("cfs repair: %w", err)
+				}
+			}
+			a := RepairArgs{Mode: venus.RepairKeep, Server: keep}
+			switch {
+			case remove:
+				a.Mode = venus.RepairRemove
+			case keepAll:
+				a.Mode = venus.RepairKeepAll
+			}
+			abs, err := filepath.Abs(path)
+			if err != nil {
+				return err
+			}
+			var st syscall.Stat_t
+			if err := syscall.Stat(filepath.Dir(abs), &st); err != nil {
+				return fmt.Errorf("cfs repair: %w", &os.PathError{Op: "stat", Path: filepath.Dir(abs), Err: err})
+			}
+			a.Dir, a.Name = st.Ino, filepath.Base(abs)
+			var did string
+			if err := callVenus(c.Context, filepath.Dir(abs), OpRepair, a, &did); err != nil {
+				return fmt.Errorf("cfs repair %s: %w", path, err)
+			}
+			if with != "" {
+				if err := os.WriteFile(abs, content, 0o644); err != nil {
+					return fmt.Errorf("cfs repair %s: kept one version, then writing %s failed: %w", path, with, err)
+				}
+				did = fmt.Sprintf("replaced it with the content of %s", with)
+			}
+			fmt.Fprintf(c.App.Writer, "%s: %s\n", path, did)
+			return nil
+		},
+	}
+}

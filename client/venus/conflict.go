@@ -1,0 +1,128 @@
+package venus
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+
+	"github.com/coda-fs/coda/server/proto"
+)
+
+// An object whose replicas diverged (each side of a partition changed it,
+// and resolution could not merge it) is shown, as in Coda, as a dangling
+// symbolic link whose target is "@VOLUME.VNODE.UNIQUE@REALM": `find -lname
+// '@*'` finds every conflict, opening one gives ENOENT, and the rest of
+// the volume keeps working. The cfs repair commands turn it back into a
+// normal object. Names of that form are reserved.
+
+// conflictName matches the reserved names (a conflict link's target).
+var conflictName = regexp.MustCompile(`^@[0-9a-f]+\.[0-9a-f]+\.[0-9a-f]+@`)
+
+// reservedName reports whether name has the form of a conflict link.
+func reservedName(name string) bool { return conflictName.MatchString(name) }
+
+// conflictTarget is the target of o's conflict link.
+func (v *Venus) conflictTarget(fid proto.FID) string {
+	return fmt.Sprintf("@%x.%x.%x@%s", fid.Volume, fid.Vnode, fid.Unique, v.opts.Realm)
+}
+
+// inConflict reports whether venus found the replicas of fid diverged.
+// Callers hold v.mu.
+func (v *Venus) inConflict(fid proto.FID) bool {
+	vol := v.vols[fid.Volume]
+	return vol != nil && vol.conflicts[fid]
+}
+
+// setConflict records whether fid is in conflict and has the kernel forget
+// what it cached of it (it changes between a link and the object).
+// Callers hold v.mu.
+func (v *Venus) setConflict(fid proto.FID, on bool) {
+	vol := v.volumeFor(fid.Volume)
+	if vol.conflicts[fid] == on {
+		return
+	}
+	if on {
+		if vol.conflicts == nil {
+			vol.conflicts = map[proto.FID]bool{}
+		}
+		vol.conflicts[fid] = true
+	} else {
+		delete(vol.conflicts, fid)
+	}
+	if o := v.objs[fid]; o != nil {
+		notes := kernelNotes{inodes: []uint64{o.ino}}
+		if p := v.objs[o.parent]; p != nil {
+			notes.children = []uint64{p.ino}
+		}
+		go v.notify(notes, 0)
+	}
+}
+
+// Conflicts lists the objects of the volume holding ino that venus knows
+// to be in conflict.
+func (v *Venus) Conflicts(ino uint64) ([]proto.FID, error) {
+	o, err := v.object(ino)
+	if err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var out []proto.FID
+	for fid := range v.volumeFor(o.fid.Volume).conflicts {
+		out = append(out, fid)
+	}
+	return out, nil
+}
+
+// Repair modes for Repair.
+const (
+	RepairKeep    = proto.RepairKeep
+	RepairRemove  = proto.RepairRemove
+	RepairKeepAll = proto.RepairKeepAll
+)
+
+// Repair repairs the conflict at name in directory parent (cfs repair):
+// keep server's version (an address or server id; empty: the replica venus
+// reads from), remove the object, or keep every version side by side. It
+// returns what the server did.
+func (v *Venus) Repair(ctx context.Context, c Caller, parent uint64, name string, mode uint8, server string) (string, error) {
+	d, err := v.dirObject(parent)
+	if err != nil {
+		return "", err
+	}
+	de, found, err := v.resolve(ctx, c, d, name)
+	if err != nil {
+		return "", err
+	}
+	if !found {
+		return "", proto.ErrNotFound
+	}
+	req := proto.Repair{FID: de.FID, Dir: d.fid, Name: name, Mode: mode}
+	if mode == RepairKeep {
+		reps, err := v.replicas(ctx, c, de.FID.Volume)
+		if err != nil {
+			return "", err
+		}
+		if server == "" {
+			server = v.preferred(ctx, c, de.FID.Volume)
+		}
+		for _, r := range reps {
+			if r.Addr == server || fmt.Sprint(r.ServerID) == server {
+				req.Server = r.ServerID
+			}
+		}
+		if req.Server == 0 {
+			return "", proto.Errorf(proto.CodeInvalid, fmt.Sprintf("%s holds no replica of this volume", server))
+		}
+	}
+	var r proto.Text
+	if _, err := v.callVol(ctx, c, de.FID.Volume, proto.OpRepair, &req, &r, nil); err != nil {
+		return "", err
+	}
+	v.mu.Lock()
+	v.setConflict(de.FID, false)
+	delete(v.volumeFor(de.FID.Volume).outOfDate, de.FID)
+	v.mu.Unlock()
+	v.BreakCallbacks([]proto.FID{de.FID, d.fid})
+	return r.Text, nil
+}

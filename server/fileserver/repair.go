@@ -1,0 +1,243 @@
+package fileserver
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/coda-fs/coda/auth/acl"
+	"github.com/coda-fs/coda/resolve"
+	"github.com/coda-fs/coda/server/proto"
+	"github.com/coda-fs/coda/server/rpc"
+	"github.com/coda-fs/coda/server/volume"
+)
+
+// Repairing a conflict (cfs repair), on the server holding a replica that
+// the client asks: keep one server's version on every replica, remove the
+// object everywhere, or keep every version side by side under new names
+// (NAME.conflict-SERVER) in the same directory. Each ends with one version
+// vector on every replica, so the object is normal again. The caller needs
+// the insert, delete and write rights on the directory.
+
+// repair serves cfs repair.
+func (s *Server) repair(ctx context.Context, cl *client, r *rpc.Request, req *proto.Repair) (proto.Message, *rpc.Source, error) {
+	v, err := s.volume(req.FID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if req.Dir.Volume != req.FID.Volume {
+		return nil, nil, proto.ErrCrossDevice
+	}
+	da, err := v.GetAttr(s.cred(cl, r), req.Dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if need := acl.Insert | acl.Delete | acl.Write; acl.Rights(da.Rights)&need != need {
+		return nil, nil, proto.Errorf(proto.CodeAccess, "repair needs the i, d and w rights on the directory")
+	}
+	views := s.readStates(ctx, v, req.FID)
+	var idx []int
+	var vvs []proto.VV
+	for i, rv := range views {
+		if rv.err != nil {
+			return nil, nil, proto.Errorf(proto.CodeTimeout, fmt.Sprintf("repair needs every replica: server %s: %v", rv.rep.Addr, rv.err))
+		}
+		if rv.st.Exists {
+			idx = append(idx, i)
+			vvs = append(vvs, rv.st.VV)
+		}
+	}
+	if len(idx) == 0 {
+		return nil, nil, proto.ErrNotFound
+	}
+	var msg string
+	switch req.Mode {
+	case proto.RepairKeep:
+		msg, err = s.repairKeep(ctx, v, req, views, idx, vvs)
+	case proto.RepairRemove:
+		err = s.repairNames(ctx, v, req.Dir, []proto.MergeAction{{Delete: true, Name: req.Name, FID: req.FID}})
+		msg = fmt.Sprintf("removed %s from every replica", req.Name)
+	case proto.RepairKeepAll:
+		if views[idx[0]].st.Type == proto.TypeDir {
+			msg, err = s.repairUnion(ctx, v, req.FID, views, idx)
+		} else {
+			msg, err = s.repairKeepAll(ctx, v, req, views, idx)
+		}
+	default:
+		return nil, nil, proto.Errorf(proto.CodeInvalid, fmt.Sprintf("unknown repair mode %d", req.Mode))
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	s.log.Info("conflict repaired", "fid", req.FID, "name", req.Name, "what", msg)
+	return &proto.Text{Text: msg}, nil, nil
+}
+
+// repairKeep installs server req.Server's version on every replica.
+func (s *Server) repairKeep(ctx context.Context, v *volume.Volume, req *proto.Repair, views []replicaView, idx []int, vvs []proto.VV) (string, error) {
+	keep := -1
+	for _, i := range idx {
+		if views[i].rep.ServerID == req.Server {
+			keep = i
+		}
+	}
+	if keep < 0 {
+		return "", proto.Errorf(proto.CodeInvalid, fmt.Sprintf("server %d holds no version of %s", req.Server, req.Name))
+	}
+	merged := resolve.Merge(vvs...)
+	merged.Store = proto.StoreID{}
+	for j := range merged.Counters[:len(views)] {
+		merged.Counters[j]++ // newer than every version: clients refetch
+	}
+	for _, i := range idx {
+		if err := s.install(ctx, v, views[keep], views[i], merged, i != keep); err != nil {
+			return "", fmt.Errorf("server %s: %w", views[i].rep.Addr, err)
+		}
+	}
+	return fmt.Sprintf("kept the version of server %d (%s) on every replica", req.Server, views[keep].rep.Addr), nil
+}
+
+// repairKeepAll copies each replica's version to a new object named
+// NAME.conflict-SERVER on every replica, then removes NAME.
+func (s *Server) repairKeepAll(ctx context.Context, v *volume.Volume, req *proto.Repair, views []replicaView, idx []int) (string, error) {
+	actions := []proto.MergeAction{{Delete: true, Name: req.Name, FID: req.FID}}
+	var names []string
+	for _, i := range idx {
+		src := views[i]
+		fids, err := v.AllocFIDs(1)
+		if err != nil {
+			return "", err
+		}
+		name := fmt.Sprintf("%s.conflict-%d", req.Name, src.rep.ServerID)
+		if err := proto.CheckName(name); err != nil {
+			return "", err
+		}
+		var vv proto.VV
+		for j := range views {
+			vv.Counters[j] = 1
+		}
+		for _, to := range views {
+			to.st = proto.VnodeState{FID: fids[0]}
+			if err := s.install(ctx, v, src, to, vv, true); err != nil {
+				return "", fmt.Errorf("copy of %s's version to %s: %w", src.rep.Addr, to.rep.Addr, err)
+			}
+		}
+		actions = append(actions, proto.MergeAction{Name: name, FID: fids[0], Type: src.st.Type})
+		names = append(names, name)
+	}
+	if err := s.repairNames(ctx, v, req.Dir, actions); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("kept every version: %s", strings.Join(names, " ")), nil
+}
+
+// repairNames applies entry changes to directory dir on every replica, as
+// one new version of it.
+func (s *Server) repairNames(ctx context.Context, v *volume.Volume, dir proto.FID, actions []proto.MergeAction) error {
+	views := s.readStates(ctx, v, dir)
+	var vvs []proto.VV
+	for _, rv := range views {
+		if rv.err != nil {
+			return fmt.Errorf("server %s: %w", rv.rep.Addr, rv.err)
+		}
+		if !rv.st.Exists {
+			return fmt.Errorf("server %s lacks directory %v", rv.rep.Addr, dir)
+		}
+		vvs = append(vvs, rv.st.VV)
+	}
+	vv := resolve.Merge(vvs...)
+	vv.Store = proto.StoreID{}
+	for j := range vv.Counters[:len(views)] {
+		vv.Counters[j]++
+	}
+	// Inserts everywhere first, then the deletes with the new version.
+	for step := 0; step < 2; step++ {
+		for _, rv := range views {
+			m := proto.MergeActions{Dir: dir, Expect: rv.st.VV, VV: vv, Final: step == 1}
+			for _, a := range actions {
+				if a.Delete == (step == 1) {
+					m.Actions = append(m.Actions, a)
+				}
+			}
+			if err := s.applyMerge(ctx, v, rv, &m); err != nil {
+				return fmt.Errorf("server %s: %w", rv.rep.Addr, err)
+			}
+		}
+	}
+	return nil
+}
+
+// repairUnion makes a directory's entries the union of its replicas':
+// a name that names different objects on different replicas becomes
+// NAME.conflict-SERVER for each.
+func (s *Server) repairUnion(ctx context.Context, v *volume.Volume, dir proto.FID, views []replicaView, idx []int) (string, error) {
+	byName := map[string]map[proto.FID]uint32{} // name → object → a server holding it
+	types := map[proto.FID]proto.ObjType{}
+	for _, i := range idx {
+		for _, de := range views[i].st.Entries {
+			if byName[de.Name] == nil {
+				byName[de.Name] = map[proto.FID]uint32{}
+			}
+			if _, ok := byName[de.Name][de.FID]; !ok {
+				byName[de.Name][de.FID] = views[i].rep.ServerID
+			}
+			types[de.FID] = de.Type
+		}
+	}
+	want := map[string]proto.FID{}
+	renamed := 0
+	for name, objs := range byName {
+		if len(objs) == 1 {
+			for f := range objs {
+				want[name] = f
+			}
+			continue
+		}
+		for f, server := range objs {
+			n := fmt.Sprintf("%s.conflict-%d", name, server)
+			if err := proto.CheckName(n); err != nil {
+				return "", err
+			}
+			want[n] = f
+			renamed++
+		}
+	}
+	var vvs []proto.VV
+	for _, i := range idx {
+		vvs = append(vvs, views[i].st.VV)
+	}
+	vv := resolve.Merge(vvs...)
+	vv.Store = proto.StoreID{}
+	for j := range vv.Counters[:len(views)] {
+		vv.Counters[j]++
+	}
+	for step := 0; step < 2; step++ {
+		for _, i := range idx {
+			have := map[string]proto.FID{}
+			for _, de := range views[i].st.Entries {
+				have[de.Name] = de.FID
+			}
+			m := proto.MergeActions{Dir: dir, Expect: views[i].st.VV, VV: vv, Final: step == 1}
+			if step == 0 {
+				for name, f := range want {
+					if have[name] != f {
+						m.Actions = append(m.Actions, proto.MergeAction{Name: name, FID: f, Type: types[f]})
+					}
+				}
+			} else {
+				for name, f := range have {
+					if want[name] != f {
+						m.Actions = append(m.Actions, proto.MergeAction{Delete: true, Name: name, FID: f})
+					}
+				}
+			}
+			if step == 0 && len(m.Actions) == 0 {
+				continue
+			}
+			if err := s.applyMerge(ctx, v, views[i], &m); err != nil {
+				return "", fmt.Errorf("server %s: %w", views[i].rep.Addr, err)
+			}
+		}
+	}
+	return fmt.Sprintf("kept the union of the entries (%d names, %d renamed .conflict-SERVER)", len(want), renamed), nil
+}
