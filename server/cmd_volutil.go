@@ -83,6 +83,7 @@ EXAMPLES:
 		newVolutilInfoCommand(o),
 		newVolutilCreateRepCommand(o),
 		newVolutilResyncCommand(o),
+		newVolutilSetLogParmsCommand(o),
 	}
 	for _, n := range []struct{ name, usage string }{
 		{"lock", "freeze updates of a volume"},
@@ -166,20 +167,11 @@ func writeVolumeList(w io.Writer, vols []proto.VolumeInfo) error {
 }
 
 func runVolumeInfo(ctx context.Context, o volutilCmdOptions, vol string, all bool, w io.Writer) error {
-	c, err := o.dial(ctx)
+	c, info, err := o.dialVolume(ctx, vol)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	var info *proto.VolumeInfo
-	if id, ok := parseVolumeID(vol); ok {
-		info, err = c.VolumeInfoByID(ctx, id)
-	} else {
-		info, err = c.VolumeInfo(ctx, vol)
-	}
-	if err != nil {
-		return err
-	}
 	if err := writeVolumeInfo(w, info); err != nil || !all {
 		return err
 	}
@@ -202,6 +194,26 @@ func writeVnodes(w io.Writer, vnodes []proto.VnodeSummary) error {
 			v.Nlink, v.Size, strings.Join(vv, ","), v.VV.Store.Client, v.VV.Store.Seq, v.Sum)
 	}
 	return bw.Flush()
+}
+
+// dialVolume connects to the server and describes volume vol there: a
+// name, or an id in hex with 0x.
+func (o volutilCmdOptions) dialVolume(ctx context.Context, vol string) (*adminclient.Client, *proto.VolumeInfo, error) {
+	c, err := o.dial(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var info *proto.VolumeInfo
+	if id, ok := parseVolumeID(vol); ok {
+		info, err = c.VolumeInfoByID(ctx, id)
+	} else {
+		info, err = c.VolumeInfo(ctx, vol)
+	}
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return c, info, nil
 }
 
 // parseVolumeID parses "0x1000001"; anything else is a name.

@@ -53,20 +53,11 @@ EXAMPLES:
 const resyncPasses = 3
 
 func runResync(ctx context.Context, o volutilCmdOptions, vol string, w io.Writer) error {
-	c, err := o.dial(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	var info *proto.VolumeInfo
-	if id, ok := parseVolumeID(vol); ok {
-		info, err = c.VolumeInfoByID(ctx, id)
-	} else {
-		info, err = c.VolumeInfo(ctx, vol)
-	}
+	c, info, err := o.dialVolume(ctx, vol)
 	if err != nil {
 		return fmt.Errorf("volutil resync: %w", err)
 	}
+	defer c.Close()
 	p := newProgress(w, info.Name)
 	var problems []string
 	for pass := 1; pass <= resyncPasses; pass++ {

@@ -103,3 +103,13 @@ func (c *Client) ResyncStep(ctx context.Context, req *proto.Resync) (*proto.Resy
 	}
 	return &r, nil
 }
+
+// SetLogParms sets (logSize not 0) and reports the resolution log bound of
+// the server's replica of volume id.
+func (c *Client) SetLogParms(ctx context.Context, id, logSize uint32) (*proto.LogParms, error) {
+	var r proto.LogParms
+	if err := c.call(ctx, proto.OpSetLogParms, &proto.LogParms{Volume: id, LogSize: logSize}, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}

@@ -116,3 +116,22 @@ func (s *Server) listVnodes(ctx context.Context, cl *client, r *rpc.Request, req
 	}
 	return &proto.ListVnodesReply{Vnodes: vnodes, More: more}, nil, nil
 }
+
+// setLogParms sets or reports this server's replica's resolution log bound
+// (admin key only: volutil setlogparms).
+func (s *Server) setLogParms(ctx context.Context, cl *client, r *rpc.Request, req *proto.LogParms) (proto.Message, *rpc.Source, error) {
+	if !cl.admin {
+		return nil, nil, proto.Errorf(proto.CodeAccess, "setlogparms needs the admin key")
+	}
+	v, err := s.cfg.Volumes.ByID(req.Volume)
+	if err != nil {
+		return nil, nil, err
+	}
+	if req.LogSize != 0 {
+		if err := v.SetLogSize(int(req.LogSize)); err != nil {
+			return nil, nil, err
+		}
+	}
+	bound, used := v.LogSize()
+	return &proto.LogParms{Volume: req.Volume, LogSize: uint32(bound), Used: uint32(used)}, nil, nil
+}

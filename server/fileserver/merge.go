@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/coda-fs/coda/resolve"
 	"github.com/coda-fs/coda/server/proto"
@@ -97,6 +98,19 @@ func (s *Server) mergeDirs(ctx context.Context, v *volume.Volume, fid proto.FID,
 	if len(failed) > 0 {
 		return proto.ResolveResult{Outcome: proto.ResolveIncomplete, Msg: fmt.Sprintf("%v: merge: %v", fid, failed)}, stale
 	}
+	// What a replica got by name only is a placeholder: fill them now,
+	// not only when a client without a callback happens to look.
+	var inserted []proto.FID
+	for _, g := range group {
+		for _, acts := range g.plan.Actions {
+			for _, a := range acts {
+				if !a.Delete {
+					inserted = append(inserted, a.Entry.FID)
+				}
+			}
+		}
+	}
+	s.resolveEach(ctx, inserted)
 	s.log.Info("directories merged", "dir", fid, "group", len(group))
 	return proto.ResolveResult{Outcome: proto.ResolveDone}, false
 }
@@ -172,4 +186,28 @@ func (s *Server) applyMergeReq(ctx context.Context, cl *client, r *rpc.Request, 
 		return nil, nil, err
 	}
 	return &proto.Empty{}, nil, nil
+}
+
+// resolveEach resolves each of fids (once), several at a time.
+func (s *Server) resolveEach(ctx context.Context, fids []proto.FID) {
+	seen := map[proto.FID]bool{}
+	work := make(chan proto.FID)
+	var wg sync.WaitGroup
+	for range resyncWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for f := range work {
+				s.resolveOne(ctx, f, 1, nil)
+			}
+		}()
+	}
+	for _, f := range fids {
+		if !seen[f] {
+			seen[f] = true
+			work <- f
+		}
+	}
+	close(work)
+	wg.Wait()
 }

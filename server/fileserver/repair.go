@@ -211,6 +211,7 @@ func (s *Server) repairUnion(ctx context.Context, v *volume.Volume, dir proto.FI
 	for j := range vv.Counters[:len(views)] {
 		vv.Counters[j]++
 	}
+	var inserted []proto.FID
 	for step := 0; step < 2; step++ {
 		for _, i := range idx {
 			have := map[string]proto.FID{}
@@ -222,6 +223,7 @@ func (s *Server) repairUnion(ctx context.Context, v *volume.Volume, dir proto.FI
 				for name, f := range want {
 					if have[name] != f {
 						m.Actions = append(m.Actions, proto.MergeAction{Name: name, FID: f, Type: types[f]})
+						inserted = append(inserted, f)
 					}
 				}
 			} else {
@@ -239,5 +241,6 @@ func (s *Server) repairUnion(ctx context.Context, v *volume.Volume, dir proto.FI
 			}
 		}
 	}
+	s.resolveEach(ctx, inserted)
 	return fmt.Sprintf("kept the union of the entries (%d names, %d renamed .conflict-SERVER)", len(want), renamed), nil
 }

@@ -168,6 +168,7 @@ func (s *Server) Register(mux *rpc.Mux) {
 	mux.Handle(proto.OpResync, handler(s, s.resync))
 	mux.Handle(proto.OpApplyMerge, handler(s, s.applyMergeReq))
 	mux.Handle(proto.OpRepair, handler(s, s.repair))
+	mux.Handle(proto.OpSetLogParms, handler(s, s.setLogParms))
 	mux.Handle(proto.OpFetch, handler(s, s.fetch))
 	mux.Handle(proto.OpStore, handler(s, s.store))
 	mux.Handle(proto.OpCreate, handler(s, s.create(proto.TypeFile)))

@@ -53,6 +53,7 @@ const (
 	OpResync          // tool → server: Resync → ResyncReply (volutil resync)
 	OpApplyMerge      // server → server: MergeActions → Empty
 	OpRepair          // Repair → Text (what was done)
+	OpSetLogParms     // LogParms → LogParms (volutil setlogparms)
 	OpMax
 )
 
@@ -74,7 +75,7 @@ var opNames = [OpMax]string{
 	OpAllocFIDs: "allocfids", OpCOP2: "cop2",
 	OpResolve: "resolve", OpGetVnode: "getvnode", OpInstallVnode: "installvnode",
 	OpGetVnodes: "getvnodes", OpInstallVnodes: "installvnodes", OpResync: "resync",
-	OpApplyMerge: "applymerge", OpRepair: "repair",
+	OpApplyMerge: "applymerge", OpRepair: "repair", OpSetLogParms: "setlogparms",
 }
 
 func (o Op) String() string {

@@ -326,3 +326,14 @@ func (m *Repair) Encode(e *Encoder) {
 func (m *Repair) Decode(d *Decoder) {
 	m.FID, m.Dir, m.Name, m.Mode, m.Server = d.FID(), d.FID(), d.Name(), d.U8(), d.U32()
 }
+
+// LogParms sets (LogSize not 0) and reports a volume replica's resolution
+// log bound and use (volutil setlogparms).
+type LogParms struct {
+	Volume  uint32
+	LogSize uint32
+	Used    uint32 // in a reply: records held now
+}
+
+func (m *LogParms) Encode(e *Encoder) { e.U32(m.Volume); e.U32(m.LogSize); e.U32(m.Used) }
+func (m *LogParms) Decode(d *Decoder) { m.Volume, m.LogSize, m.Used = d.U32(), d.U32(), d.U32() }

@@ -75,6 +75,7 @@ func messageSamples() []Message {
 			{FID: FID{1, 5, 6}, Record: []byte{2}, Entries: []DirEntry{}}}},
 		&InstallReply{Results: []ResolveResult{{}, {Outcome: ResolveIncomplete, Msg: "stale"}}},
 		&Resync{Volume: 0x7f000001, Phase: 1, After: 77},
+		&LogParms{Volume: 0x7f000001, LogSize: 4096, Used: 12},
 		&Repair{FID: FID{1, 4, 4}, Dir: FID{1, 1, 1}, Name: "index.html", Mode: RepairKeep, Server: 2},
 		&MergeActions{Dir: FID{1, 1, 1}, Expect: VV{Store: sid}, VV: VV{Counters: [MaxReplicas]uint32{3, 3}},
 			Actions: []MergeAction{{Delete: true, Name: "a", FID: FID{1, 2, 2}, Type: TypeFile}, {Name: "b", FID: FID{1, 4, 4}, Type: TypeDir}}, Final: true},

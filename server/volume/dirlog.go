@@ -30,10 +30,12 @@ import (
 //	'L' vol dir seq → record     (a directory's log, oldest first)
 //	'l' vol seq     → dir        (the volume's log order, for the bound)
 //	'T' vol dir     → ""         (the directory's log was truncated)
+//	'S' vol         → u32        (the log bound set by volutil setlogparms)
 const (
 	pfxLog       = 'L'
 	pfxLogOrder  = 'l'
 	pfxTruncated = 'T'
+	pfxLogSize   = 'S'
 )
 
 // DefaultLogSize is a volume's resolution log bound, in records.
@@ -105,9 +107,18 @@ func decodeLogRecord(b []byte) (logRecord, error) {
 	return r, nil
 }
 
-// loadLog counts the volume's log records and finds the last sequence
-// number. Called at open.
+func logSizeKey(vol uint32) []byte { return binary.BigEndian.AppendUint32([]byte{pfxLogSize}, vol) }
+
+// loadLog reads the log bound, counts the volume's log records and finds
+// the last sequence number. Called at open.
 func (v *Volume) loadLog() error {
+	b, err := v.set.db.Get(logSizeKey(v.hdr.ID))
+	switch {
+	case err == nil && len(b) == 4:
+		v.maxLog = int(binary.BigEndian.Uint32(b))
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return err
+	}
 	p := binary.BigEndian.AppendUint32([]byte{pfxLogOrder}, v.hdr.ID)
 	it, err := v.set.db.NewIter(p, prefixEnd(p))
 	if err != nil {
@@ -147,12 +158,31 @@ func (v *Volume) logSize() int {
 	return DefaultLogSize
 }
 
-// SetLogSize sets the volume's resolution log bound (volutil setlogparms);
-// it takes effect with the next logged change.
-func (v *Volume) SetLogSize(n int) {
+// MinLogSize is the smallest log bound volutil setlogparms accepts.
+const MinLogSize = 16
+
+// SetLogSize sets and keeps the volume's resolution log bound (volutil
+// setlogparms); it takes effect with the next logged change.
+func (v *Volume) SetLogSize(n int) error {
+	if n < MinLogSize || n > 1<<24 {
+		return proto.Errorf(proto.CodeInvalid, fmt.Sprintf("log size %d: %d-%d records", n, MinLogSize, 1<<24))
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	b := v.set.db.NewBatch()
+	b.Set(logSizeKey(v.hdr.ID), binary.BigEndian.AppendUint32(nil, uint32(n)))
+	if err := v.set.db.Commit(b); err != nil {
+		return err
+	}
 	v.maxLog = n
+	return nil
+}
+
+// LogSize is the volume's log bound and how many records it holds now.
+func (v *Volume) LogSize() (bound, used int) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.logSize(), v.logCount
 }
 
 // dropOldest removes the volume's n oldest log records (already committed)

@@ -88,7 +88,7 @@ func TestDirLog(t *testing.T) {
 	}
 
 	// The bound: the oldest records go, their directory is marked.
-	v.SetLogSize(3)
+	v.maxLog = 3 // below MinLogSize, for the test
 	create(6, root0, "c", proto.TypeFile, fids[3])
 	if got := kinds(t, v, d); got != "truncated" && got != "rename-out:b truncated" {
 		t.Fatalf("with a bound of 3, d's log is %q", got)
