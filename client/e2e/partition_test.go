@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -155,8 +156,8 @@ func tail(b []byte) string {
 func TestConflictShownAndRepaired(t *testing.T) {
 	c := cell{bintest.NewCell(t, bintest.CellOptions{Realm: realm, Servers: 2})}
 	a, b := c.Venus("a"), c.Venus("b")
-	sh(t, "mkdir "+a.Root+"/d && for f in f1 f2 f3 ok; do echo base > "+a.Root+"/$f; done")
-	sh(t, "cat "+b.Root+"/f1 "+b.Root+"/f2 "+b.Root+"/f3 >/dev/null && ls "+b.Root+"/d")
+	sh(t, "mkdir "+a.Root+"/d "+a.Root+"/d2 && echo g > "+a.Root+"/d2/g && for f in f1 f2 f3 f4 ok; do echo base > "+a.Root+"/$f; done")
+	sh(t, "cat "+b.Root+"/f1 "+b.Root+"/f2 "+b.Root+"/f3 "+b.Root+"/f4 "+b.Root+"/d2/g >/dev/null && ls "+b.Root+"/d")
 	s1, s2 := c.Servers[0].Addr, c.Servers[1].Addr
 	run := func(args ...string) bintest.Result {
 		t.Helper()
@@ -169,12 +170,13 @@ func TestConflictShownAndRepaired(t *testing.T) {
 	run("cfs", "disconnect", "--mount", a.Mount, s2)
 	run("cfs", "disconnect", "--mount", b.Mount, s1)
 	for _, side := range []struct{ root, who string }{{a.Root, "a"}, {b.Root, "b"}} {
-		sh(t, "for f in f1 f2 f3; do echo from "+side.who+" > "+side.root+"/$f; done && echo "+side.who+" > "+side.root+"/d/n")
+		sh(t, "for f in f1 f2 f3 f4; do echo from "+side.who+" > "+side.root+"/$f; done && echo "+side.who+" > "+side.root+"/d/n")
 	}
+	sh(t, "rm "+a.Root+"/d2/g && echo updated > "+b.Root+"/d2/g") // remove/update
 	run("cfs", "reconnect", "--mount", a.Mount)
 	run("cfs", "reconnect", "--mount", b.Mount)
 
-	want := []string{"d", "f1", "f2", "f3"}
+	want := []string{"d", "d2", "f1", "f2", "f3", "f4"}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		out, _ := exec.Command("find", a.Root, "-lname", "@*").CombinedOutput()
@@ -220,11 +222,21 @@ func TestConflictShownAndRepaired(t *testing.T) {
 	if r = run("cfs", "repair", a.Root+"/d", "--keep-all"); !strings.Contains(r.Stdout, "union") {
 		t.Fatalf("repair --keep-all of a directory: %q", r.Stdout)
 	}
+	if r = run("cfs", "repair", a.Root+"/d2", "--keep-all"); !strings.Contains(r.Stdout, "union") {
+		t.Fatalf("repair --keep-all of a directory: %q", r.Stdout)
+	}
+	with := filepath.Join(t.TempDir(), "with")
+	if err := os.WriteFile(with, []byte("given\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r = run("cfs", "repair", a.Root+"/f4", "--with", with); !strings.Contains(r.Stdout, "replaced it with the content of") {
+		t.Fatalf("repair --with: %q", r.Stdout)
+	}
 	for _, v := range []*bintest.Venus{a, b} {
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			out, _ := exec.Command("sh", "-c", "cd "+v.Root+" && cat f1 f3.conflict-1 f3.conflict-2 d/n.conflict-1 d/n.conflict-2 && ls && ls d").CombinedOutput()
-			if string(out) == "from b\nfrom a\nfrom b\na\nb\nd\nf1\nf3.conflict-1\nf3.conflict-2\nok\nn.conflict-1\nn.conflict-2\n" {
+			out, _ := exec.Command("sh", "-c", "cd "+v.Root+" && cat f1 f3.conflict-1 f3.conflict-2 d/n.conflict-1 d/n.conflict-2 d2/g f4 && ls && ls d").CombinedOutput()
+			if string(out) == "from b\nfrom a\nfrom b\na\nb\nupdated\ngiven\nd\nd2\nf1\nf3.conflict-1\nf3.conflict-2\nf4\nok\nn.conflict-1\nn.conflict-2\n" {
 				break
 			}
 			if time.Now().After(deadline) {

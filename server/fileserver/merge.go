@@ -60,7 +60,7 @@ func (s *Server) mergeDirs(ctx context.Context, v *volume.Volume, fid proto.FID,
 		}
 	}
 	if len(conflicts) > 0 {
-		s.log.Warn("directories diverged with conflicts; left as they are", "dir", fid, "conflicts", strings.Join(conflicts, ", "))
+		s.announce(fid, views, "directories diverged with conflicts; left as they are", "dir", fid, "conflicts", strings.Join(conflicts, ", "))
 		return proto.ResolveResult{Outcome: proto.ResolveConflict,
 			Msg: fmt.Sprintf("%v: the replicas diverged; conflicts: %s", fid, strings.Join(conflicts, ", "))}, false
 	}

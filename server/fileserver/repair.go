@@ -3,6 +3,7 @@ package fileserver
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/coda-fs/coda/auth/acl"
@@ -89,7 +90,8 @@ func (s *Server) repairKeep(ctx context.Context, v *volume.Volume, req *proto.Re
 	for j := range merged.Counters[:len(views)] {
 		merged.Counters[j]++ // newer than every version: clients refetch
 	}
-	for _, i := range idx {
+	for _, i := range append(slices.DeleteFunc(slices.Clone(idx), func(i int) bool { return i == keep }), keep) {
+		// The kept replica last: its new version would make the copies stale.
 		if err := s.install(ctx, v, views[keep], views[i], merged, i != keep); err != nil {
 			return "", fmt.Errorf("server %s: %w", views[i].rep.Addr, err)
 		}

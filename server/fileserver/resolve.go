@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -251,11 +252,18 @@ func (s *Server) resolveOnce(ctx context.Context, fid proto.FID, depth int, copi
 		return s.mergeDirs(ctx, v, fid, views)
 	}
 	if !ok {
+		s.announce(fid, views, "replicas diverged: a conflict", "fid", fid, "vvs", fmt.Sprint(vvs))
 		return proto.ResolveResult{Outcome: proto.ResolveConflict,
 			Msg: fmt.Sprintf("%v: the replicas diverged (version vectors %v)", fid, vvs)}, false
 	}
 	merged := resolve.Merge(vvs...)
 	dom := views[idx[d]]
+	if dom.st.Type == proto.TypeDir {
+		if c := s.removedUpdated(ctx, v, dom, views, idx, vvs, d); c != "" {
+			s.announce(fid, views, "an object removed on one side was updated on another: a conflict", "dir", fid, "what", c)
+			return proto.ResolveResult{Outcome: proto.ResolveConflict, Msg: fmt.Sprintf("%v: %s", fid, c)}, false
+		}
+	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var failed []string
@@ -473,3 +481,54 @@ func (s *Server) domData(ctx context.Context, v *volume.Volume, dom replicaView,
 
 // isStale reports whether err says a replica changed under resolution.
 func isStale(err error) bool { return errors.Is(err, proto.ErrStale) }
+
+// announce logs a conflict once per state of its replicas: every access
+// finds it again until it is repaired.
+func (s *Server) announce(fid proto.FID, views []replicaView, msg string, args ...any) {
+	var b strings.Builder
+	fmt.Fprint(&b, fid)
+	for _, rv := range views {
+		fmt.Fprint(&b, " ", rv.st.VV)
+	}
+	if _, seen := s.announced.LoadOrStore(b.String(), true); !seen {
+		s.log.Warn(msg, args...)
+	}
+}
+
+// removedUpdated checks, before a dominant directory's entries replace a
+// lagging replica's, that nothing the dominant side removed was updated on
+// the lagging side after the version the removal saw (remove/update): it
+// names such an entry, or returns "".
+func (s *Server) removedUpdated(ctx context.Context, v *volume.Volume, dom replicaView, views []replicaView, idx []int, vvs []proto.VV, d int) string {
+	removedAt := map[proto.FID]proto.VV{}
+	for _, op := range dom.st.Log {
+		if k := resolve.OpKind(op.Kind); k == resolve.OpDelete {
+			removedAt[op.FID] = op.ObjVV
+		}
+	}
+	if len(removedAt) == 0 {
+		return ""
+	}
+	keep := map[proto.FID]bool{}
+	for _, de := range dom.st.Entries {
+		keep[de.FID] = true
+	}
+	for j, i := range idx {
+		if j == d || resolve.Compare(vvs[j], vvs[d]) != resolve.Dominated {
+			continue
+		}
+		for _, de := range views[i].st.Entries {
+			saw, removed := removedAt[de.FID]
+			if keep[de.FID] || !removed {
+				continue
+			}
+			obj := s.readStates(ctx, v, de.FID)
+			if st := obj[i]; st.err == nil && st.st.Exists {
+				if o := resolve.Compare(st.st.VV, saw); o == resolve.Dominates || o == resolve.Concurrent {
+					return fmt.Sprintf("%q removed on one side, updated on server %s", de.Name, views[i].rep.Addr)
+				}
+			}
+		}
+	}
+	return ""
+}

@@ -43,6 +43,7 @@ type Server struct {
 	log         *slog.Logger
 	cb          *callbacks
 	peers       peers
+	announced   sync.Map // conflicts logged already (resolve.go)
 	incarnation uint64
 	stats       [proto.OpMax]atomic.Uint64
 }
