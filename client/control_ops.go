@@ -36,7 +36,19 @@ const (
 	OpLsMount    = "lsmount"      // MountArgs → volume name
 	OpRmMount    = "rmmount"      // MountArgs → nothing
 	OpRepair     = "repair"       // RepairArgs → string (what was done)
+	OpSetPolicy  = "setpolicy"    // PolicyArgs → nothing
+	OpGetPolicy  = "getpolicy"    // PolicyArgs (Ino) → PolicyArgs
 )
+
+// PolicyArgs name a directory by inode number and, for OpSetPolicy, the
+// policy (proto.PolicyManual…); OpGetPolicy answers with its own policy,
+// the one in force (Effective) and the path of the directory it comes from.
+type PolicyArgs struct {
+	Ino       uint64 `json:"ino"`
+	Policy    uint8  `json:"policy"`
+	Effective uint8  `json:"effective,omitempty"`
+	From      string `json:"from,omitempty"`
+}
 
 // RepairArgs name a conflict by its directory's inode number and name, and
 // how to repair it (venus.RepairKeep, RepairRemove, RepairKeepAll).
@@ -210,6 +222,17 @@ func controlHandler(v *venus.Venus) control.Handler {
 				return nil, fmt.Errorf("%s: %v", op, err)
 			}
 			return v.Repair(ctx, venus.Caller{UID: p.UID, GID: p.GID, PID: p.PID}, a.Dir, a.Name, a.Mode, a.Server)
+		case OpSetPolicy, OpGetPolicy:
+			var a PolicyArgs
+			if err := json.Unmarshal(raw, &a); err != nil {
+				return nil, fmt.Errorf("%s: %v", op, err)
+			}
+			c := venus.Caller{UID: p.UID, GID: p.GID, PID: p.PID}
+			if op == OpSetPolicy {
+				return struct{}{}, v.SetPolicy(ctx, c, a.Ino, a.Policy)
+			}
+			own, eff, from, err := v.Policy(ctx, c, a.Ino)
+			return PolicyArgs{Ino: a.Ino, Policy: own, Effective: eff, From: from}, err
 		case OpListACL, OpSetACL:
 			var a ACLArgs
 			if err := json.Unmarshal(raw, &a); err != nil {

@@ -159,14 +159,7 @@ func TestConflictShownAndRepaired(t *testing.T) {
 	sh(t, "mkdir "+a.Root+"/d "+a.Root+"/d2 && echo g > "+a.Root+"/d2/g && for f in f1 f2 f3 f4 ok; do echo base > "+a.Root+"/$f; done")
 	sh(t, "cat "+b.Root+"/f1 "+b.Root+"/f2 "+b.Root+"/f3 "+b.Root+"/f4 "+b.Root+"/d2/g >/dev/null && ls "+b.Root+"/d")
 	s1, s2 := c.Servers[0].Addr, c.Servers[1].Addr
-	run := func(args ...string) bintest.Result {
-		t.Helper()
-		r := bintest.Run(t, "", args...)
-		if r.Code != 0 {
-			t.Fatalf("coda %v: exit %d, %s", args, r.Code, r.Stderr)
-		}
-		return r
-	}
+	run := func(args ...string) bintest.Result { t.Helper(); return mustRun(t, args...) }
 	run("cfs", "disconnect", "--mount", a.Mount, s2)
 	run("cfs", "disconnect", "--mount", b.Mount, s1)
 	for _, side := range []struct{ root, who string }{{a.Root, "a"}, {b.Root, "b"}} {
@@ -311,4 +304,58 @@ func TestSmallResolutionLog(t *testing.T) {
 		time.Sleep(100 * time.Millisecond) // poll: the break reaches the kernel
 	}
 	c.waitLevel(t, a.Root)
+}
+
+// TestConflictPolicies: directories with the keep-all and newest policies
+// resolve their conflicts by themselves when a partition heals, keeping
+// every version; getpolicy shows own and inherited policies.
+func TestConflictPolicies(t *testing.T) {
+	c := cell{bintest.NewCell(t, bintest.CellOptions{Realm: realm, Servers: 2})}
+	a, b := c.Venus("a"), c.Venus("b")
+	sh(t, "mkdir -p "+a.Root+"/all/sub "+a.Root+"/new && echo base > "+a.Root+"/all/f && echo base > "+a.Root+"/new/f")
+	run := func(args ...string) bintest.Result { t.Helper(); return mustRun(t, args...) }
+	run("cfs", "setpolicy", a.Root+"/all", "keep-all")
+	run("cfs", "setpolicy", a.Root+"/new", "newest")
+	if r := run("cfs", "getpolicy", a.Root+"/all", a.Root+"/all/sub", a.Root); r.Stdout != a.Root+"/all: keep-all\n"+a.Root+"/all/sub: keep-all (inherited from /all)\n"+a.Root+": manual (the default)\n" {
+		t.Fatalf("getpolicy: %q", r.Stdout)
+	}
+	if r := bintest.Run(t, "", "cfs", "setpolicy", a.Root+"/all", "sometimes"); r.Code != 2 {
+		t.Fatalf("setpolicy sometimes: exit %d", r.Code)
+	}
+	sh(t, "cat "+b.Root+"/all/f "+b.Root+"/new/f >/dev/null")
+	run("cfs", "disconnect", "--mount", a.Mount, c.Servers[1].Addr)
+	run("cfs", "disconnect", "--mount", b.Mount, c.Servers[0].Addr)
+	sh(t, "echo from a > "+a.Root+"/all/f && echo from a > "+a.Root+"/new/f && echo a > "+a.Root+"/all/n")
+	sh(t, "echo from b > "+b.Root+"/all/f && echo from b > "+b.Root+"/new/f && echo b > "+b.Root+"/all/n")
+	run("cfs", "reconnect", "--mount", a.Mount)
+	run("cfs", "reconnect", "--mount", b.Mount)
+	want := "all:\nf.conflict-1\nf.conflict-2\nn.conflict-1\nn.conflict-2\nsub\nnew:\nf\nf.conflict-1\n" +
+		"from a\nfrom b\na\nb\nfrom b\nfrom a\n"
+	script := "cd " + a.Root + " && echo all: && ls all && echo new: && ls new && cat all/f.conflict-1 all/f.conflict-2 all/n.conflict-1 all/n.conflict-2 new/f new/f.conflict-1"
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out, _ := exec.Command("sh", "-c", "ls -lR "+a.Root+" >/dev/null 2>&1; "+script).CombinedOutput()
+		if string(out) == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			l1, _ := os.ReadFile(c.Servers[0].Log)
+			t.Fatalf("after healing:\n%s\nwant:\n%s\nserver 1:\n%s", out, want, tail(l1))
+		}
+		time.Sleep(200 * time.Millisecond) // poll: venus reconnects by itself
+	}
+	if out, _ := exec.Command("find", a.Root, "-lname", "@*").CombinedOutput(); len(out) != 0 {
+		t.Fatalf("conflict links left: %s", out)
+	}
+	c.waitLevel(t, a.Root)
+}
+
+// mustRun runs the binary and fails the test unless it exits 0.
+func mustRun(t *testing.T, args ...string) bintest.Result {
+	t.Helper()
+	r := bintest.Run(t, "", args...)
+	if r.Code != 0 {
+		t.Fatalf("coda %v: exit %d, %s", args, r.Code, r.Stderr)
+	}
+	return r
 }

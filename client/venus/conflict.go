@@ -126,3 +126,38 @@ func (v *Venus) Repair(ctx context.Context, c Caller, parent uint64, name string
 	v.BreakCallbacks([]proto.FID{de.FID, d.fid})
 	return r.Text, nil
 }
+
+// SetPolicy sets directory ino's conflict policy (cfs setpolicy): an update
+// sent to every replica.
+func (v *Venus) SetPolicy(ctx context.Context, c Caller, ino uint64, policy uint8) error {
+	d, err := v.dirObject(ino)
+	if err != nil {
+		return err
+	}
+	req := proto.SetPolicy{Dir: d.fid, Policy: policy, StoreID: v.nextStoreID()}
+	st, r, err := updateAs[proto.AttrReply](ctx, v, c, d.fid.Volume, proto.OpSetPolicy, &req, req.StoreID, nil)
+	if err != nil {
+		return err
+	}
+	v.mu.Lock()
+	v.applyAttr(d, r.Attr, st)
+	v.mu.Unlock()
+	return nil
+}
+
+// Policy returns directory ino's own conflict policy and the one in force
+// there, with the path of the directory it comes from (cfs getpolicy).
+func (v *Venus) Policy(ctx context.Context, c Caller, ino uint64) (own, effective uint8, from string, err error) {
+	d, err := v.dirObject(ino)
+	if err != nil {
+		return 0, 0, "", err
+	}
+	var r proto.PolicyReply
+	if _, err := v.callVol(ctx, c, d.fid.Volume, proto.OpGetPolicy, &proto.FIDReq{FID: d.fid}, &r, nil); err != nil {
+		return 0, 0, "", err
+	}
+	if !r.From.IsZero() {
+		from, _ = v.Path(ctx, c, r.From)
+	}
+	return r.Own, r.Effective, from, nil
+}

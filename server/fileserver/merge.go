@@ -59,6 +59,9 @@ func (s *Server) mergeDirs(ctx context.Context, v *volume.Volume, fid proto.FID,
 			conflicts = append(conflicts, fmt.Sprintf("%v %q (%s)", g.fid, c.Name, c.Kind))
 		}
 	}
+	if len(conflicts) > 0 && s.conflictsByPolicy(ctx, v, group) {
+		conflicts = nil
+	}
 	if len(conflicts) > 0 {
 		s.announce(fid, views, "directories diverged with conflicts; left as they are", "dir", fid, "conflicts", strings.Join(conflicts, ", "))
 		return proto.ResolveResult{Outcome: proto.ResolveConflict,
@@ -210,4 +213,47 @@ func (s *Server) resolveEach(ctx context.Context, fids []proto.FID) {
 	}
 	close(work)
 	wg.Wait()
+}
+
+// conflictsByPolicy turns the conflicts of every directory of the group
+// into names side by side when the policy in force there is not manual:
+// each replica's object for a conflicted name becomes NAME.conflict-SERVER
+// on every replica (for an entry, newest does the same: both objects are
+// different files, none is a newer version of the other). It reports
+// whether every conflict was handled so.
+func (s *Server) conflictsByPolicy(ctx context.Context, v *volume.Volume, group []*dirMerge) bool {
+	pols := make([]uint8, len(group))
+	for i, g := range group {
+		if len(g.plan.Conflicts) == 0 {
+			continue
+		}
+		_, pol, _, err := v.Policy(g.fid)
+		if err != nil || pol == proto.PolicyManual || pol == proto.PolicyInherit {
+			return false
+		}
+		pols[i] = pol
+	}
+	for i, g := range group {
+		for _, c := range g.plan.Conflicts {
+			if c.Kind == resolve.AttrAttr {
+				continue // the directory's attributes: the merged version keeps one
+			}
+			var adds []resolve.Action
+			for k, e := range c.Have {
+				if !e.FID.IsZero() {
+					name := fmt.Sprintf("%s.conflict-%d", c.Name, g.views[g.idx[k]].rep.ServerID)
+					adds = append(adds, resolve.Action{Name: name, Entry: e})
+				}
+			}
+			for k := range g.plan.Actions {
+				g.plan.Actions[k] = append(g.plan.Actions[k], adds...)
+				if have := c.Have[k]; !have.FID.IsZero() {
+					g.plan.Actions[k] = append(g.plan.Actions[k], resolve.Action{Delete: true, Name: c.Name, Entry: have})
+				}
+			}
+			s.log.Info("conflict resolved by policy", "dir", g.fid, "name", c.Name, "policy", proto.PolicyNames[pols[i]])
+		}
+		g.plan.Conflicts = nil
+	}
+	return true
 }

@@ -252,6 +252,9 @@ func (s *Server) resolveOnce(ctx context.Context, fid proto.FID, depth int, copi
 		return s.mergeDirs(ctx, v, fid, views)
 	}
 	if !ok {
+		if res, done := s.byPolicy(ctx, v, fid, views, views[idx[0]].st.Type == proto.TypeDir); done {
+			return res, false
+		}
 		s.announce(fid, views, "replicas diverged: a conflict", "fid", fid, "vvs", fmt.Sprint(vvs))
 		return proto.ResolveResult{Outcome: proto.ResolveConflict,
 			Msg: fmt.Sprintf("%v: the replicas diverged (version vectors %v)", fid, vvs)}, false

@@ -54,6 +54,8 @@ const (
 	OpApplyMerge      // server → server: MergeActions → Empty
 	OpRepair          // Repair → Text (what was done)
 	OpSetLogParms     // LogParms → LogParms (volutil setlogparms)
+	OpSetPolicy       // SetPolicy → AttrReply (cfs setpolicy; an update)
+	OpGetPolicy       // FIDReq → PolicyReply (cfs getpolicy)
 	OpMax
 )
 
@@ -76,6 +78,7 @@ var opNames = [OpMax]string{
 	OpResolve: "resolve", OpGetVnode: "getvnode", OpInstallVnode: "installvnode",
 	OpGetVnodes: "getvnodes", OpInstallVnodes: "installvnodes", OpResync: "resync",
 	OpApplyMerge: "applymerge", OpRepair: "repair", OpSetLogParms: "setlogparms",
+	OpSetPolicy: "setpolicy", OpGetPolicy: "getpolicy",
 }
 
 func (o Op) String() string {

@@ -62,6 +62,9 @@ type VnodeState struct {
 	// LogTruncated: it lost old records.
 	Log          []DirLogOp
 	LogTruncated bool
+	// Policy is a directory's own conflict policy; Mtime the object's.
+	Policy uint8
+	Mtime  int64
 }
 
 // DirLogOp is one record of a directory's resolution log (the wire form of
@@ -124,6 +127,8 @@ func (m *VnodeState) Encode(e *Encoder) {
 		m.Log[i].encode(e)
 	}
 	e.Bool(m.LogTruncated)
+	e.U8(m.Policy)
+	e.I64(m.Mtime)
 }
 
 func (m *VnodeState) Decode(d *Decoder) {
@@ -150,6 +155,8 @@ func (m *VnodeState) Decode(d *Decoder) {
 		}
 	}
 	m.LogTruncated = d.Bool()
+	m.Policy = d.U8()
+	m.Mtime = d.I64()
 }
 
 // MergeActions applies a directory merge to one replica (server to
@@ -337,3 +344,35 @@ type LogParms struct {
 
 func (m *LogParms) Encode(e *Encoder) { e.U32(m.Volume); e.U32(m.LogSize); e.U32(m.Used) }
 func (m *LogParms) Decode(d *Decoder) { m.Volume, m.LogSize, m.Used = d.U32(), d.U32(), d.U32() }
+
+// Conflict policies of a directory (cfs setpolicy).
+const (
+	PolicyInherit = 0 // none set here: the parent's
+	PolicyManual  = 1 // conflicts wait for cfs repair
+	PolicyKeepAll = 2 // every version kept under its own name
+	PolicyNewest  = 3 // the newest version keeps the name, the others saved beside it
+)
+
+// PolicyNames are the policies as users type them.
+var PolicyNames = map[uint8]string{PolicyInherit: "inherit", PolicyManual: "manual", PolicyKeepAll: "keep-all", PolicyNewest: "newest"}
+
+// SetPolicy sets directory Dir's conflict policy (an update).
+type SetPolicy struct {
+	Dir     FID
+	Policy  uint8
+	StoreID StoreID
+}
+
+func (m *SetPolicy) Encode(e *Encoder) { e.FID(m.Dir); e.U8(m.Policy); e.StoreID(m.StoreID) }
+func (m *SetPolicy) Decode(d *Decoder) { m.Dir, m.Policy, m.StoreID = d.FID(), d.U8(), d.StoreID() }
+
+// PolicyReply is a directory's own policy and the one in force there,
+// with the directory it comes from (zero: the default, manual).
+type PolicyReply struct {
+	Own       uint8
+	Effective uint8
+	From      FID
+}
+
+func (m *PolicyReply) Encode(e *Encoder) { e.U8(m.Own); e.U8(m.Effective); e.FID(m.From) }
+func (m *PolicyReply) Decode(d *Decoder) { m.Own, m.Effective, m.From = d.U8(), d.U8(), d.FID() }

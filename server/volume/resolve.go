@@ -39,7 +39,7 @@ func (v *Volume) ReadState(fid proto.FID) (proto.VnodeState, *Data, error) {
 	if err != nil {
 		return st, nil, err
 	}
-	st.Exists, st.VV, st.Type = true, n.VV, n.Type
+	st.Exists, st.VV, st.Type, st.Mtime = true, n.VV, n.Type, n.Mtime
 	if n.Type == proto.TypeFile {
 		st.Size = n.Size
 	}
@@ -55,6 +55,9 @@ func (v *Volume) ReadState(fid proto.FID) (proto.VnodeState, *Data, error) {
 		st.Entries, err = v.allEntries(fid.Vnode)
 		if err == nil {
 			err = v.readLogInto(&st)
+		}
+		if err == nil {
+			st.Policy, err = v.readPolicy(fid.Vnode)
 		}
 	case proto.TypeFile:
 		data, err = v.openContent(fid, n)
@@ -222,6 +225,11 @@ func (t *txn) install(a InstallArgs) error {
 		}
 		if err := t.clearLog(fid.Vnode); err != nil { // the replicas are equal now
 			return err
+		}
+		if st.Policy == proto.PolicyInherit {
+			t.b.Delete(policyKey(v.hdr.ID, fid.Vnode))
+		} else {
+			t.b.Set(policyKey(v.hdr.ID, fid.Vnode), []byte{st.Policy})
 		}
 	}
 	t.dirty[fid.Vnode] = &n

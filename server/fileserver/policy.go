@@ -1,0 +1,129 @@
+package fileserver
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/coda-fs/coda/server/proto"
+	"github.com/coda-fs/coda/server/rpc"
+	"github.com/coda-fs/coda/server/volume"
+)
+
+// setPolicy serves cfs setpolicy (an update, sent to every replica).
+func (s *Server) setPolicy(ctx context.Context, cl *client, r *rpc.Request, req *proto.SetPolicy) (proto.Message, *rpc.Source, error) {
+	v, err := s.volume(req.Dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.cb.Add(cl, req.Dir)
+	a, ch, err := v.SetPolicy(s.cred(cl, r), req.Dir, req.Policy, req.StoreID)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.finish(cl, ch)
+	return &proto.AttrReply{Attr: a}, nil, nil
+}
+
+// getPolicy serves cfs getpolicy.
+func (s *Server) getPolicy(ctx context.Context, cl *client, r *rpc.Request, req *proto.FIDReq) (proto.Message, *rpc.Source, error) {
+	v, err := s.volume(req.FID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := v.GetAttr(s.cred(cl, r), req.FID); err != nil {
+		return nil, nil, err
+	}
+	own, eff, from, err := v.Policy(req.FID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &proto.PolicyReply{Own: own, Effective: eff, From: from}, nil, nil
+}
+
+// byPolicy repairs a conflict of file fid by the policy in force in the
+// directory holding it, when that policy is not manual. ok reports whether a policy applied.
+// No policy discards a version: keep-all keeps each under its own name,
+// newest keeps the newest under the name and the others beside it.
+func (s *Server) byPolicy(ctx context.Context, v *volume.Volume, fid proto.FID, views []replicaView, isDir bool) (proto.ResolveResult, bool) {
+	dir, name, err := v.NameOf(fid)
+	if err != nil {
+		return proto.ResolveResult{}, false
+	}
+	if isDir {
+		return proto.ResolveResult{}, false // a directory's conflicts are its entries': see conflictsByPolicy
+	}
+	_, pol, _, err := v.Policy(dir)
+	if err != nil || pol == proto.PolicyManual || pol == proto.PolicyInherit {
+		return proto.ResolveResult{}, false
+	}
+	var idx []int
+	for i, rv := range views {
+		if rv.err != nil {
+			return proto.ResolveResult{}, false // every replica is needed
+		}
+		if rv.st.Exists {
+			idx = append(idx, i)
+		}
+	}
+	var msg string
+	switch {
+	case pol == proto.PolicyKeepAll:
+		msg, err = s.repairKeepAll(ctx, v, &proto.Repair{FID: fid, Dir: dir, Name: name}, views, idx)
+	default: // newest
+		newest := idx[0]
+		for _, i := range idx {
+			if views[i].st.Mtime > views[newest].st.Mtime {
+				newest = i
+			}
+		}
+		var others []int
+		var vvs []proto.VV
+		for _, i := range idx {
+			vvs = append(vvs, views[i].st.VV)
+			if i != newest {
+				others = append(others, i)
+			}
+		}
+		if msg, err = s.saveBeside(ctx, v, dir, name, views, others); err == nil {
+			var kept string
+			kept, err = s.repairKeep(ctx, v, &proto.Repair{FID: fid, Dir: dir, Name: name, Server: views[newest].rep.ServerID}, views, idx, vvs)
+			msg = kept + "; " + msg
+		}
+	}
+	if err != nil {
+		s.log.Warn("conflict policy failed; the conflict stays", "fid", fid, "policy", proto.PolicyNames[pol], "err", err)
+		return proto.ResolveResult{}, false
+	}
+	s.log.Info("conflict resolved by policy", "fid", fid, "name", name, "policy", proto.PolicyNames[pol], "what", msg)
+	return proto.ResolveResult{Outcome: proto.ResolveDone}, true
+}
+
+// saveBeside copies the versions of replicas which to NAME.conflict-SERVER
+// in dir, on every replica.
+func (s *Server) saveBeside(ctx context.Context, v *volume.Volume, dir proto.FID, name string, views []replicaView, which []int) (string, error) {
+	var actions []proto.MergeAction
+	var names []string
+	for _, i := range which {
+		fids, err := v.AllocFIDs(1)
+		if err != nil {
+			return "", err
+		}
+		n := fmt.Sprintf("%s.conflict-%d", name, views[i].rep.ServerID)
+		var vv proto.VV
+		for j := range views {
+			vv.Counters[j] = 1
+		}
+		for _, to := range views {
+			to.st = proto.VnodeState{FID: fids[0]}
+			if err := s.install(ctx, v, views[i], to, vv, true); err != nil {
+				return "", err
+			}
+		}
+		actions = append(actions, proto.MergeAction{Name: n, FID: fids[0], Type: views[i].st.Type})
+		names = append(names, n)
+	}
+	if err := s.repairNames(ctx, v, dir, actions); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("saved %v beside it", names), nil
+}
