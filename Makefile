@@ -82,7 +82,7 @@ fuzz:
 
 bench: build
 	CODA_BIN=$(CURDIR)/$(BIN) scripts/bench.sh
-	go test -run '^$$' -bench Resync -benchtime 1x ./client/e2e/
+	go test -run '^$$' -bench 'Resync|PartitionResolution' -benchtime 1x ./client/e2e/
 
 # Prints where the cell is mounted and how to stop it.
 demo: build

@@ -102,7 +102,8 @@ func (s *Server) mergeDirs(ctx context.Context, v *volume.Volume, fid proto.FID,
 		return proto.ResolveResult{Outcome: proto.ResolveIncomplete, Msg: fmt.Sprintf("%v: merge: %v", fid, failed)}, stale
 	}
 	// What a replica got by name only is a placeholder: fill them now,
-	// not only when a client without a callback happens to look.
+	// not only when a client without a callback happens to look (resync
+	// fills them itself, in batches, in its next phase).
 	var inserted []proto.FID
 	for _, g := range group {
 		for _, acts := range g.plan.Actions {
@@ -113,7 +114,9 @@ func (s *Server) mergeDirs(ctx context.Context, v *volume.Volume, fid proto.FID,
 			}
 		}
 	}
-	s.resolveEach(ctx, inserted)
+	if ctx.Value(inResync{}) == nil {
+		s.resolveEach(ctx, inserted)
+	}
 	s.log.Info("directories merged", "dir", fid, "group", len(group))
 	return proto.ResolveResult{Outcome: proto.ResolveDone}, false
 }
@@ -191,12 +194,16 @@ func (s *Server) applyMergeReq(ctx context.Context, cl *client, r *rpc.Request, 
 	return &proto.Empty{}, nil, nil
 }
 
+// fillWorkers is how many objects resolveEach resolves at once: each is a
+// few small requests, so many in flight share the servers' log syncs.
+const fillWorkers = 32
+
 // resolveEach resolves each of fids (once), several at a time.
 func (s *Server) resolveEach(ctx context.Context, fids []proto.FID) {
 	seen := map[proto.FID]bool{}
 	work := make(chan proto.FID)
 	var wg sync.WaitGroup
-	for range resyncWorkers {
+	for range fillWorkers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -257,3 +264,7 @@ func (s *Server) conflictsByPolicy(ctx context.Context, v *volume.Volume, group 
 	}
 	return true
 }
+
+// inResync marks the context of a resync step: merges leave their
+// placeholders to its batched copying.
+type inResync struct{}

@@ -52,6 +52,7 @@ func (s *Server) resync(ctx context.Context, cl *client, r *rpc.Request, req *pr
 	if err != nil {
 		return nil, nil, err
 	}
+	ctx = context.WithValue(ctx, inResync{}, true)
 	rs := &resyncer{s: s, v: v, reps: v.Info().Replicas, out: &proto.ResyncReply{Phase: req.Phase, After: req.After}}
 	rs.out.Total = rs.total(ctx)
 	stop := time.Now().Add(resyncStep)
