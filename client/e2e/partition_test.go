@@ -16,16 +16,17 @@ import (
 
 // TestPartitionMergesUniqueNames: two servers, two clients, a client-side
 // partition (A reaches only server 1, B only server 2), both working at the
-// same time: each uploads uniquely named images and deletes old ones, and
-// each delivers mail into a maildir (create in tmp/, rename into new/).
+// same time: each uploads 500 uniquely named images and deletes 100 old
+// ones, and each delivers 1,000 messages into a maildir (create in tmp/,
+// rename into new/).
 // When the partition heals, reading new/ first and then the rest merges
 // everything with no conflict: both clients see the union minus the
 // deletions, every message once, and the replicas end identical.
 func TestPartitionMergesUniqueNames(t *testing.T) {
 	c := cell{bintest.NewCell(t, bintest.CellOptions{Realm: realm, Servers: 2})}
 	a, b := c.Venus("a"), c.Venus("b")
-	sh(t, "mkdir -p "+a.Root+"/up "+a.Root+"/mail/tmp "+a.Root+"/mail/new && for i in $(seq 1 20); do echo old $i > "+a.Root+"/up/old-$i; done")
-	if out := sh(t, "ls "+b.Root+"/up | wc -l"); strings.TrimSpace(out) != "20" {
+	sh(t, "mkdir -p "+a.Root+"/up "+a.Root+"/mail/tmp "+a.Root+"/mail/new && for i in $(seq 1 220); do echo old $i > "+a.Root+"/up/old-$i; done")
+	if out := sh(t, "ls "+b.Root+"/up | wc -l"); strings.TrimSpace(out) != "220" {
 		t.Fatalf("b sees %s files before the partition", out)
 	}
 	s1, s2 := c.Servers[0].Addr, c.Servers[1].Addr
@@ -41,9 +42,11 @@ func TestPartitionMergesUniqueNames(t *testing.T) {
 		done := make(chan error, 1)
 		go func() {
 			done <- func() error {
-				for i := 1; i <= 100; i++ {
-					if err := os.WriteFile(fmt.Sprintf("%s/up/img-%s-%03d.jpg", root, side, i), []byte(side), 0o644); err != nil {
-						return err
+				for i := 1; i <= 1000; i++ {
+					if i <= 500 {
+						if err := os.WriteFile(fmt.Sprintf("%s/up/img-%s-%03d.jpg", root, side, i), []byte(side), 0o644); err != nil {
+							return err
+						}
 					}
 					tmp := fmt.Sprintf("%s/mail/tmp/%s.%d", root, side, i)
 					if err := os.WriteFile(tmp, []byte("mail "+side), 0o644); err != nil {
@@ -53,7 +56,7 @@ func TestPartitionMergesUniqueNames(t *testing.T) {
 						return err
 					}
 				}
-				for i := del0; i < del0+5; i++ {
+				for i := del0; i < del0+100; i++ {
 					if err := os.Remove(fmt.Sprintf("%s/up/old-%d", root, i)); err != nil {
 						return err
 					}
@@ -63,7 +66,7 @@ func TestPartitionMergesUniqueNames(t *testing.T) {
 		}()
 		return done
 	}
-	da, db := work(a.Root, "a", 1), work(b.Root, "b", 6)
+	da, db := work(a.Root, "a", 1), work(b.Root, "b", 101)
 	for _, d := range []chan error{da, db} {
 		if err := <-d; err != nil {
 			t.Fatalf("partitioned work: %v", err)
@@ -73,18 +76,18 @@ func TestPartitionMergesUniqueNames(t *testing.T) {
 	cfs("reconnect", "--mount", b.Mount)
 
 	var want []string
-	for i := 11; i <= 20; i++ {
+	for i := 201; i <= 220; i++ {
 		want = append(want, fmt.Sprintf("old-%d", i))
 	}
 	for _, side := range []string{"a", "b"} {
-		for i := 1; i <= 100; i++ {
+		for i := 1; i <= 500; i++ {
 			want = append(want, fmt.Sprintf("img-%s-%03d.jpg", side, i))
 		}
 	}
 	sort.Strings(want)
 	var wantMail []string
 	for _, side := range []string{"a", "b"} {
-		for i := 1; i <= 100; i++ {
+		for i := 1; i <= 1000; i++ {
 			wantMail = append(wantMail, fmt.Sprintf("%s.%d", side, i))
 		}
 	}
