@@ -50,6 +50,8 @@ test-deps:
 	@missing=""; \
 	command -v gcc >/dev/null 2>&1 || missing="$$missing gcc libc6-dev"; \
 	command -v groff >/dev/null 2>&1 || missing="$$missing groff-base"; \
+	command -v ip >/dev/null 2>&1 || missing="$$missing iproute2"; \
+	command -v nsenter >/dev/null 2>&1 || missing="$$missing util-linux"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \

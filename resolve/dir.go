@@ -111,7 +111,7 @@ func (k ConflictKind) String() string {
 	case RemoveUpdate:
 		return "remove/update"
 	case Unknown:
-		return "unknown (log truncated)"
+		return "differs (no usable log)"
 	case AttrAttr:
 		return "attr/attr"
 	}

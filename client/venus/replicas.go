@@ -232,7 +232,7 @@ func (v *Venus) complete(ctx context.Context, c Caller, id uint32, sid proto.Sto
 	pref := v.volumeFor(id).pref
 	v.mu.Unlock()
 	best := -1
-	var updated uint8
+	var updated, confirmed uint8
 	var refusal error
 	var errs []error
 	for i, r := range res {
@@ -241,6 +241,7 @@ func (v *Venus) complete(ctx context.Context, c Caller, id uint32, sid proto.Sto
 			// A replica known down: not part of this update.
 		case r.err == nil:
 			updated |= 1 << r.slot
+			confirmed |= 1 << r.slot
 			if best < 0 || r.addr == pref {
 				best = i
 			}
@@ -279,7 +280,7 @@ func (v *Venus) complete(ctx context.Context, c Caller, id uint32, sid proto.Sto
 		}
 	}
 	if len(fids) > 0 {
-		v.cop2(ctx, c, res, sid, updated, fids)
+		v.cop2(ctx, c, res, proto.COP2{StoreID: sid, Updated: updated, Confirmed: confirmed, FIDs: fids})
 	}
 	return res[best].st, res[best].resp, nil
 }
@@ -288,7 +289,7 @@ func (v *Venus) complete(ctx context.Context, c Caller, id uint32, sid proto.Sto
 // Failures are only logged: a replica that misses its COP2 keeps lower
 // counters for the others, which the next access notices and resolution
 // repairs.
-func (v *Venus) cop2(ctx context.Context, c Caller, res []cop1, sid proto.StoreID, updated uint8, fids []proto.FID) {
+func (v *Venus) cop2(ctx context.Context, c Caller, res []cop1, m proto.COP2) {
 	var wg sync.WaitGroup
 	for _, r := range res {
 		if !r.tried || r.err != nil {
@@ -299,7 +300,7 @@ func (v *Venus) cop2(ctx context.Context, c Caller, res []cop1, sid proto.StoreI
 			defer wg.Done()
 			conn, err := v.link.to(ctx, r.addr, false)
 			if err == nil {
-				_, err = v.callOn(ctx, c, conn, proto.OpCOP2, &proto.COP2{StoreID: sid, Updated: updated, FIDs: fids}, &proto.Empty{}, nil)
+				_, err = v.callOn(ctx, c, conn, proto.OpCOP2, &m, &proto.Empty{}, nil)
 			}
 			if err != nil {
 				v.log.Debug("cop2 not delivered", "server", r.addr, "err", err)

@@ -81,9 +81,16 @@ type Result struct {
 // Run runs the binary with args and returns its exit code and output.
 func Run(t testing.TB, stdin string, args ...string) Result {
 	t.Helper()
+	return RunIn(t, "", stdin, args...)
+}
+
+// RunIn is Run in network namespace netns ("": here).
+func RunIn(t testing.TB, netns, stdin string, args ...string) Result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, Binary(t), args...)
+	name, argv := InNetns(t, netns, args...)
+	cmd := exec.CommandContext(ctx, name, argv...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -112,13 +119,20 @@ type Proc struct {
 // process exits, or the deadline passes.
 func Start(t testing.TB, logFile, readyFile string, args ...string) *Proc {
 	t.Helper()
+	return StartIn(t, "", logFile, readyFile, args...)
+}
+
+// StartIn is Start in network namespace netns ("": here).
+func StartIn(t testing.TB, netns, logFile, readyFile string, args ...string) *Proc {
+	t.Helper()
 	os.Remove(readyFile)
 	lf, err := os.Create(logFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer lf.Close()
-	cmd := exec.Command(Binary(t), args...)
+	name, argv := InNetns(t, netns, args...)
+	cmd := exec.Command(name, argv...)
 	cmd.Stdout, cmd.Stderr = lf, lf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -180,3 +194,13 @@ func (p *Proc) Stop() {
 // AdminPassword is the admin password tests give `coda server init` on
 // stdin: bintest.Run(t, bintest.AdminPassword+"\n", "server", "init", …).
 const AdminPassword = "test-admin-password"
+
+// InNetns returns args that run the binary with args in network namespace
+// netns (a name under /run/netns) through nsenter, sharing every other
+// namespace (so a FUSE mount made there is seen here); "" runs it here.
+func InNetns(t testing.TB, netns string, args ...string) (string, []string) {
+	if netns == "" {
+		return Binary(t), args
+	}
+	return "nsenter", append([]string{"--net=/run/netns/" + netns, Binary(t)}, args...)
+}

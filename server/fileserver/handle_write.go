@@ -283,7 +283,7 @@ func (s *Server) cop2(ctx context.Context, cl *client, r *rpc.Request, req *prot
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := v.COP2(req.StoreID, req.Updated, req.FIDs); err != nil {
+	if err := v.COP2Confirmed(req.StoreID, req.Updated, req.Confirmed, req.FIDs); err != nil {
 		return nil, nil, err
 	}
 	return &proto.Empty{}, nil, nil

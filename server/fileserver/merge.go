@@ -65,7 +65,7 @@ func (s *Server) mergeDirs(ctx context.Context, v *volume.Volume, fid proto.FID,
 	if len(conflicts) > 0 {
 		s.announce(fid, views, "directories diverged with conflicts; left as they are", "dir", fid, "conflicts", strings.Join(conflicts, ", "))
 		return proto.ResolveResult{Outcome: proto.ResolveConflict,
-			Msg: fmt.Sprintf("%v: the replicas diverged; conflicts: %s", fid, strings.Join(conflicts, ", "))}, false
+			Msg: shorten(fmt.Sprintf("%v: the replicas diverged; conflicts: %s", fid, strings.Join(conflicts, ", ")))}, false
 	}
 	var failed []string
 	stale := false
@@ -268,3 +268,12 @@ func (s *Server) conflictsByPolicy(ctx context.Context, v *volume.Volume, group 
 // inResync marks the context of a resync step: merges leave their
 // placeholders to its batched copying.
 type inResync struct{}
+
+// shorten bounds a message sent in a ResolveResult (proto.MaxPath).
+func shorten(msg string) string {
+	const limit = 1000
+	if len(msg) <= limit {
+		return msg
+	}
+	return msg[:limit] + fmt.Sprintf("… (%d more bytes)", len(msg)-limit)
+}

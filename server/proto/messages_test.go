@@ -69,7 +69,7 @@ func messageSamples() []Message {
 		&SetACL{Dir: FID{1, 1, 1}, Clear: true, Entries: []ACLEntry{{0, "www-data", 31, false}}, StoreID: sid},
 		&DBFetch{Have: []DBVersion{{"pdb", 7}, {"passwd", 3}}},
 		&CreateVolumeRep{Name: "www", Servers: []string{"1", "10.0.0.2:2432"}},
-		&COP2{StoreID: sid, Updated: 0b101, FIDs: []FID{{1, 2, 3}}},
+		&COP2{StoreID: sid, Updated: 0b101, FIDs: []FID{{1, 2, 3}}, Confirmed: 0b001},
 		&GetVnode{FID: FID{1, 2, 3}, Data: true},
 		&VnodeStates{States: []VnodeState{{FID: FID{1, 2, 3}, Exists: true, Type: TypeFile, Size: 3, Record: []byte{2}, Entries: []DirEntry{}, Data: []byte("abc")},
 			{FID: FID{1, 5, 6}, Record: []byte{2}, Entries: []DirEntry{}}}},

@@ -106,12 +106,17 @@ type COP2 struct {
 	StoreID StoreID
 	Updated uint8
 	FIDs    []FID
+	// Confirmed ⊆ Updated: the replicas that answered that they applied
+	// it (Updated also counts those whose answer was lost). Only an update
+	// every replica confirmed leaves the resolution logs.
+	Confirmed uint8
 }
 
 func (m *COP2) Encode(e *Encoder) {
 	e.StoreID(m.StoreID)
 	e.U8(m.Updated)
 	(&FIDList{FIDs: m.FIDs}).Encode(e)
+	e.U8(m.Confirmed)
 }
 
 func (m *COP2) Decode(d *Decoder) {
@@ -120,4 +125,5 @@ func (m *COP2) Decode(d *Decoder) {
 	var l FIDList
 	l.Decode(d)
 	m.FIDs = l.FIDs
+	m.Confirmed = d.U8()
 }

@@ -20,6 +20,14 @@ import (
 // every replica slot i that applied it. FIDs this replica does not have
 // (removed since) are skipped.
 func (v *Volume) COP2(sid proto.StoreID, updated uint8, fids []proto.FID) error {
+	return v.COP2Confirmed(sid, updated, updated, fids)
+}
+
+// COP2Confirmed is COP2 where only the replicas in confirmed answered that
+// they applied the update (the others in updated may have): the update
+// leaves the directories' resolution logs only when every replica
+// confirmed it.
+func (v *Volume) COP2Confirmed(sid proto.StoreID, updated, confirmed uint8, fids []proto.FID) error {
 	if n := max(len(v.hdr.Replicas), 1); updated == 0 || n < 8 && updated>>n != 0 {
 		return proto.Errorf(proto.CodeInvalid, fmt.Sprintf("cop2: update set %08b names slots volume %s does not have", updated, v.hdr.Name))
 	}
@@ -46,7 +54,7 @@ func (v *Volume) COP2(sid proto.StoreID, updated uint8, fids []proto.FID) error 
 			}
 			n.Flags &^= flagCOP2
 			t.dirty[fid.Vnode] = n // no touch: the content did not change
-			if n.Type == proto.TypeDir && updated == all {
+			if n.Type == proto.TypeDir && confirmed&updated == all {
 				if err := t.completeLog(fid.Vnode, sid); err != nil {
 					return err
 				}
