@@ -137,6 +137,14 @@ func (s *Server) repairKeepAll(ctx context.Context, v *volume.Volume, req *proto
 // one new version of it.
 func (s *Server) repairNames(ctx context.Context, v *volume.Volume, dir proto.FID, actions []proto.MergeAction) error {
 	views := s.readStates(ctx, v, dir)
+	if !levelViews(views) {
+		// The directory itself differs between replicas: level (merge) it
+		// first, or a new common version would hide that.
+		s.resolveOne(ctx, dir, 1, nil)
+		if views = s.readStates(ctx, v, dir); !levelViews(views) {
+			return proto.Errorf(proto.CodeBusy, fmt.Sprintf("directory %v differs between replicas (a conflict of its own); repair it first", dir))
+		}
+	}
 	var vvs []proto.VV
 	for _, rv := range views {
 		if rv.err != nil {
@@ -245,4 +253,16 @@ func (s *Server) repairUnion(ctx context.Context, v *volume.Volume, dir proto.FI
 	}
 	s.resolveEach(ctx, inserted)
 	return fmt.Sprintf("kept the union of the entries (%d names, %d renamed .conflict-SERVER)", len(want), renamed), nil
+}
+
+// levelViews reports whether every replica read holds the object with one
+// version.
+func levelViews(views []replicaView) bool {
+	for _, rv := range views[1:] {
+		if rv.err != nil || views[0].err != nil || rv.st.Exists != views[0].st.Exists ||
+			resolve.Compare(rv.st.VV, views[0].st.VV) != resolve.Equal {
+			return false
+		}
+	}
+	return true
 }
