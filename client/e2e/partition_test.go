@@ -169,6 +169,7 @@ func TestConflictShownAndRepaired(t *testing.T) {
 		sh(t, "for f in f1 f2 f3 f4; do echo from "+side.who+" > "+side.root+"/$f; done && echo "+side.who+" > "+side.root+"/d/n")
 	}
 	sh(t, "rm "+a.Root+"/d2/g && echo updated > "+b.Root+"/d2/g") // remove/update
+	sh(t, "echo a > "+a.Root+"/r && echo b > "+b.Root+"/r")       // name/name in the volume's root
 	run("cfs", "reconnect", "--mount", a.Mount)
 	run("cfs", "reconnect", "--mount", b.Mount)
 
@@ -189,6 +190,15 @@ func TestConflictShownAndRepaired(t *testing.T) {
 		}
 		sh(t, "ls -lR "+a.Root+" >/dev/null 2>&1; true")
 		time.Sleep(200 * time.Millisecond) // poll: venus reconnects by itself
+	}
+	// The root itself is in conflict (r): it stays a directory, cfs lv
+	// names it, and it is repaired first (the other repairs rename entries
+	// in it).
+	if r := mustRun(t, "cfs", "lv", a.Root); !strings.Contains(r.Stdout, "out of date: 7f000001.1.1: diverged") {
+		t.Fatalf("cfs lv of a root in conflict:\n%s", r.Stdout)
+	}
+	if r := mustRun(t, "cfs", "repair", a.Root, "--keep-all"); !strings.Contains(r.Stdout, "union") {
+		t.Fatalf("repair of the root: %q", r.Stdout)
 	}
 	target, err := os.Readlink(a.Root + "/f1")
 	if err != nil || !regexp.MustCompile(`^@7f000001\.[0-9a-f]+\.[0-9a-f]+@`+regexp.QuoteMeta(realm)+`$`).MatchString(target) {
@@ -231,8 +241,8 @@ func TestConflictShownAndRepaired(t *testing.T) {
 	for _, v := range []*bintest.Venus{a, b} {
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			out, _ := exec.Command("sh", "-c", "cd "+v.Root+" && cat f1 f3.conflict-1 f3.conflict-2 d/n.conflict-1 d/n.conflict-2 d2/g f4 && ls && ls d").CombinedOutput()
-			if string(out) == "from b\nfrom a\nfrom b\na\nb\nupdated\ngiven\nd\nd2\nf1\nf3.conflict-1\nf3.conflict-2\nf4\nok\nn.conflict-1\nn.conflict-2\n" {
+			out, _ := exec.Command("sh", "-c", "cd "+v.Root+" && cat f1 f3.conflict-1 f3.conflict-2 d/n.conflict-1 d/n.conflict-2 d2/g f4 r.conflict-1 r.conflict-2 && ls && ls d").CombinedOutput()
+			if string(out) == "from b\nfrom a\nfrom b\na\nb\nupdated\ngiven\na\nb\nd\nd2\nf1\nf3.conflict-1\nf3.conflict-2\nf4\nok\nr.conflict-1\nr.conflict-2\nn.conflict-1\nn.conflict-2\n" {
 				break
 			}
 			if time.Now().After(deadline) {

@@ -26,12 +26,16 @@ func (v *Venus) conflictTarget(fid proto.FID) string {
 	return fmt.Sprintf("@%x.%x.%x@%s", fid.Volume, fid.Vnode, fid.Unique, v.opts.Realm)
 }
 
-// inConflict reports whether venus found the replicas of fid diverged.
-// Callers hold v.mu.
+// inConflict reports whether venus shows fid as a conflict link: its
+// replicas diverged. A volume's root never is (it would hide the volume);
+// cfs lv reports it and cfs repair repairs it. Callers hold v.mu.
 func (v *Venus) inConflict(fid proto.FID) bool {
 	vol := v.vols[fid.Volume]
-	return vol != nil && vol.conflicts[fid]
+	return vol != nil && vol.conflicts[fid] && fid.Vnode != volumeRootVnode
 }
+
+// volumeRootVnode is the vnode number of every volume's root directory.
+const volumeRootVnode = 1
 
 // setConflict records whether fid is in conflict and has the kernel forget
 // what it cached of it (it changes between a link and the object).
@@ -86,18 +90,26 @@ const (
 // reads from), remove the object, or keep every version side by side. It
 // returns what the server did.
 func (v *Venus) Repair(ctx context.Context, c Caller, parent uint64, name string, mode uint8, server string) (string, error) {
-	d, err := v.dirObject(parent)
+	e, err := v.Lookup(ctx, c, parent, name)
 	if err != nil {
 		return "", err
 	}
-	de, found, err := v.resolve(ctx, c, d, name)
+	o, err := v.object(e.Ino)
 	if err != nil {
 		return "", err
 	}
-	if !found {
-		return "", proto.ErrNotFound
+	de := proto.DirEntry{Name: name, FID: o.fid}
+	var dirFID proto.FID
+	if o.fid.Vnode == volumeRootVnode {
+		dirFID = o.fid // a volume's root: its own rights govern
+	} else {
+		d, err := v.dirObject(parent)
+		if err != nil {
+			return "", err
+		}
+		dirFID = d.fid
 	}
-	req := proto.Repair{FID: de.FID, Dir: d.fid, Name: name, Mode: mode}
+	req := proto.Repair{FID: de.FID, Dir: dirFID, Name: name, Mode: mode}
 	if mode == RepairKeep {
 		reps, err := v.replicas(ctx, c, de.FID.Volume)
 		if err != nil {
@@ -123,7 +135,7 @@ func (v *Venus) Repair(ctx context.Context, c Caller, parent uint64, name string
 	v.setConflict(de.FID, false)
 	delete(v.volumeFor(de.FID.Volume).outOfDate, de.FID)
 	v.mu.Unlock()
-	v.BreakCallbacks([]proto.FID{de.FID, d.fid})
+	v.BreakCallbacks([]proto.FID{de.FID, dirFID})
 	return r.Text, nil
 }
 

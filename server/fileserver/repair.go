@@ -51,6 +51,9 @@ func (s *Server) repair(ctx context.Context, cl *client, r *rpc.Request, req *pr
 	if len(idx) == 0 {
 		return nil, nil, proto.ErrNotFound
 	}
+	if req.FID.Vnode == volume.RootVnode && req.Mode == proto.RepairRemove {
+		return nil, nil, proto.Errorf(proto.CodeInvalid, "a volume's root cannot be removed (purgevol_rep removes a volume); use --keep or --keep-all")
+	}
 	var msg string
 	switch req.Mode {
 	case proto.RepairKeep:
