@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/coda-fs/coda/resolve"
 	"github.com/coda-fs/coda/server/proto"
 )
 
@@ -15,7 +16,8 @@ import (
 // state is copied to the others, server to server. Objects whose replicas
 // diverged (neither dominates) are remembered for cfs lv.
 
-// sameVersion reports whether two replicas' results for an object agree.
+// sameVersion reports whether two replicas' results for an object agree
+// (resolve.Compare: equal counters, or weakly equal).
 func sameVersion(a, b proto.ValidateResult) bool {
 	if a.Code != b.Code {
 		return false
@@ -23,7 +25,7 @@ func sameVersion(a, b proto.ValidateResult) bool {
 	if a.Code != proto.CodeOK {
 		return true
 	}
-	return a.Attr.VV.Counters == b.Attr.VV.Counters || a.Attr.VV.Store == b.Attr.VV.Store
+	return resolve.Compare(a.Attr.VV, b.Attr.VV) == resolve.Equal
 }
 
 // otherReplicas returns the replicas of volume id other than addr that are
