@@ -101,26 +101,9 @@ func (s *Server) byPolicy(ctx context.Context, v *volume.Volume, fid proto.FID, 
 // saveBeside copies the versions of replicas which to NAME.conflict-SERVER
 // in dir, on every replica.
 func (s *Server) saveBeside(ctx context.Context, v *volume.Volume, dir proto.FID, name string, views []replicaView, which []int) (string, error) {
-	var actions []proto.MergeAction
-	var names []string
-	for _, i := range which {
-		fids, err := v.AllocFIDs(1)
-		if err != nil {
-			return "", err
-		}
-		n := fmt.Sprintf("%s.conflict-%d", name, views[i].rep.ServerID)
-		var vv proto.VV
-		for j := range views {
-			vv.Counters[j] = 1
-		}
-		for _, to := range views {
-			to.st = proto.VnodeState{FID: fids[0]}
-			if err := s.install(ctx, v, views[i], to, vv, true); err != nil {
-				return "", err
-			}
-		}
-		actions = append(actions, proto.MergeAction{Name: n, FID: fids[0], Type: views[i].st.Type})
-		names = append(names, n)
+	actions, names, err := s.copiesBeside(ctx, v, name, views, which)
+	if err != nil {
+		return "", err
 	}
 	if err := s.repairNames(ctx, v, dir, actions); err != nil {
 		return "", err

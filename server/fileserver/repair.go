@@ -88,11 +88,7 @@ func (s *Server) repairKeep(ctx context.Context, v *volume.Volume, req *proto.Re
 	if keep < 0 {
 		return "", proto.Errorf(proto.CodeInvalid, fmt.Sprintf("server %d holds no version of %s", req.Server, req.Name))
 	}
-	merged := resolve.Merge(vvs...)
-	merged.Store = proto.StoreID{}
-	for j := range merged.Counters[:len(views)] {
-		merged.Counters[j]++ // newer than every version: clients refetch
-	}
+	merged := newerThanAll(vvs, len(views))
 	for _, i := range append(slices.DeleteFunc(slices.Clone(idx), func(i int) bool { return i == keep }), keep) {
 		// The kept replica last: its new version would make the copies stale.
 		if err := s.install(ctx, v, views[keep], views[i], merged, i != keep); err != nil {
@@ -105,35 +101,58 @@ func (s *Server) repairKeep(ctx context.Context, v *volume.Volume, req *proto.Re
 // repairKeepAll copies each replica's version to a new object named
 // NAME.conflict-SERVER on every replica, then removes NAME.
 func (s *Server) repairKeepAll(ctx context.Context, v *volume.Volume, req *proto.Repair, views []replicaView, idx []int) (string, error) {
-	actions := []proto.MergeAction{{Delete: true, Name: req.Name, FID: req.FID}}
-	var names []string
-	for _, i := range idx {
-		src := views[i]
-		fids, err := v.AllocFIDs(1)
-		if err != nil {
-			return "", err
-		}
-		name := fmt.Sprintf("%s.conflict-%d", req.Name, src.rep.ServerID)
-		if err := proto.CheckName(name); err != nil {
-			return "", err
-		}
-		var vv proto.VV
-		for j := range views {
-			vv.Counters[j] = 1
-		}
-		for _, to := range views {
-			to.st = proto.VnodeState{FID: fids[0]}
-			if err := s.install(ctx, v, src, to, vv, true); err != nil {
-				return "", fmt.Errorf("copy of %s's version to %s: %w", src.rep.Addr, to.rep.Addr, err)
-			}
-		}
-		actions = append(actions, proto.MergeAction{Name: name, FID: fids[0], Type: src.st.Type})
-		names = append(names, name)
+	actions, names, err := s.copiesBeside(ctx, v, req.Name, views, idx)
+	if err != nil {
+		return "", err
 	}
+	actions = append(actions, proto.MergeAction{Delete: true, Name: req.Name, FID: req.FID})
 	if err := s.repairNames(ctx, v, req.Dir, actions); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("kept every version: %s", strings.Join(names, " ")), nil
+}
+
+// copiesBeside copies the versions of replicas which to new objects on
+// every replica and returns the inserts that name them
+// NAME.conflict-SERVERID (and those names).
+func (s *Server) copiesBeside(ctx context.Context, v *volume.Volume, name string, views []replicaView, which []int) ([]proto.MergeAction, []string, error) {
+	var actions []proto.MergeAction
+	var names []string
+	var vv proto.VV
+	for j := range views {
+		vv.Counters[j] = 1
+	}
+	for _, i := range which {
+		src := views[i]
+		n := fmt.Sprintf("%s.conflict-%d", name, src.rep.ServerID)
+		if err := proto.CheckName(n); err != nil {
+			return nil, nil, err
+		}
+		fids, err := v.AllocFIDs(1)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, to := range views {
+			to.st = proto.VnodeState{FID: fids[0]}
+			if err := s.install(ctx, v, src, to, vv, true); err != nil {
+				return nil, nil, fmt.Errorf("copy of %s's version to %s: %w", src.rep.Addr, to.rep.Addr, err)
+			}
+		}
+		actions = append(actions, proto.MergeAction{Name: n, FID: fids[0], Type: src.st.Type})
+		names = append(names, n)
+	}
+	return actions, names, nil
+}
+
+// newerThanAll is a version every replica can take after a repair: the
+// merge of vvs with every replica's slot one higher, so clients refetch.
+func newerThanAll(vvs []proto.VV, replicas int) proto.VV {
+	vv := resolve.Merge(vvs...)
+	vv.Store = proto.StoreID{}
+	for j := range vv.Counters[:replicas] {
+		vv.Counters[j]++
+	}
+	return vv
 }
 
 // repairNames applies entry changes to directory dir on every replica, as
@@ -158,11 +177,7 @@ func (s *Server) repairNames(ctx context.Context, v *volume.Volume, dir proto.FI
 		}
 		vvs = append(vvs, rv.st.VV)
 	}
-	vv := resolve.Merge(vvs...)
-	vv.Store = proto.StoreID{}
-	for j := range vv.Counters[:len(views)] {
-		vv.Counters[j]++
-	}
+	vv := newerThanAll(vvs, len(views))
 	// Inserts everywhere first, then the deletes with the new version.
 	for step := 0; step < 2; step++ {
 		for _, rv := range views {
@@ -219,11 +234,7 @@ func (s *Server) repairUnion(ctx context.Context, v *volume.Volume, dir proto.FI
 	for _, i := range idx {
 		vvs = append(vvs, views[i].st.VV)
 	}
-	vv := resolve.Merge(vvs...)
-	vv.Store = proto.StoreID{}
-	for j := range vv.Counters[:len(views)] {
-		vv.Counters[j]++
-	}
+	vv := newerThanAll(vvs, len(views))
 	var inserted []proto.FID
 	for step := 0; step < 2; step++ {
 		for _, i := range idx {

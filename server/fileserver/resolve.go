@@ -283,7 +283,7 @@ func (s *Server) resolveOnce(ctx context.Context, fid proto.FID, depth int, copi
 			if err := s.install(ctx, v, dom, views[i], merged, full); err != nil {
 				mu.Lock()
 				failed = append(failed, fmt.Sprintf("%s: %v", views[i].rep.Addr, err))
-				stale = stale || errors.Is(err, proto.ErrStale)
+				stale = stale || isStale(err)
 				mu.Unlock()
 			} else if full && dom.st.Type == proto.TypeFile {
 				copied.add(dom.st.Size)
@@ -298,7 +298,7 @@ func (s *Server) resolveOnce(ctx context.Context, fid proto.FID, depth int, copi
 			if vvs[j] == merged {
 				if err := s.install(ctx, v, dom, views[i], merged, false); err != nil {
 					failed = append(failed, fmt.Sprintf("%s: %v", views[i].rep.Addr, err))
-					stale = stale || errors.Is(err, proto.ErrStale)
+					stale = stale || isStale(err)
 				}
 			}
 		}
