@@ -23,11 +23,18 @@ func newServer(t *testing.T) *servertest.Server {
 
 func newCore(t *testing.T, s *servertest.Server, cache string) *Venus {
 	t.Helper()
-	if cache == "" {
-		cache = t.TempDir()
+	return newCoreWith(t, s, Options{CacheDir: cache})
+}
+
+// newCoreWith is newCore with options (realm, servers and CA are s's; an
+// empty cache directory is a new one), logged in as the admin.
+func newCoreWith(t *testing.T, s *servertest.Server, o Options) *Venus {
+	t.Helper()
+	if o.CacheDir == "" {
+		o.CacheDir = t.TempDir()
 	}
-	v, err := New(context.Background(), Options{Realm: s.Realm, Servers: []string{s.Addr},
-		CacheDir: cache, CAFile: s.CAFile})
+	o.Realm, o.Servers, o.CAFile = s.Realm, []string{s.Addr}, s.CAFile
+	v, err := New(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}

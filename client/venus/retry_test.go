@@ -1,7 +1,6 @@
 package venus
 
 import (
-	"context"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,24 +19,10 @@ func TestStoreRetriedAfterLostReply(t *testing.T) {
 		return op == proto.OpStore && drops.Add(1) == 1
 	}})
 	s.CreateVolume("coda.root")
-	v, err := New(context.Background(), Options{Realm: s.Realm, Servers: []string{s.Addr},
-		CacheDir: t.TempDir(), CAFile: s.CAFile, CallTimeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := newCoreWith(t, s, Options{CallTimeout: time.Second})
 	defer v.Close()
-	if err := v.Connect(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	c := s.Client()
 	defer c.Close()
-	tok, err := c.Login("admin", servertest.AdminPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := v.SetToken(context.Background(), root.UID, tok); err != nil {
-		t.Fatal(err)
-	}
 
 	dir := realmIno(t, v)
 	ino := writeFile(t, v, dir, "f", "stored once")

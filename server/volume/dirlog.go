@@ -245,7 +245,12 @@ func (v *Volume) dirLog(r store.Reader, dir uint32) ([]logRecord, []uint64, erro
 func (v *Volume) DirLog(fid proto.FID) ([]resolve.LogOp, bool, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	recs, _, err := v.dirLog(v.set.db, fid.Vnode)
+	return v.logOf(fid.Vnode)
+}
+
+// logOf reads directory dir's log and truncation mark. Callers hold v.mu.
+func (v *Volume) logOf(dir uint32) ([]resolve.LogOp, bool, error) {
+	recs, _, err := v.dirLog(v.set.db, dir)
 	if err != nil {
 		return nil, false, err
 	}
@@ -253,7 +258,7 @@ func (v *Volume) DirLog(fid proto.FID) ([]resolve.LogOp, bool, error) {
 	for i, r := range recs {
 		ops[i] = r.op
 	}
-	_, err = v.set.db.Get(truncatedKey(v.hdr.ID, fid.Vnode))
+	_, err = v.set.db.Get(truncatedKey(v.hdr.ID, dir))
 	switch {
 	case err == nil:
 		return ops, true, nil
@@ -312,20 +317,14 @@ func (t *txn) clearLog(dir uint32) error {
 // readLogInto adds directory st.FID's resolution log to st. Callers hold
 // v.mu.
 func (v *Volume) readLogInto(st *proto.VnodeState) error {
-	recs, _, err := v.dirLog(v.set.db, st.FID.Vnode)
+	ops, truncated, err := v.logOf(st.FID.Vnode)
 	if err != nil {
 		return err
 	}
-	for _, r := range recs {
-		st.Log = append(st.Log, LogToWire(r.op))
+	for _, op := range ops {
+		st.Log = append(st.Log, LogToWire(op))
 	}
-	_, err = v.set.db.Get(truncatedKey(v.hdr.ID, st.FID.Vnode))
-	switch {
-	case err == nil:
-		st.LogTruncated = true
-	case !errors.Is(err, store.ErrNotFound):
-		return err
-	}
+	st.LogTruncated = truncated
 	return nil
 }
 
