@@ -9,9 +9,9 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// mountCall sends a mount point operation for DIR: its directory's inode
-// number and its name there.
-func mountCall(c *cli.Context, dir, op, vol string, result any) error {
+// entryCall sends an operation on the object at DIR (a mount point, a
+// conflict), named by its directory's inode number and its name there.
+func entryCall(c *cli.Context, dir, op, vol string, result any) error {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return err
@@ -21,7 +21,7 @@ func mountCall(c *cli.Context, dir, op, vol string, result any) error {
 	if err := syscall.Stat(parent, &st); err != nil {
 		return &os.PathError{Op: "stat", Path: parent, Err: err}
 	}
-	return callVenus(c.Context, parent, op, MountArgs{Dir: st.Ino, Name: name, Volume: vol}, result)
+	return callVenus(c.Context, parent, op, EntryArgs{Dir: st.Ino, Name: name, Volume: vol}, result)
 }
 
 func newCfsMkMount() *cli.Command {
@@ -43,7 +43,7 @@ EXAMPLES:
 				return usageErrorf("cfs mkmount: need DIR VOLUME")
 			}
 			dir, vol := c.Args().Get(0), c.Args().Get(1)
-			if err := mountCall(c, dir, OpMkMount, vol, nil); err != nil {
+			if err := entryCall(c, dir, OpMkMount, vol, nil); err != nil {
 				return fmt.Errorf("cfs mkmount %s: %w", dir, err)
 			}
 			return nil
@@ -64,7 +64,7 @@ EXAMPLES:
 		Action: func(c *cli.Context) error {
 			return forEachPath(c, "lsmount", func(dir string) (string, error) {
 				var vol string
-				if err := mountCall(c, dir, OpLsMount, "", &vol); err != nil {
+				if err := entryCall(c, dir, OpLsMount, "", &vol); err != nil {
 					return "", err
 				}
 				return fmt.Sprintf("'%s' is a mount point for volume '%s'\n", dir, vol), nil
@@ -86,7 +86,7 @@ EXAMPLES:
    coda cfs rmmount /coda/example.org/www`,
 		Action: func(c *cli.Context) error {
 			return forEachPath(c, "rmmount", func(dir string) (string, error) {
-				return "", mountCall(c, dir, OpRmMount, "", nil)
+				return "", entryCall(c, dir, OpRmMount, "", nil)
 			})
 		},
 	}

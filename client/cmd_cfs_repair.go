@@ -94,3 +94,51 @@ EXAMPLES:
 		},
 	}
 }
+
+func newCfsExpand() *cli.Command {
+	return &cli.Command{
+		Name:      "expand",
+		Aliases:   []string{"beginrepair"},
+		Usage:     "show a conflict as a directory holding each server's version",
+		UsageText: "coda cfs expand|beginrepair PATH...",
+		Description: `PATH is a conflict (a dangling link to @VOLUME.VNODE.UNIQUE@REALM, or a volume's root
+that cfs lv reports). From now on this client shows it as a read-only directory with one
+entry per replica, named by the server's id (cfs lv and coda volutil info name the servers):
+each is that server's version — a file to read or diff, or a directory to list and walk.
+Nothing in it can be changed; repair with cfs repair (which collapses it), or undo with
+cfs collapse.
+
+EXAMPLES:
+   coda cfs expand /coda/example.org/www/index.html
+   diff /coda/example.org/www/index.html/1 /coda/example.org/www/index.html/2
+   coda cfs repair /coda/example.org/www/index.html --with /coda/example.org/www/index.html/2
+   coda cfs expand /coda/example.org/upload && ls /coda/example.org/upload/*`,
+		Action: func(c *cli.Context) error {
+			return forEachPath(c, "expand", func(path string) (string, error) {
+				var did string
+				if err := entryCall(c, path, OpExpand, "", &did); err != nil {
+					return "", err
+				}
+				return fmt.Sprintf("%s: %s\n", path, did), nil
+			})
+		},
+	}
+}
+
+func newCfsCollapse() *cli.Command {
+	return &cli.Command{
+		Name:      "collapse",
+		Aliases:   []string{"endrepair"},
+		Usage:     "show an expanded conflict as a conflict link again",
+		UsageText: "coda cfs collapse|endrepair PATH...",
+		Description: `Undoes cfs expand: PATH is shown as a conflict link again (a repair does this by itself).
+
+EXAMPLES:
+   coda cfs collapse /coda/example.org/www/index.html`,
+		Action: func(c *cli.Context) error {
+			return forEachPath(c, "collapse", func(path string) (string, error) {
+				return "", entryCall(c, path, OpCollapse, "", nil)
+			})
+		},
+	}
+}

@@ -32,10 +32,12 @@ const (
 	OpGetPath    = "getpath"      // GetPathArgs → string
 	OpDisconnect = "disconnect"   // CheckArgs → nothing (root only)
 	OpReconnect  = "reconnect"    // CheckArgs → nothing (root only)
-	OpMkMount    = "mkmount"      // MountArgs → nothing
-	OpLsMount    = "lsmount"      // MountArgs → volume name
-	OpRmMount    = "rmmount"      // MountArgs → nothing
+	OpMkMount    = "mkmount"      // EntryArgs → nothing
+	OpLsMount    = "lsmount"      // EntryArgs → volume name
+	OpRmMount    = "rmmount"      // EntryArgs → nothing
 	OpRepair     = "repair"       // RepairArgs → string (what was done)
+	OpExpand     = "expand"       // EntryArgs → string (what it shows)
+	OpCollapse   = "collapse"     // EntryArgs → nothing
 	OpSetPolicy  = "setpolicy"    // PolicyArgs → nothing
 	OpGetPolicy  = "getpolicy"    // PolicyArgs (Ino) → PolicyArgs
 )
@@ -59,9 +61,10 @@ type RepairArgs struct {
 	Server string `json:"server,omitempty"`
 }
 
-// MountArgs name a mount point by its directory's inode number and its
-// name there, and for OpMkMount the volume to mount.
-type MountArgs struct {
+// EntryArgs name an object by its directory's inode number and its name
+// there (a mount point, a conflict to expand), and for OpMkMount the volume
+// to mount.
+type EntryArgs struct {
 	Dir    uint64 `json:"dir"`
 	Name   string `json:"name"`
 	Volume string `json:"volume,omitempty"`
@@ -204,7 +207,7 @@ func controlHandler(v *venus.Venus) control.Handler {
 			}
 			return struct{}{}, nil
 		case OpMkMount, OpLsMount, OpRmMount:
-			var a MountArgs
+			var a EntryArgs
 			if err := json.Unmarshal(raw, &a); err != nil {
 				return nil, fmt.Errorf("%s: %v", op, err)
 			}
@@ -216,6 +219,16 @@ func controlHandler(v *venus.Venus) control.Handler {
 				return v.MountPoint(ctx, c, a.Dir, a.Name)
 			}
 			return struct{}{}, v.RemoveMount(ctx, c, a.Dir, a.Name)
+		case OpExpand, OpCollapse:
+			var a EntryArgs
+			if err := json.Unmarshal(raw, &a); err != nil {
+				return nil, fmt.Errorf("%s: %v", op, err)
+			}
+			c := venus.Caller{UID: p.UID, GID: p.GID, PID: p.PID}
+			if op == OpExpand {
+				return v.Expand(ctx, c, a.Dir, a.Name)
+			}
+			return struct{}{}, v.Collapse(ctx, c, a.Dir, a.Name)
 		case OpRepair:
 			var a RepairArgs
 			if err := json.Unmarshal(raw, &a); err != nil {

@@ -1,13 +1,14 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -214,6 +215,25 @@ func TestConflictShownAndRepaired(t *testing.T) {
 		t.Fatalf("creating a reserved name: %v, want EINVAL", err)
 	}
 
+	// Expanded, a conflict is a read-only directory of each server's
+	// version; collapsed, a link again.
+	if r := run("cfs", "expand", a.Root+"/f4", a.Root+"/d"); !strings.Contains(r.Stdout, "1 ("+s1+"), 2 ("+s2+")") {
+		t.Fatalf("cfs expand: %q", r.Stdout)
+	}
+	if out := sh(t, "cd "+a.Root+" && ls f4 d d/1 d/2 && cat f4/1 f4/2 d/1/n d/2/n"); out != "d:\n1\n2\n\nd/1:\nn\n\nd/2:\nn\n\nf4:\n1\n2\nfrom a\nfrom b\na\nb\n" {
+		t.Fatalf("expanded conflicts:\n%s", out)
+	}
+	if err := os.WriteFile(a.Root+"/f4/1", []byte("x"), 0o644); !errors.Is(err, syscall.EROFS) {
+		t.Fatalf("writing into an expansion: %v, want EROFS", err)
+	}
+	if err := os.Mkdir(a.Root+"/d/1/x", 0o755); !errors.Is(err, syscall.EROFS) {
+		t.Fatalf("mkdir in an expansion: %v, want EROFS", err)
+	}
+	run("cfs", "collapse", a.Root+"/d")
+	if target, err := os.Readlink(a.Root + "/d"); err != nil || !strings.HasPrefix(target, "@7f000001.") {
+		t.Fatalf("d collapsed links to %q, %v", target, err)
+	}
+
 	r := run("cfs", "repair", a.Root+"/f1", "--keep", s2)
 	if !strings.Contains(r.Stdout, "kept the version of server 2") {
 		t.Fatalf("repair --keep: %q", r.Stdout)
@@ -231,18 +251,16 @@ func TestConflictShownAndRepaired(t *testing.T) {
 	if r = run("cfs", "repair", a.Root+"/d2", "--keep-all"); !strings.Contains(r.Stdout, "union") {
 		t.Fatalf("repair --keep-all of a directory: %q", r.Stdout)
 	}
-	with := filepath.Join(t.TempDir(), "with")
-	if err := os.WriteFile(with, []byte("given\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if r = run("cfs", "repair", a.Root+"/f4", "--with", with); !strings.Contains(r.Stdout, "replaced it with the content of") {
+	// --with one of the versions the expansion shows; the repair
+	// collapses it.
+	if r = run("cfs", "repair", a.Root+"/f4", "--with", a.Root+"/f4/2"); !strings.Contains(r.Stdout, "replaced it with the content of") {
 		t.Fatalf("repair --with: %q", r.Stdout)
 	}
 	for _, v := range []*bintest.Venus{a, b} {
 		deadline := time.Now().Add(10 * time.Second)
 		for {
 			out, _ := exec.Command("sh", "-c", "cd "+v.Root+" && cat f1 f3.conflict-1 f3.conflict-2 d/n.conflict-1 d/n.conflict-2 d2/g f4 r.conflict-1 r.conflict-2 && ls && ls d").CombinedOutput()
-			if string(out) == "from b\nfrom a\nfrom b\na\nb\nupdated\ngiven\na\nb\nd\nd2\nf1\nf3.conflict-1\nf3.conflict-2\nf4\nok\nr.conflict-1\nr.conflict-2\nn.conflict-1\nn.conflict-2\n" {
+			if string(out) == "from b\nfrom a\nfrom b\na\nb\nupdated\nfrom b\na\nb\nd\nd2\nf1\nf3.conflict-1\nf3.conflict-2\nf4\nok\nr.conflict-1\nr.conflict-2\nn.conflict-1\nn.conflict-2\n" {
 				break
 			}
 			if time.Now().After(deadline) {

@@ -130,6 +130,9 @@ func (v *Venus) attrOf(o *object) Attr {
 	if o.removed {
 		out.Nlink = 0
 	}
+	if x := v.expanded[o.fid]; x != nil {
+		return expandedAttr(o, x)
+	}
 	if v.inConflict(o.fid) {
 		out.Mode, out.Size, out.Blocks = typeBits(proto.TypeSymlink)|0o777, int64(len(v.conflictTarget(o.fid))), 0
 		out.Timeout = 0

@@ -54,11 +54,7 @@ func (v *Venus) setConflict(fid proto.FID, on bool) {
 		delete(vol.conflicts, fid)
 	}
 	if o := v.objs[fid]; o != nil {
-		notes := kernelNotes{inodes: []uint64{o.ino}}
-		if p := v.objs[o.parent]; p != nil {
-			notes.children = []uint64{p.ino}
-		}
-		go v.notify(notes, 0)
+		v.reshow(o, 0)
 	}
 }
 
@@ -90,11 +86,7 @@ const (
 // reads from), remove the object, or keep every version side by side. It
 // returns what the server did.
 func (v *Venus) Repair(ctx context.Context, c Caller, parent uint64, name string, mode uint8, server string) (string, error) {
-	e, err := v.Lookup(ctx, c, parent, name)
-	if err != nil {
-		return "", err
-	}
-	o, err := v.object(e.Ino)
+	o, err := v.lookupEntry(ctx, c, parent, name)
 	if err != nil {
 		return "", err
 	}
@@ -132,6 +124,10 @@ func (v *Venus) Repair(ctx context.Context, c Caller, parent uint64, name string
 		return "", err
 	}
 	v.mu.Lock()
+	if v.expanded[de.FID] != nil {
+		v.collapse(de.FID)
+		v.reshow(o, parent)
+	}
 	v.setConflict(de.FID, false)
 	delete(v.volumeFor(de.FID.Volume).outOfDate, de.FID)
 	v.mu.Unlock()

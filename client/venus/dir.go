@@ -91,7 +91,7 @@ func (v *Venus) fetchDir(ctx context.Context, c Caller, o *object) error {
 	for tries := 0; tries < 3; tries++ {
 		var restart bool
 		var err error
-		first, dirAttr, entries, restart, err = v.readAllPages(ctx, c, o.fid)
+		first, dirAttr, entries, restart, err = v.readAllPages(ctx, c, o.fid, "")
 		if err != nil {
 			return v.forgetIfGone(o, err)
 		}
@@ -112,14 +112,21 @@ func (v *Venus) fetchDir(ctx context.Context, c Caller, o *object) error {
 	return nil
 }
 
-// readAllPages reads o's pages; restart is set when the directory changed
-// between pages.
-func (v *Venus) readAllPages(ctx context.Context, c Caller, fid proto.FID) (first stamp, dir proto.Attr, entries map[string]proto.DirEntry, restart bool, err error) {
+// readAllPages reads the pages of directory fid from its volume's replicas
+// (from the server at addr when one is named); restart is set when the
+// directory changed between pages.
+func (v *Venus) readAllPages(ctx context.Context, c Caller, fid proto.FID, addr string) (first stamp, dir proto.Attr, entries map[string]proto.DirEntry, restart bool, err error) {
 	entries = map[string]proto.DirEntry{}
 	after := ""
 	for page := 0; ; page++ {
 		var r proto.ReadDirReply
-		st, err := v.callVol(ctx, c, fid.Volume, proto.OpReadDir, &proto.ReadDir{Dir: fid, After: after, Max: readDirPage}, &r, nil)
+		req := &proto.ReadDir{Dir: fid, After: after, Max: readDirPage}
+		var st stamp
+		if addr != "" {
+			st, err = v.callServer(ctx, c, addr, proto.OpReadDir, req, &r, nil)
+		} else {
+			st, err = v.callVol(ctx, c, fid.Volume, proto.OpReadDir, req, &r, nil)
+		}
 		if err != nil {
 			return first, dir, nil, false, err
 		}
@@ -154,6 +161,9 @@ func (v *Venus) listing(o *object) []DirEntry {
 		}
 		if v.inConflict(de.FID) {
 			typ = proto.TypeSymlink // a conflict link
+		}
+		if v.expanded[de.FID] != nil {
+			typ = proto.TypeDir // a conflict shown as its replicas
 		}
 		list = append(list, DirEntry{Name: name, Ino: v.inoFor(de.FID), Mode: typeBits(typ)})
 	}

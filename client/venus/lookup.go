@@ -16,6 +16,9 @@ func (v *Venus) dirObject(ino uint64) (*object, error) {
 	if err != nil {
 		return nil, err
 	}
+	if v.expanded[o.fid] != nil {
+		return nil, proto.ErrReadOnly // its entries are the replicas
+	}
 	if o.hasAttr && !o.isDir() {
 		return nil, proto.ErrNotDir
 	}
@@ -59,6 +62,9 @@ func (v *Venus) resolve(ctx context.Context, c Caller, d *object, name string) (
 func (v *Venus) Lookup(ctx context.Context, c Caller, parent uint64, name string) (Entry, error) {
 	if isSynthetic(parent) {
 		return v.syntheticLookup(ctx, c, parent, name)
+	}
+	if e, ok, err := v.viewLookup(ctx, c, parent, name); ok {
+		return e, err
 	}
 	d, err := v.dirObject(parent)
 	if err != nil {
@@ -106,6 +112,11 @@ func (v *Venus) GetAttr(ctx context.Context, c Caller, ino uint64) (Attr, error)
 	if isSynthetic(ino) {
 		return v.syntheticAttr(ino), nil
 	}
+	if vw, _, _ := v.under(ino); vw != nil {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		return viewAttr(vw), nil
+	}
 	o, err := v.object(ino)
 	if err != nil {
 		return Attr{}, err
@@ -128,6 +139,9 @@ func (v *Venus) GetAttr(ctx context.Context, c Caller, ino uint64) (Attr, error)
 func (v *Venus) ReadDir(ctx context.Context, c Caller, ino uint64) ([]DirEntry, error) {
 	if isSynthetic(ino) {
 		return v.syntheticReadDir(ctx, c, ino)
+	}
+	if list, ok, err := v.viewReadDir(ctx, c, ino); ok {
+		return list, err
 	}
 	d, err := v.dirObject(ino)
 	if err != nil {
@@ -156,6 +170,11 @@ func (v *Venus) ReadDir(ctx context.Context, c Caller, ino uint64) ([]DirEntry, 
 
 // Readlink returns a symlink's target, cached with its version.
 func (v *Venus) Readlink(ctx context.Context, c Caller, ino uint64) (string, error) {
+	if vw, x, _ := v.under(ino); vw != nil {
+		return v.viewReadlink(ctx, c, vw)
+	} else if x != nil {
+		return "", syscall.EINVAL
+	}
 	o, err := v.object(ino)
 	if err != nil {
 		return "", err

@@ -118,6 +118,9 @@ func (v *Venus) setAttr(o *object, a proto.Attr, cb bool) {
 func (v *Venus) objByIno(ino uint64) (*object, error) {
 	o := v.byIno[ino]
 	if o == nil {
+		if v.views[ino] != nil {
+			return nil, proto.ErrReadOnly // a replica under an expanded conflict
+		}
 		return nil, proto.ErrStale
 	}
 	return o, nil

@@ -33,6 +33,7 @@ type openFile struct {
 type Handle struct {
 	o         *object
 	of        *openFile
+	view      *view // a replica's version under an expanded conflict (expand.go)
 	writable  bool
 	keepCache bool
 	released  bool
@@ -71,6 +72,11 @@ func accessOf(flags uint32) (want uint32, writable bool) {
 // current version, or the file is fetched. O_TRUNC on a writable open needs
 // no fetch.
 func (v *Venus) Open(ctx context.Context, c Caller, ino uint64, flags uint32) (*Handle, error) {
+	if vw, x, _ := v.under(ino); vw != nil {
+		return v.viewOpen(ctx, c, vw, flags)
+	} else if x != nil {
+		return nil, proto.ErrIsDir
+	}
 	o, err := v.object(ino)
 	if err != nil {
 		return nil, err
@@ -260,6 +266,9 @@ func (v *Venus) emptyContainer(o *object, dirty bool) (*os.File, error) {
 func (v *Venus) OpenFile(ino uint64) *os.File {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if vw := v.views[ino]; vw != nil && vw.of != nil {
+		return vw.of.f
+	}
 	o := v.byIno[ino]
 	if o == nil || o.of == nil {
 		return nil

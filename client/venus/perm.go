@@ -215,6 +215,12 @@ func (v *Venus) Access(ctx context.Context, c Caller, ino uint64, mask uint32) e
 		}
 		return nil
 	}
+	if vw, x, _ := v.under(ino); vw != nil || x != nil {
+		if mask&permW != 0 {
+			return proto.ErrReadOnly
+		}
+		return nil // the servers check each read
+	}
 	o, err := v.object(ino)
 	if err != nil {
 		return err

@@ -85,6 +85,9 @@ func (v *Venus) Fsync(ctx context.Context, c Caller, h *Handle) error {
 // Release ends a handle. The last release stores changes made since the
 // last flush (through mmap), closes the container and makes it evictable.
 func (v *Venus) Release(ctx context.Context, c Caller, h *Handle) error {
+	if h.view != nil {
+		return v.releaseView(h)
+	}
 	o := h.o
 	o.io.Lock()
 	defer o.io.Unlock()

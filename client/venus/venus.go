@@ -56,7 +56,10 @@ type Venus struct {
 	lru         list.List
 	cachedBytes int64
 	openFiles   int
-	unsynced    map[*object]struct{} // containers whose data is not synced yet
+	unsynced    map[*object]struct{}     // containers whose data is not synced yet
+	expanded    map[proto.FID]*expansion // conflicts shown as directories of replicas (expand.go)
+	views       map[uint64]*view         // the replicas' objects under them, by inode number
+	viewInos    map[viewKey]*view
 }
 
 // New opens (or creates) the cache in opts.CacheDir and prepares the
@@ -73,7 +76,8 @@ func New(ctx context.Context, opts Options) (*Venus, error) {
 	v := &Venus{opts: opts, log: opts.Logger, started: time.Now(), closing: make(chan struct{}),
 		objs: map[proto.FID]*object{}, byIno: map[uint64]*object{}, vols: map[uint32]*volume{},
 		roots:    map[string]proto.FID{},
-		unsynced: map[*object]struct{}{}, toks: tokens{byUID: map[uint32]*token{}}}
+		unsynced: map[*object]struct{}{}, toks: tokens{byUID: map[uint32]*token{}},
+		expanded: map[proto.FID]*expansion{}, views: map[uint64]*view{}, viewInos: map[viewKey]*view{}}
 	v.link.v = v
 	v.mux = &rpc.Mux{}
 	v.mux.Handle(proto.OpCallbackBreak, v.handleBreak)

@@ -31,8 +31,9 @@ const (
 	CodeProtocol // malformed request
 	CodeTooManyLinks
 	CodePerm
-	CodeIO   // an internal failure; the message says what
-	CodeAuth // login refused: unknown user or wrong password
+	CodeIO       // an internal failure; the message says what
+	CodeAuth     // login refused: unknown user or wrong password
+	CodeReadOnly // a read-only object: a backup clone, an expanded conflict
 	codeMax
 )
 
@@ -82,6 +83,7 @@ var (
 	ErrPerm         = &Error{Code: CodePerm}
 	ErrIO           = &Error{Code: CodeIO}
 	ErrAuth         = &Error{Code: CodeAuth}
+	ErrReadOnly     = &Error{Code: CodeReadOnly}
 )
 
 var codeTable = [codeMax]struct {
@@ -111,6 +113,7 @@ var codeTable = [codeMax]struct {
 	CodePerm:         {"operation not permitted", syscall.EPERM},
 	CodeIO:           {"server error", syscall.EIO},
 	CodeAuth:         {"login failed: unknown user or wrong password", syscall.EACCES},
+	CodeReadOnly:     {"read-only file system", syscall.EROFS},
 }
 
 // Errno maps a code to an errno.
