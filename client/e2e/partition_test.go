@@ -339,11 +339,13 @@ func TestSmallResolutionLog(t *testing.T) {
 
 // TestConflictPolicies: directories with the keep-all and newest policies
 // resolve their conflicts by themselves when a partition heals, keeping
-// every version; getpolicy shows own and inherited policies.
+// every version (an object removed on one side and updated on the other
+// keeps its name: the update is its only version); getpolicy shows own and
+// inherited policies.
 func TestConflictPolicies(t *testing.T) {
 	c := cell{bintest.NewCell(t, bintest.CellOptions{Realm: realm, Servers: 2})}
 	a, b := c.Venus("a"), c.Venus("b")
-	sh(t, "mkdir -p "+a.Root+"/all/sub "+a.Root+"/new && echo base > "+a.Root+"/all/f && echo base > "+a.Root+"/new/f")
+	sh(t, "mkdir -p "+a.Root+"/all/sub "+a.Root+"/new/d && cd "+a.Root+" && for f in all/f new/f all/r new/r2; do echo base > $f; done")
 	run := func(args ...string) bintest.Result { t.Helper(); return mustRun(t, args...) }
 	run("cfs", "setpolicy", a.Root+"/all", "keep-all")
 	run("cfs", "setpolicy", a.Root+"/new", "newest")
@@ -353,16 +355,21 @@ func TestConflictPolicies(t *testing.T) {
 	if r := bintest.Run(t, "", "cfs", "setpolicy", a.Root+"/all", "sometimes"); r.Code != 2 {
 		t.Fatalf("setpolicy sometimes: exit %d", r.Code)
 	}
-	sh(t, "cat "+b.Root+"/all/f "+b.Root+"/new/f >/dev/null")
+	sh(t, "cd "+b.Root+" && cat all/f new/f all/r new/r2 >/dev/null && ls all/sub new/d")
 	run("cfs", "disconnect", "--mount", a.Mount, c.Servers[1].Addr)
 	run("cfs", "disconnect", "--mount", b.Mount, c.Servers[0].Addr)
-	sh(t, "echo from a > "+a.Root+"/all/f && echo from a > "+a.Root+"/new/f && echo a > "+a.Root+"/all/n")
-	sh(t, "echo from b > "+b.Root+"/all/f && echo from b > "+b.Root+"/new/f && echo b > "+b.Root+"/all/n")
+	// update/update (f), name/name (n), and remove/update of a file and of
+	// a directory: in all/ both sides changed the directory (a merge), in
+	// new/ only a did (dominance finds the conflict).
+	sh(t, "cd "+a.Root+" && echo from a > all/f && echo from a > new/f && echo a > all/n && rm all/r new/r2 && rmdir all/sub new/d")
+	sh(t, "cd "+b.Root+" && echo from b > all/f && echo from b > new/f && echo b > all/n && "+
+		"echo updated > all/r && echo updated > new/r2 && echo x > all/sub/x && echo y > new/d/y")
 	run("cfs", "reconnect", "--mount", a.Mount)
 	run("cfs", "reconnect", "--mount", b.Mount)
-	want := "all:\nf.conflict-1\nf.conflict-2\nn.conflict-1\nn.conflict-2\nsub\nnew:\nf\nf.conflict-1\n" +
-		"from a\nfrom b\na\nb\nfrom b\nfrom a\n"
-	script := "cd " + a.Root + " && echo all: && ls all && echo new: && ls new && cat all/f.conflict-1 all/f.conflict-2 all/n.conflict-1 all/n.conflict-2 new/f new/f.conflict-1"
+	want := "all:\nf.conflict-1\nf.conflict-2\nn.conflict-1\nn.conflict-2\nr\nsub\nnew:\nd\nf\nf.conflict-1\nr2\n" +
+		"from a\nfrom b\na\nb\nfrom b\nfrom a\nupdated\nupdated\nx\ny\n"
+	script := "cd " + a.Root + " && echo all: && ls all && echo new: && ls new && " +
+		"cat all/f.conflict-1 all/f.conflict-2 all/n.conflict-1 all/n.conflict-2 new/f new/f.conflict-1 all/r new/r2 all/sub/x new/d/y"
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		out, _ := exec.Command("sh", "-c", "ls -lR "+a.Root+" >/dev/null 2>&1; "+script).CombinedOutput()

@@ -245,6 +245,17 @@ func (s *Server) conflictsByPolicy(ctx context.Context, v *volume.Volume, group 
 			if c.Kind == resolve.AttrAttr {
 				continue // the directory's attributes: the merged version keeps one
 			}
+			if e, one := onlyVersion(c.Have); one {
+				// Removed on one side, updated on the other: the update
+				// is the only version, and keeps the name.
+				for k := range g.plan.Actions {
+					if c.Have[k].FID.IsZero() {
+						g.plan.Actions[k] = append(g.plan.Actions[k], resolve.Action{Name: c.Name, Entry: e})
+					}
+				}
+				s.log.Info("conflict resolved by policy", "dir", g.fid, "name", c.Name, "policy", proto.PolicyNames[pols[i]], "what", "kept the updated object")
+				continue
+			}
 			var adds []resolve.Action
 			for k, e := range c.Have {
 				if !e.FID.IsZero() {
@@ -263,6 +274,22 @@ func (s *Server) conflictsByPolicy(ctx context.Context, v *volume.Volume, group 
 		g.plan.Conflicts = nil
 	}
 	return true
+}
+
+// onlyVersion reports whether the replicas that have a conflicted name all
+// hold the same object under it (the others removed it), and which.
+func onlyVersion(have []resolve.Entry) (resolve.Entry, bool) {
+	var only resolve.Entry
+	for _, e := range have {
+		switch {
+		case e.FID.IsZero():
+		case only.FID.IsZero():
+			only = e
+		case e.FID != only.FID:
+			return resolve.Entry{}, false
+		}
+	}
+	return only, !only.FID.IsZero()
 }
 
 // inResync marks the context of a resync step: merges leave their

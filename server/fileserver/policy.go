@@ -110,3 +110,48 @@ func (s *Server) saveBeside(ctx context.Context, v *volume.Volume, dir proto.FID
 	}
 	return fmt.Sprintf("saved %v beside it", names), nil
 }
+
+// keepUpdated settles, under a keep-all or newest policy, the remove/update
+// conflicts dominance found in directory dir: the objects one side updated
+// after the other removed them keep their names (the only version there
+// is), beside the dominant replica's entries, as one new version on every
+// replica. A name the dominant side gave another object meanwhile gets
+// NAME.conflict-SERVER. ok reports whether a policy applied.
+func (s *Server) keepUpdated(ctx context.Context, v *volume.Volume, dir proto.FID, views []replicaView, idx []int, dom replicaView, lost []updatedEntry) (proto.ResolveResult, bool) {
+	_, pol, _, err := v.Policy(dir)
+	if err != nil || pol == proto.PolicyManual || pol == proto.PolicyInherit {
+		return proto.ResolveResult{}, false
+	}
+	for _, rv := range views {
+		if rv.err != nil {
+			return proto.ResolveResult{}, false // every replica is needed
+		}
+	}
+	want := map[string]proto.DirEntry{}
+	for _, de := range dom.st.Entries {
+		want[de.Name] = de
+	}
+	var kept []string
+	for _, e := range lost {
+		de := e.DirEntry
+		if _, taken := want[de.Name]; taken {
+			de.Name = fmt.Sprintf("%s.conflict-%d", de.Name, e.by.ServerID)
+			if err := proto.CheckName(de.Name); err != nil {
+				return proto.ResolveResult{}, false
+			}
+		}
+		want[de.Name] = de
+		kept = append(kept, de.Name)
+	}
+	inserted, err := s.setEntries(ctx, v, dir, views, idx, want)
+	if err != nil {
+		s.log.Warn("conflict policy failed; the conflict stays", "dir", dir, "policy", proto.PolicyNames[pol], "err", err)
+		return proto.ResolveResult{}, false
+	}
+	if ctx.Value(inResync{}) == nil {
+		s.resolveEach(ctx, inserted)
+	}
+	s.log.Info("conflict resolved by policy", "dir", dir, "policy", proto.PolicyNames[pol],
+		"what", fmt.Sprintf("kept %v, updated on one side after the other removed them", kept))
+	return proto.ResolveResult{Outcome: proto.ResolveDone}, true
+}

@@ -212,12 +212,12 @@ func (s *Server) repairUnion(ctx context.Context, v *volume.Volume, dir proto.FI
 			types[de.FID] = de.Type
 		}
 	}
-	want := map[string]proto.FID{}
+	want := map[string]proto.DirEntry{}
 	renamed := 0
 	for name, objs := range byName {
 		if len(objs) == 1 {
 			for f := range objs {
-				want[name] = f
+				want[name] = proto.DirEntry{Name: name, FID: f, Type: types[f]}
 			}
 			continue
 		}
@@ -226,10 +226,24 @@ func (s *Server) repairUnion(ctx context.Context, v *volume.Volume, dir proto.FI
 			if err := proto.CheckName(n); err != nil {
 				return "", err
 			}
-			want[n] = f
+			want[n] = proto.DirEntry{Name: n, FID: f, Type: types[f]}
 			renamed++
 		}
 	}
+	inserted, err := s.setEntries(ctx, v, dir, views, idx, want)
+	if err != nil {
+		return "", err
+	}
+	s.resolveEach(ctx, inserted)
+	return fmt.Sprintf("kept the union of the entries (%d names, %d renamed .conflict-SERVER)", len(want), renamed), nil
+}
+
+// setEntries makes directory dir's entries want on the replicas idx of
+// views, as one new version newer than every replica's: the inserts on
+// every replica first, then the deletes with the version, so an object
+// never loses its last name on the way. It returns the objects inserted
+// (placeholders where a replica lacked them, for the caller to fill).
+func (s *Server) setEntries(ctx context.Context, v *volume.Volume, dir proto.FID, views []replicaView, idx []int, want map[string]proto.DirEntry) ([]proto.FID, error) {
 	var vvs []proto.VV
 	for _, i := range idx {
 		vvs = append(vvs, views[i].st.VV)
@@ -244,15 +258,15 @@ func (s *Server) repairUnion(ctx context.Context, v *volume.Volume, dir proto.FI
 			}
 			m := proto.MergeActions{Dir: dir, Expect: views[i].st.VV, VV: vv, Final: step == 1}
 			if step == 0 {
-				for name, f := range want {
-					if have[name] != f {
-						m.Actions = append(m.Actions, proto.MergeAction{Name: name, FID: f, Type: types[f]})
-						inserted = append(inserted, f)
+				for name, de := range want {
+					if have[name] != de.FID {
+						m.Actions = append(m.Actions, proto.MergeAction{Name: name, FID: de.FID, Type: de.Type})
+						inserted = append(inserted, de.FID)
 					}
 				}
 			} else {
 				for name, f := range have {
-					if want[name] != f {
+					if want[name].FID != f {
 						m.Actions = append(m.Actions, proto.MergeAction{Delete: true, Name: name, FID: f})
 					}
 				}
@@ -261,12 +275,11 @@ func (s *Server) repairUnion(ctx context.Context, v *volume.Volume, dir proto.FI
 				continue
 			}
 			if err := s.applyMerge(ctx, v, views[i], &m); err != nil {
-				return "", fmt.Errorf("server %s: %w", views[i].rep.Addr, err)
+				return nil, fmt.Errorf("server %s: %w", views[i].rep.Addr, err)
 			}
 		}
 	}
-	s.resolveEach(ctx, inserted)
-	return fmt.Sprintf("kept the union of the entries (%d names, %d renamed .conflict-SERVER)", len(want), renamed), nil
+	return inserted, nil
 }
 
 // levelViews reports whether every replica read holds the object with one

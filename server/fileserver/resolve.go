@@ -262,9 +262,13 @@ func (s *Server) resolveOnce(ctx context.Context, fid proto.FID, depth int, copi
 	merged := resolve.Merge(vvs...)
 	dom := views[idx[d]]
 	if dom.st.Type == proto.TypeDir {
-		if c := s.removedUpdated(ctx, v, dom, views, idx, vvs, d); c != "" {
+		if lost := s.removedUpdated(ctx, v, dom, views, idx, vvs, d); len(lost) > 0 {
+			if res, done := s.keepUpdated(ctx, v, fid, views, idx, dom, lost); done {
+				return res, false
+			}
+			c := describeUpdated(lost)
 			s.announce(fid, views, "an object removed on one side was updated on another: a conflict", "dir", fid, "what", c)
-			return proto.ResolveResult{Outcome: proto.ResolveConflict, Msg: fmt.Sprintf("%v: %s", fid, c)}, false
+			return proto.ResolveResult{Outcome: proto.ResolveConflict, Msg: shorten(fmt.Sprintf("%v: %s", fid, c))}, false
 		}
 	}
 	var wg sync.WaitGroup
@@ -501,8 +505,8 @@ func (s *Server) announce(fid proto.FID, views []replicaView, msg string, args .
 // removedUpdated checks, before a dominant directory's entries replace a
 // lagging replica's, that nothing the dominant side removed was updated on
 // the lagging side after the version the removal saw (remove/update): it
-// names such an entry, or returns "".
-func (s *Server) removedUpdated(ctx context.Context, v *volume.Volume, dom replicaView, views []replicaView, idx []int, vvs []proto.VV, d int) string {
+// returns such entries, each with the replica that updated it.
+func (s *Server) removedUpdated(ctx context.Context, v *volume.Volume, dom replicaView, views []replicaView, idx []int, vvs []proto.VV, d int) []updatedEntry {
 	removedAt := map[proto.FID]proto.VV{}
 	for _, op := range dom.st.Log {
 		if k := resolve.OpKind(op.Kind); k == resolve.OpDelete {
@@ -510,12 +514,13 @@ func (s *Server) removedUpdated(ctx context.Context, v *volume.Volume, dom repli
 		}
 	}
 	if len(removedAt) == 0 {
-		return ""
+		return nil
 	}
 	keep := map[proto.FID]bool{}
 	for _, de := range dom.st.Entries {
 		keep[de.FID] = true
 	}
+	var out []updatedEntry
 	for j, i := range idx {
 		if j == d || resolve.Compare(vvs[j], vvs[d]) != resolve.Dominated {
 			continue
@@ -528,10 +533,28 @@ func (s *Server) removedUpdated(ctx context.Context, v *volume.Volume, dom repli
 			obj := s.readStates(ctx, v, de.FID)
 			if st := obj[i]; st.err == nil && st.st.Exists {
 				if o := resolve.Compare(st.st.VV, saw); o == resolve.Dominates || o == resolve.Concurrent {
-					return fmt.Sprintf("%q removed on one side, updated on server %s", de.Name, views[i].rep.Addr)
+					out = append(out, updatedEntry{DirEntry: de, by: views[i].rep})
+					keep[de.FID] = true
 				}
 			}
 		}
 	}
-	return ""
+	return out
+}
+
+// updatedEntry is an entry one side removed and another updated.
+type updatedEntry struct {
+	proto.DirEntry
+	by proto.Replica // the replica that updated it
+}
+
+func describeUpdated(lost []updatedEntry) string {
+	var b strings.Builder
+	for i, e := range lost {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%q removed on one side, updated on server %s", e.Name, e.by.Addr)
+	}
+	return b.String()
 }

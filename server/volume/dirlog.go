@@ -365,6 +365,9 @@ func (v *Volume) ApplyMerge(m proto.MergeActions) (*Change, error) {
 				}
 				t.delEntry(m.Dir.Vnode, a.Name, e.Vnode)
 				d.Size--
+				if e.Type == proto.TypeDir {
+					d.Nlink-- // its ".."
+				}
 				if n, err := t.get(e.Vnode); err == nil && n.Type == proto.TypeDir {
 					other, err := t.v.otherName(e.Vnode, m.Dir.Vnode, a.Name)
 					if err != nil {
@@ -387,6 +390,9 @@ func (v *Volume) ApplyMerge(m proto.MergeActions) (*Change, error) {
 			}
 			t.setEntry(m.Dir.Vnode, a.Name, entry{Vnode: a.FID.Vnode, Unique: a.FID.Unique, Type: a.Type})
 			d.Size++
+			if a.Type == proto.TypeDir {
+				d.Nlink++
+			}
 			n, err := t.get(a.FID.Vnode)
 			switch {
 			case err == proto.ErrNotFound:

@@ -110,3 +110,50 @@ func TestDirLog(t *testing.T) {
 		t.Fatalf("after an install d's log is %q", got)
 	}
 }
+
+// TestApplyMergeLinkCounts: a merge that inserts a directory (a
+// placeholder, or one moved from another directory) and removes one keeps
+// the parents' link counts right (found by TestConflictPolicies: a
+// directory restored by a policy left its parent one link short).
+func TestApplyMergeLinkCounts(t *testing.T) {
+	_, v := newVolume(t)
+	root0 := v.Info().Root
+	a := mustCreate(t, v, root0, "a", proto.TypeDir)
+	b := mustCreate(t, v, root0, "b", proto.TypeDir)
+	moved := mustCreate(t, v, a.FID, "moved", proto.TypeDir)
+	fids, err := v.AllocFIDs(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nlink := func(fid proto.FID) uint32 {
+		t.Helper()
+		at, err := v.GetAttr(root, fid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return at.Nlink
+	}
+	apply := func(dir proto.FID, final bool, acts ...proto.MergeAction) {
+		t.Helper()
+		at, err := v.GetAttr(root, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vv := at.VV
+		vv.Counters[0]++
+		if _, err := v.ApplyMerge(proto.MergeActions{Dir: dir, Expect: at.VV, VV: vv, Final: final, Actions: acts}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply(b.FID, true,
+		proto.MergeAction{Name: "new", FID: fids[0], Type: proto.TypeDir},
+		proto.MergeAction{Name: "moved", FID: moved.FID, Type: proto.TypeDir})
+	apply(a.FID, true, proto.MergeAction{Delete: true, Name: "moved", FID: moved.FID})
+	if got := [2]uint32{nlink(a.FID), nlink(b.FID)}; got != [2]uint32{2, 4} {
+		t.Fatalf("link counts of a and b after the merge: %v, want [2 4]", got)
+	}
+	apply(b.FID, true, proto.MergeAction{Delete: true, Name: "new", FID: fids[0]})
+	if got := nlink(b.FID); got != 3 {
+		t.Fatalf("b's link count after removing a directory: %d, want 3", got)
+	}
+}
