@@ -40,7 +40,21 @@ const (
 	OpCollapse   = "collapse"     // EntryArgs → nothing
 	OpSetPolicy  = "setpolicy"    // PolicyArgs → nothing
 	OpGetPolicy  = "getpolicy"    // PolicyArgs (Ino) → PolicyArgs
+	OpEvents     = "events"       // EventsArgs → venus.EventBatch
 )
+
+// EventsArgs ask for the events after seq After, waiting up to
+// eventsWait for one unless NoWait; with Latest, for none, only where the
+// stream stands.
+type EventsArgs struct {
+	After  uint64 `json:"after"`
+	Latest bool   `json:"latest,omitempty"`
+	NoWait bool   `json:"nowait,omitempty"`
+}
+
+// eventsWait is how long an events request waits for an event: well under
+// the control socket's idle and call timeouts.
+const eventsWait = 20 * time.Second
 
 // PolicyArgs name a directory by inode number and, for OpSetPolicy, the
 // policy (proto.PolicyManual…); OpGetPolicy answers with its own policy,
@@ -219,6 +233,16 @@ func controlHandler(v *venus.Venus) control.Handler {
 				return v.MountPoint(ctx, c, a.Dir, a.Name)
 			}
 			return struct{}{}, v.RemoveMount(ctx, c, a.Dir, a.Name)
+		case OpEvents:
+			var a EventsArgs
+			if err := json.Unmarshal(raw, &a); err != nil {
+				return nil, fmt.Errorf("%s: %v", op, err)
+			}
+			wait := eventsWait
+			if a.NoWait {
+				wait = 0
+			}
+			return v.Events(ctx, venus.Caller{UID: p.UID, GID: p.GID, PID: p.PID}, a.After, a.Latest, wait)
 		case OpExpand, OpCollapse:
 			var a EntryArgs
 			if err := json.Unmarshal(raw, &a); err != nil {

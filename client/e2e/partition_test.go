@@ -270,6 +270,17 @@ func TestConflictShownAndRepaired(t *testing.T) {
 		}
 	}
 	c.waitLevel(t, a.Root)
+
+	// Every conflict found and every repair was announced (codacon).
+	out := run("codacon", "--dump", "--only", "conflict,repaired", a.Root).Stdout
+	for _, name := range []string{"/f1", "/f2", "/f3", "/f4", "/d", "/d2"} {
+		if !regexp.MustCompile(`(?m) conflict 7f000001\.[0-9a-f.]+ ` + name + `: `).MatchString(out) {
+			t.Fatalf("codacon shows no conflict of %s:\n%s", name, out)
+		}
+	}
+	if n := strings.Count(out, " repaired "); n != 7 {
+		t.Fatalf("codacon shows %d repairs, want 7:\n%s", n, out)
+	}
 }
 
 // TestSmallResolutionLog: with resolution logs far smaller than the work
@@ -386,6 +397,13 @@ func TestConflictPolicies(t *testing.T) {
 		t.Fatalf("conflict links left: %s", out)
 	}
 	c.waitLevel(t, a.Root)
+	// The policies' work was announced (codacon).
+	out := run("codacon", "--dump", "--only", "resolved", a.Root).Stdout
+	for _, want := range []string{"by policy keep-all", "by policy newest"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("codacon shows nothing settled %s:\n%s", want, out)
+		}
+	}
 }
 
 // mustRun runs the binary and fails the test unless it exits 0.

@@ -119,6 +119,7 @@ func (v *Venus) Repair(ctx context.Context, c Caller, parent uint64, name string
 			return "", proto.Errorf(proto.CodeInvalid, fmt.Sprintf("%s holds no replica of this volume", server))
 		}
 	}
+	path, _ := v.Path(ctx, c, de.FID) // for the event: the repair may remove or rename it
 	var r proto.Text
 	if _, err := v.callVol(ctx, c, de.FID.Volume, proto.OpRepair, &req, &r, nil); err != nil {
 		return "", err
@@ -132,6 +133,9 @@ func (v *Venus) Repair(ctx context.Context, c Caller, parent uint64, name string
 	delete(v.volumeFor(de.FID.Volume).outOfDate, de.FID)
 	v.mu.Unlock()
 	v.BreakCallbacks([]proto.FID{de.FID, dirFID})
+	e := newEvent(&c, EventRepaired, de.FID, r.Text)
+	e.Path = path
+	v.events.add(e)
 	return r.Text, nil
 }
 

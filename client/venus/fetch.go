@@ -2,6 +2,7 @@ package venus
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"time"
 
@@ -53,6 +54,7 @@ func (v *Venus) fetch(ctx context.Context, c Caller, o *object) (*os.File, error
 		return nil, v.forgetIfGone(o, err)
 	}
 	v.stats.fetchedBytes.Add(sink.n)
+	v.event(&c, EventFetch, o.fid, fmt.Sprintf("%d bytes", r.Attr.Size))
 	v.mu.Lock()
 	v.applyAttr(o, r.Attr, st)
 	v.dropContainer(o)

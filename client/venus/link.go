@@ -171,6 +171,9 @@ func (l *link) dial(ctx context.Context, p *peer) {
 // markDown records that p is down and starts its prober. Called with l.mu
 // held.
 func (l *link) markDown(p *peer, why error) {
+	if !p.down {
+		l.v.event(nil, EventServerDown, proto.FID{}, fmt.Sprintf("%s: %v", p.addr, why))
+	}
 	p.down, p.downAt, p.lastErr = true, time.Now(), why
 	select {
 	case <-l.v.closing:
@@ -325,6 +328,7 @@ func (l *link) reconnect(addrs []string) {
 
 // attach makes conn p's live connection. Called with l.mu held.
 func (l *link) attach(p *peer, conn *rpc.Conn) {
+	l.v.event(nil, EventServerUp, proto.FID{}, p.addr)
 	p.conn, p.down, p.lastErr = conn, false, nil
 	l.v.newGen()
 	inc := conn.HelloReply.Incarnation

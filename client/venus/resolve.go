@@ -1,6 +1,7 @@
 package venus
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sync"
@@ -143,7 +144,14 @@ func (v *Venus) resolveReplicas(ctx context.Context, c Caller, id uint32, fids [
 		}
 		v.mu.Lock()
 		vol := v.volumeFor(id)
+		var events []Event // announced with their paths once v.mu is released
 		for i, res := range r.Results {
+			switch {
+			case res.Outcome == proto.ResolveConflict && !vol.conflicts[chunk[i]]:
+				events = append(events, newEvent(&c, EventConflict, chunk[i], res.Msg))
+			case res.Outcome == proto.ResolveDone:
+				events = append(events, newEvent(&c, EventResolved, chunk[i], cmp.Or(res.Msg, "the servers made the replicas level")))
+			}
 			v.setConflict(chunk[i], res.Outcome == proto.ResolveConflict)
 			switch res.Outcome {
 			case proto.ResolveConflict, proto.ResolveIncomplete:
@@ -163,5 +171,9 @@ func (v *Venus) resolveReplicas(ctx context.Context, c Caller, id uint32, fids [
 			}
 		}
 		v.mu.Unlock()
+		for _, e := range events {
+			e.Path, _ = v.Path(ctx, c, e.FID)
+			v.events.add(e)
+		}
 	}
 }

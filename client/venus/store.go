@@ -3,6 +3,7 @@ package venus
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/coda-fs/coda/server/proto"
 	"github.com/coda-fs/coda/server/rpc"
@@ -37,6 +38,7 @@ func (v *Venus) storeIfDirty(ctx context.Context, c Caller, o *object) error {
 	}
 	_, blocks, _ := fstat(of.f)
 	v.stats.storedBytes.Add(cur.Size)
+	v.event(&c, EventStore, o.fid, fmt.Sprintf("%d bytes", cur.Size))
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.applyAttr(o, r.Attr, st)

@@ -42,6 +42,7 @@ type Venus struct {
 	inval    Invalidator
 	stats    counters
 	toks     tokens
+	events   eventLog
 
 	mu          sync.Mutex
 	gen         uint64 // promise generation: changes whenever a connection comes or goes

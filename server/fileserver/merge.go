@@ -59,7 +59,9 @@ func (s *Server) mergeDirs(ctx context.Context, v *volume.Volume, fid proto.FID,
 			conflicts = append(conflicts, fmt.Sprintf("%v %q (%s)", g.fid, c.Name, c.Kind))
 		}
 	}
+	byPolicy := ""
 	if len(conflicts) > 0 && s.conflictsByPolicy(ctx, v, group) {
+		byPolicy = fmt.Sprintf("; conflicts settled by policy: %s", strings.Join(conflicts, ", "))
 		conflicts = nil
 	}
 	if len(conflicts) > 0 {
@@ -118,7 +120,7 @@ func (s *Server) mergeDirs(ctx context.Context, v *volume.Volume, fid proto.FID,
 		s.resolveEach(ctx, inserted)
 	}
 	s.log.Info("directories merged", "dir", fid, "group", len(group))
-	return proto.ResolveResult{Outcome: proto.ResolveDone}, false
+	return proto.ResolveResult{Outcome: proto.ResolveDone, Msg: shorten(fmt.Sprintf("merged both sides' changes (%d directories)%s", len(group), byPolicy))}, false
 }
 
 // planMerge computes g's plan when its replicas are concurrent.

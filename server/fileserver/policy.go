@@ -95,7 +95,7 @@ func (s *Server) byPolicy(ctx context.Context, v *volume.Volume, fid proto.FID, 
 		return proto.ResolveResult{}, false
 	}
 	s.log.Info("conflict resolved by policy", "fid", fid, "name", name, "policy", proto.PolicyNames[pol], "what", msg)
-	return proto.ResolveResult{Outcome: proto.ResolveDone}, true
+	return proto.ResolveResult{Outcome: proto.ResolveDone, Msg: shorten(fmt.Sprintf("conflict of %s settled by policy %s: %s", name, proto.PolicyNames[pol], msg))}, true
 }
 
 // saveBeside copies the versions of replicas which to NAME.conflict-SERVER
@@ -151,7 +151,7 @@ func (s *Server) keepUpdated(ctx context.Context, v *volume.Volume, dir proto.FI
 	if ctx.Value(inResync{}) == nil {
 		s.resolveEach(ctx, inserted)
 	}
-	s.log.Info("conflict resolved by policy", "dir", dir, "policy", proto.PolicyNames[pol],
-		"what", fmt.Sprintf("kept %v, updated on one side after the other removed them", kept))
-	return proto.ResolveResult{Outcome: proto.ResolveDone}, true
+	msg := fmt.Sprintf("kept %v, updated on one side after the other removed them", kept)
+	s.log.Info("conflict resolved by policy", "dir", dir, "policy", proto.PolicyNames[pol], "what", msg)
+	return proto.ResolveResult{Outcome: proto.ResolveDone, Msg: shorten(fmt.Sprintf("conflict settled by policy %s: %s", proto.PolicyNames[pol], msg))}, true
 }
