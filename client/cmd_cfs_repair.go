@@ -22,11 +22,14 @@ func newCfsRepair() *cli.Command {
 shown as a dangling symbolic link to @VOLUME.VNODE.UNIQUE@REALM (find -lname '@*' lists
 them). Exactly one way to repair it:
 
-   --keep SERVER   the version held by SERVER (an address or a server id) on every replica
-   --with FILE     the content of FILE (a file outside the conflict)
-   --keep-all      every version side by side as PATH.conflict-SERVERID (a file); for a
-                   directory, the union of its replicas' entries, a name that differs
-                   becoming NAME.conflict-SERVERID
+   --keep SERVER   the version held by SERVER (an address or a server id) on every replica;
+                   for a name SERVER removed, the removal
+   --with FILE     the content of FILE (a file outside the conflict, or a version that
+                   cfs expand shows)
+   --keep-all      every version side by side as PATH.conflict-SERVERID (a single version,
+                   the other side having removed the name, keeps PATH); for a directory in
+                   conflict as a whole, the union of its replicas' entries, a name that
+                   differs becoming NAME.conflict-SERVERID
    --remove        the object removed from every replica
 
 Prints what was done; PATH is a normal object again, with one version on every replica.

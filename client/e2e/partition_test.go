@@ -153,15 +153,18 @@ func tail(b []byte) string {
 }
 
 // TestConflictShownAndRepaired: both sides of a partition store the same
-// files and create the same name in a directory; healed, each conflict is
-// a dangling link to @VOLUME.VNODE.UNIQUE@REALM (found by find -lname,
-// ENOENT when opened, the rest works), and each repair form turns it back
-// into a normal object, the same on every replica.
+// files, create the same names (in a directory and in the volume's root),
+// remove and update one file, change one directory's mode; healed, each
+// conflict is a dangling link to @VOLUME.VNODE.UNIQUE@REALM (found by find
+// -lname, ENOENT when opened, the rest of its directory merged and
+// working), cfs expand shows each version, and each repair form turns it
+// back into a normal object, the same on every replica; codacon announced
+// each conflict and repair.
 func TestConflictShownAndRepaired(t *testing.T) {
 	c := cell{bintest.NewCell(t, bintest.CellOptions{Realm: realm, Servers: 2})}
 	a, b := c.Venus("a"), c.Venus("b")
-	sh(t, "mkdir "+a.Root+"/d "+a.Root+"/d2 && echo g > "+a.Root+"/d2/g && for f in f1 f2 f3 f4 ok; do echo base > "+a.Root+"/$f; done")
-	sh(t, "cat "+b.Root+"/f1 "+b.Root+"/f2 "+b.Root+"/f3 "+b.Root+"/f4 "+b.Root+"/d2/g >/dev/null && ls "+b.Root+"/d")
+	sh(t, "mkdir "+a.Root+"/d "+a.Root+"/d2 "+a.Root+"/d3 && echo g > "+a.Root+"/d2/g && echo e > "+a.Root+"/d3/e && for f in f1 f2 f3 f4 ok; do echo base > "+a.Root+"/$f; done")
+	sh(t, "cat "+b.Root+"/f1 "+b.Root+"/f2 "+b.Root+"/f3 "+b.Root+"/f4 "+b.Root+"/d2/g >/dev/null && ls "+b.Root+"/d "+b.Root+"/d3")
 	s1, s2 := c.Servers[0].Addr, c.Servers[1].Addr
 	run := func(args ...string) bintest.Result { t.Helper(); return mustRun(t, args...) }
 	run("cfs", "disconnect", "--mount", a.Mount, s2)
@@ -171,10 +174,15 @@ func TestConflictShownAndRepaired(t *testing.T) {
 	}
 	sh(t, "rm "+a.Root+"/d2/g && echo updated > "+b.Root+"/d2/g") // remove/update
 	sh(t, "echo a > "+a.Root+"/r && echo b > "+b.Root+"/r")       // name/name in the volume's root
+	// A directory's own attributes changed on both sides: the directory
+	// itself is the conflict.
+	sh(t, "chmod 700 "+a.Root+"/d3 && echo x > "+a.Root+"/d3/x && chmod 750 "+b.Root+"/d3 && echo y > "+b.Root+"/d3/y")
 	run("cfs", "reconnect", "--mount", a.Mount)
 	run("cfs", "reconnect", "--mount", b.Mount)
 
-	want := []string{"d", "d2", "f1", "f2", "f3", "f4"}
+	// Names changed on both sides are conflicts on their own (the rest of
+	// their directory merged); d3 as a whole.
+	want := []string{"d/n", "d2/g", "d3", "f1", "f2", "f3", "f4", "r"}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		out, _ := exec.Command("find", a.Root, "-lname", "@*").CombinedOutput()
@@ -192,15 +200,6 @@ func TestConflictShownAndRepaired(t *testing.T) {
 		sh(t, "ls -lR "+a.Root+" >/dev/null 2>&1; true")
 		time.Sleep(200 * time.Millisecond) // poll: venus reconnects by itself
 	}
-	// The root itself is in conflict (r): it stays a directory, cfs lv
-	// names it, and it is repaired first (the other repairs rename entries
-	// in it).
-	if r := mustRun(t, "cfs", "lv", a.Root); !strings.Contains(r.Stdout, "out of date: 7f000001.1.1: diverged") {
-		t.Fatalf("cfs lv of a root in conflict:\n%s", r.Stdout)
-	}
-	if r := mustRun(t, "cfs", "repair", a.Root, "--keep-all"); !strings.Contains(r.Stdout, "union") {
-		t.Fatalf("repair of the root: %q", r.Stdout)
-	}
 	target, err := os.Readlink(a.Root + "/f1")
 	if err != nil || !regexp.MustCompile(`^@7f000001\.[0-9a-f]+\.[0-9a-f]+@`+regexp.QuoteMeta(realm)+`$`).MatchString(target) {
 		t.Fatalf("f1 links to %q, %v", target, err)
@@ -217,21 +216,27 @@ func TestConflictShownAndRepaired(t *testing.T) {
 
 	// Expanded, a conflict is a read-only directory of each server's
 	// version; collapsed, a link again.
-	if r := run("cfs", "expand", a.Root+"/f4", a.Root+"/d"); !strings.Contains(r.Stdout, "1 ("+s1+"), 2 ("+s2+")") {
+	if r := run("cfs", "expand", a.Root+"/f4", a.Root+"/d3", a.Root+"/d/n"); !strings.Contains(r.Stdout, "1 ("+s1+"), 2 ("+s2+")") ||
+		!strings.Contains(r.Stdout, "d/n: expanded into its versions") {
 		t.Fatalf("cfs expand: %q", r.Stdout)
 	}
-	if out := sh(t, "cd "+a.Root+" && ls f4 d d/1 d/2 && cat f4/1 f4/2 d/1/n d/2/n"); out != "d:\n1\n2\n\nd/1:\nn\n\nd/2:\nn\n\nf4:\n1\n2\nfrom a\nfrom b\na\nb\n" {
+	if out := sh(t, "cd "+a.Root+" && ls f4 d3 d3/1 d3/2 d/n && cat f4/1 f4/2 d3/1/x d3/2/y d/n/1 d/n/2"); out != "d/n:\n1\n2\n\nd3:\n1\n2\n\nd3/1:\ne\nx\n\nd3/2:\ne\ny\n\nf4:\n1\n2\nfrom a\nfrom b\nx\ny\na\nb\n" {
 		t.Fatalf("expanded conflicts:\n%s", out)
 	}
 	if err := os.WriteFile(a.Root+"/f4/1", []byte("x"), 0o644); !errors.Is(err, syscall.EROFS) {
 		t.Fatalf("writing into an expansion: %v, want EROFS", err)
 	}
-	if err := os.Mkdir(a.Root+"/d/1/x", 0o755); !errors.Is(err, syscall.EROFS) {
+	if err := os.Mkdir(a.Root+"/d3/1/z", 0o755); !errors.Is(err, syscall.EROFS) {
 		t.Fatalf("mkdir in an expansion: %v, want EROFS", err)
 	}
-	run("cfs", "collapse", a.Root+"/d")
-	if target, err := os.Readlink(a.Root + "/d"); err != nil || !strings.HasPrefix(target, "@7f000001.") {
-		t.Fatalf("d collapsed links to %q, %v", target, err)
+	if err := os.WriteFile(a.Root+"/d/n/1", []byte("x"), 0o644); err == nil {
+		t.Fatal("writing a version of a conflict worked")
+	}
+	for _, x := range []string{"d3", "d/n"} {
+		run("cfs", "collapse", a.Root+"/"+x)
+		if target, err := os.Readlink(a.Root + "/" + x); err != nil || !strings.HasPrefix(target, "@7f000001.") {
+			t.Fatalf("%s collapsed links to %q, %v", x, target, err)
+		}
 	}
 
 	r := run("cfs", "repair", a.Root+"/f1", "--keep", s2)
@@ -245,10 +250,16 @@ func TestConflictShownAndRepaired(t *testing.T) {
 	if !strings.Contains(r.Stdout, "f3.conflict-1 f3.conflict-2") {
 		t.Fatalf("repair --keep-all: %q", r.Stdout)
 	}
-	if r = run("cfs", "repair", a.Root+"/d", "--keep-all"); !strings.Contains(r.Stdout, "union") {
-		t.Fatalf("repair --keep-all of a directory: %q", r.Stdout)
+	if r = run("cfs", "repair", a.Root+"/d/n", "--keep-all"); !strings.Contains(r.Stdout, "n.conflict-1 n.conflict-2") {
+		t.Fatalf("repair --keep-all of a name made on both sides: %q", r.Stdout)
 	}
-	if r = run("cfs", "repair", a.Root+"/d2", "--keep-all"); !strings.Contains(r.Stdout, "union") {
+	if r = run("cfs", "repair", a.Root+"/r", "--keep-all"); !strings.Contains(r.Stdout, "r.conflict-1 r.conflict-2") {
+		t.Fatalf("repair --keep-all of a name made on both sides: %q", r.Stdout)
+	}
+	if r = run("cfs", "repair", a.Root+"/d2/g", "--keep-all"); !strings.Contains(r.Stdout, "kept every version: g") {
+		t.Fatalf("repair --keep-all of a file removed and updated: %q", r.Stdout)
+	}
+	if r = run("cfs", "repair", a.Root+"/d3", "--keep-all"); !strings.Contains(r.Stdout, "union") {
 		t.Fatalf("repair --keep-all of a directory: %q", r.Stdout)
 	}
 	// --with one of the versions the expansion shows; the repair
@@ -259,8 +270,8 @@ func TestConflictShownAndRepaired(t *testing.T) {
 	for _, v := range []*bintest.Venus{a, b} {
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			out, _ := exec.Command("sh", "-c", "cd "+v.Root+" && cat f1 f3.conflict-1 f3.conflict-2 d/n.conflict-1 d/n.conflict-2 d2/g f4 r.conflict-1 r.conflict-2 && ls && ls d").CombinedOutput()
-			if string(out) == "from b\nfrom a\nfrom b\na\nb\nupdated\nfrom b\na\nb\nd\nd2\nf1\nf3.conflict-1\nf3.conflict-2\nf4\nok\nr.conflict-1\nr.conflict-2\nn.conflict-1\nn.conflict-2\n" {
+			out, _ := exec.Command("sh", "-c", "cd "+v.Root+" && cat f1 f3.conflict-1 f3.conflict-2 d/n.conflict-1 d/n.conflict-2 d2/g f4 r.conflict-1 r.conflict-2 && ls && ls d d3").CombinedOutput()
+			if string(out) == "from b\nfrom a\nfrom b\na\nb\nupdated\nfrom b\na\nb\nd\nd2\nd3\nf1\nf3.conflict-1\nf3.conflict-2\nf4\nok\nr.conflict-1\nr.conflict-2\nd:\nn.conflict-1\nn.conflict-2\n\nd3:\ne\nx\ny\n" {
 				break
 			}
 			if time.Now().After(deadline) {
@@ -273,13 +284,13 @@ func TestConflictShownAndRepaired(t *testing.T) {
 
 	// Every conflict found and every repair was announced (codacon).
 	out := run("codacon", "--dump", "--only", "conflict,repaired", a.Root).Stdout
-	for _, name := range []string{"/f1", "/f2", "/f3", "/f4", "/d", "/d2"} {
+	for _, name := range []string{"/f1", "/f2", "/f3", "/f4", "/d/n", "/d2/g", "/d3", "/r"} {
 		if !regexp.MustCompile(`(?m) conflict 7f000001\.[0-9a-f.]+ ` + name + `: `).MatchString(out) {
 			t.Fatalf("codacon shows no conflict of %s:\n%s", name, out)
 		}
 	}
-	if n := strings.Count(out, " repaired "); n != 7 {
-		t.Fatalf("codacon shows %d repairs, want 7:\n%s", n, out)
+	if n := strings.Count(out, " repaired "); n != 8 {
+		t.Fatalf("codacon shows %d repairs, want 8:\n%s", n, out)
 	}
 }
 

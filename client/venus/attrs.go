@@ -130,7 +130,7 @@ func (v *Venus) attrOf(o *object) Attr {
 	if o.removed {
 		out.Nlink = 0
 	}
-	if x := v.expanded[o.fid]; x != nil {
+	if x := v.expanded[o.fid]; x != nil && !x.real {
 		return expandedAttr(o, x)
 	}
 	if v.inConflict(o.fid) {

@@ -27,12 +27,24 @@ func (v *Venus) conflictTarget(fid proto.FID) string {
 }
 
 // inConflict reports whether venus shows fid as a conflict link: its
-// replicas diverged. A volume's root never is (it would hide the volume);
-// cfs lv reports it and cfs repair repairs it. Callers hold v.mu.
+// replicas diverged, or it is a conflict object a merge made in place of a
+// name (proto.AttrConflict). A volume's root never is (it would hide the
+// volume); cfs lv reports it and cfs repair repairs it. An expanded
+// conflict is shown as a directory instead. Callers hold v.mu.
 func (v *Venus) inConflict(fid proto.FID) bool {
+	if fid.Vnode == volumeRootVnode || v.expanded[fid] != nil {
+		return false
+	}
+	if o := v.objs[fid]; o != nil && isConflictObject(o) {
+		return true
+	}
 	vol := v.vols[fid.Volume]
-	return vol != nil && vol.conflicts[fid] && fid.Vnode != volumeRootVnode
+	return vol != nil && vol.conflicts[fid]
 }
+
+// isConflictObject reports whether o is a conflict object (a directory of
+// the versions of one name). Callers hold v.mu.
+func isConflictObject(o *object) bool { return o.hasAttr && o.attr.Flags&proto.AttrConflict != 0 }
 
 // volumeRootVnode is the vnode number of every volume's root directory.
 const volumeRootVnode = 1
@@ -54,7 +66,7 @@ func (v *Venus) setConflict(fid proto.FID, on bool) {
 		delete(vol.conflicts, fid)
 	}
 	if o := v.objs[fid]; o != nil {
-		v.reshow(o, 0)
+		go v.notify(v.reshow(o, 0), 0)
 	}
 }
 
@@ -70,6 +82,11 @@ func (v *Venus) Conflicts(ino uint64) ([]proto.FID, error) {
 	var out []proto.FID
 	for fid := range v.volumeFor(o.fid.Volume).conflicts {
 		out = append(out, fid)
+	}
+	for fid, c := range v.objs {
+		if fid.Volume == o.fid.Volume && isConflictObject(c) && !c.removed {
+			out = append(out, fid)
+		}
 	}
 	return out, nil
 }
@@ -125,13 +142,15 @@ func (v *Venus) Repair(ctx context.Context, c Caller, parent uint64, name string
 		return "", err
 	}
 	v.mu.Lock()
+	var notes kernelNotes
 	if v.expanded[de.FID] != nil {
 		v.collapse(de.FID)
-		v.reshow(o, parent)
+		notes = v.reshow(o, parent)
 	}
 	v.setConflict(de.FID, false)
 	delete(v.volumeFor(de.FID.Volume).outOfDate, de.FID)
 	v.mu.Unlock()
+	v.notify(notes, kernelWait)
 	v.BreakCallbacks([]proto.FID{de.FID, dirFID})
 	e := newEvent(&c, EventRepaired, de.FID, r.Text)
 	e.Path = path

@@ -99,6 +99,22 @@ func newEvent(c *Caller, kind string, fid proto.FID, msg string) Event {
 	return e
 }
 
+// announceConflict announces a conflict object venus sees for the first
+// time, wherever the servers made it (resolving one directory may merge
+// others). Its path is looked up in the background, as root, and only
+// root reads the event (whose access found it is not known here). Callers
+// hold v.mu.
+func (v *Venus) announceConflict(fid proto.FID) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		root := Caller{}
+		e := newEvent(&root, EventConflict, fid, "changed differently on both sides of a partition: cfs expand shows each version, cfs repair settles it")
+		e.Path, _ = v.Path(ctx, root, fid)
+		v.events.add(e)
+	}()
+}
+
 // EventBatch is what Events returns.
 type EventBatch struct {
 	Events []Event `json:"events"`

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/coda-fs/coda/server/proto"
 	"github.com/coda-fs/coda/server/rpc"
@@ -21,9 +22,12 @@ import (
 // does a repair. Nothing under an expansion can be changed (EROFS): cfs
 // repair does that, and `cfs repair X --with X/2` takes one of the versions.
 
-// expansion is an object cfs expand shows as a directory of its replicas.
+// expansion is an object cfs expand shows as a directory of its replicas
+// (reps), or a conflict object shown as the directory of versions it is
+// (real).
 type expansion struct {
 	reps []proto.Replica
+	real bool
 }
 
 // viewKey names one server's version of fid under the expansion of root.
@@ -69,17 +73,26 @@ func (v *Venus) Expand(ctx context.Context, c Caller, parent uint64, name string
 		return "", proto.Errorf(proto.CodeInvalid, "its volume has a single replica: there is nothing to expand")
 	}
 	v.mu.Lock()
-	vol := v.volumeFor(o.fid.Volume)
-	_, differ := vol.outOfDate[o.fid]
-	if !vol.conflicts[o.fid] && !differ {
-		v.mu.Unlock()
-		return "", proto.Errorf(proto.CodeInvalid, "not in conflict: its replicas agree")
+	x := &expansion{reps: reps}
+	if isConflictObject(o) {
+		x = &expansion{real: true}
+	} else {
+		vol := v.volumeFor(o.fid.Volume)
+		if _, differ := vol.outOfDate[o.fid]; !vol.conflicts[o.fid] && !differ {
+			v.mu.Unlock()
+			return "", proto.Errorf(proto.CodeInvalid, "not in conflict: its replicas agree")
+		}
 	}
+	var notes kernelNotes
 	if v.expanded[o.fid] == nil {
-		v.expanded[o.fid] = &expansion{reps: reps}
-		v.reshow(o, parent)
+		v.expanded[o.fid] = x
+		notes = v.reshow(o, parent)
 	}
 	v.mu.Unlock()
+	v.notify(notes, kernelWait)
+	if x.real {
+		return "expanded into its versions, each named by the id of a server that holds it", nil
+	}
 	names := make([]string, len(reps))
 	for i, r := range reps {
 		names[i] = fmt.Sprintf("%d (%s)", r.ServerID, r.Addr)
@@ -94,14 +107,21 @@ func (v *Venus) Collapse(ctx context.Context, c Caller, parent uint64, name stri
 		return err
 	}
 	v.mu.Lock()
-	defer v.mu.Unlock()
 	if v.expanded[o.fid] == nil {
+		v.mu.Unlock()
 		return proto.Errorf(proto.CodeInvalid, "not expanded")
 	}
 	v.collapse(o.fid)
-	v.reshow(o, parent)
+	notes := v.reshow(o, parent)
+	v.mu.Unlock()
+	v.notify(notes, kernelWait)
 	return nil
 }
+
+// kernelWait bounds how long a command that changes how an object is
+// shown (expand, collapse, repair) waits for the kernel to forget the old
+// form, so that the next command sees the new one.
+const kernelWait = 2 * time.Second
 
 // collapse forgets the expansion of fid and its views. Handles still open
 // keep their copies. Callers hold v.mu.
@@ -115,10 +135,11 @@ func (v *Venus) collapse(fid proto.FID) {
 	}
 }
 
-// reshow has the kernel forget what it cached of o, its name in directory
-// parent (0: o's last known directory) and its entries: o changes between
-// an object, a conflict link and an expansion. Callers hold v.mu.
-func (v *Venus) reshow(o *object, parent uint64) {
+// reshow returns what the kernel must forget of o when o changes between
+// an object, a conflict link and an expansion: its inode, its name in
+// directory parent (0: o's last known directory) and its entries. Callers
+// hold v.mu, and pass the notes to v.notify once they released it.
+func (v *Venus) reshow(o *object, parent uint64) kernelNotes {
 	notes := kernelNotes{inodes: []uint64{o.ino}, children: []uint64{o.ino}}
 	if parent == 0 {
 		if p := v.objs[o.parent]; p != nil {
@@ -128,7 +149,7 @@ func (v *Venus) reshow(o *object, parent uint64) {
 	if parent != 0 {
 		notes.children = append(notes.children, parent)
 	}
-	go v.notify(notes, 0)
+	return notes
 }
 
 // expandedAttr is the status of an expanded object: a read-only directory.
@@ -147,8 +168,9 @@ func viewAttr(vw *view) Attr {
 		Mtime: a.Mtime, Ctime: a.Ctime, Atime: a.Mtime}
 }
 
-// under reports what ino is under an expansion: a view, or an expanded
-// object (x set, with its FID).
+// under reports what ino is under an expansion of replicas: a view, or an
+// expanded object (x set, with its FID). A conflict object expanded is a
+// directory like any other.
 func (v *Venus) under(ino uint64) (vw *view, x *expansion, root *object) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -156,7 +178,7 @@ func (v *Venus) under(ino uint64) (vw *view, x *expansion, root *object) {
 		return vw, nil, nil
 	}
 	if o := v.byIno[ino]; o != nil {
-		if x = v.expanded[o.fid]; x != nil {
+		if x = v.expanded[o.fid]; x != nil && !x.real {
 			return nil, x, o
 		}
 	}

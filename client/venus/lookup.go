@@ -16,7 +16,7 @@ func (v *Venus) dirObject(ino uint64) (*object, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v.expanded[o.fid] != nil {
+	if x := v.expanded[o.fid]; x != nil && !x.real {
 		return nil, proto.ErrReadOnly // its entries are the replicas
 	}
 	if o.hasAttr && !o.isDir() {

@@ -95,6 +95,9 @@ func (v *Venus) inoFor(fid proto.FID) uint64 {
 // carried it also carried a promise still valid (see promiseOK). Callers
 // hold v.mu.
 func (v *Venus) setAttr(o *object, a proto.Attr, cb bool) {
+	if a.Flags&proto.AttrConflict != 0 && !isConflictObject(o) {
+		v.announceConflict(o.fid)
+	}
 	if !cb || o.cbGen != v.gen {
 		dropRights(o) // rights are trusted only under the promise they came with
 	}

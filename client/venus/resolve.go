@@ -151,6 +151,9 @@ func (v *Venus) resolveReplicas(ctx context.Context, c Caller, id uint32, fids [
 				events = append(events, newEvent(&c, EventConflict, chunk[i], res.Msg))
 			case res.Outcome == proto.ResolveDone:
 				events = append(events, newEvent(&c, EventResolved, chunk[i], cmp.Or(res.Msg, "the servers made the replicas level")))
+			case res.Outcome == proto.ResolveNamesInConflict:
+				// The conflicts themselves are announced when venus sees them.
+				events = append(events, newEvent(&c, EventResolved, chunk[i], res.Msg))
 			}
 			v.setConflict(chunk[i], res.Outcome == proto.ResolveConflict)
 			switch res.Outcome {

@@ -3,6 +3,7 @@ package fileserver
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -30,9 +31,10 @@ type dirMerge struct {
 	fid    proto.FID
 	views  []replicaView
 	plan   resolve.DirPlan
-	vv     proto.VV // the version every replica takes
-	idx    []int    // the replicas that have the directory
-	merged bool     // planned (concurrent replicas); else left to dominance
+	shown  []proto.MergeAction // conflict objects made in the last step, on every replica
+	vv     proto.VV            // the version every replica takes
+	idx    []int               // the replicas that have the directory
+	merged bool                // planned (concurrent replicas); else left to dominance
 }
 
 // mergeDirs merges directory fid (whose replicas are concurrent) and the
@@ -59,9 +61,14 @@ func (s *Server) mergeDirs(ctx context.Context, v *volume.Volume, fid proto.FID,
 			conflicts = append(conflicts, fmt.Sprintf("%v %q (%s)", g.fid, c.Name, c.Kind))
 		}
 	}
-	byPolicy := ""
-	if len(conflicts) > 0 && s.conflictsByPolicy(ctx, v, group) {
+	byPolicy, shown := "", ""
+	switch {
+	case len(conflicts) == 0:
+	case s.conflictsByPolicy(ctx, v, group):
 		byPolicy = fmt.Sprintf("; conflicts settled by policy: %s", strings.Join(conflicts, ", "))
+		conflicts = nil
+	case s.conflictsAsObjects(v, group) == nil:
+		shown = strings.Join(conflicts, ", ")
 		conflicts = nil
 	}
 	if len(conflicts) > 0 {
@@ -82,6 +89,9 @@ func (s *Server) mergeDirs(ctx context.Context, v *volume.Volume, fid proto.FID,
 					if a.Delete == (step == 1) {
 						m.Actions = append(m.Actions, proto.MergeAction{Delete: a.Delete, Name: a.Name, FID: a.Entry.FID, Type: a.Entry.Type})
 					}
+				}
+				if step == 1 {
+					m.Actions = append(m.Actions, g.shown...)
 				}
 				if !m.Final && len(m.Actions) == 0 {
 					continue
@@ -115,9 +125,19 @@ func (s *Server) mergeDirs(ctx context.Context, v *volume.Volume, fid proto.FID,
 				}
 			}
 		}
+		for _, a := range g.shown {
+			for _, ver := range a.Versions {
+				inserted = append(inserted, ver.FID)
+			}
+		}
 	}
 	if ctx.Value(inResync{}) == nil {
 		s.resolveEach(ctx, inserted)
+	}
+	if shown != "" {
+		s.announce(fid, views, "directories merged; names both sides changed are conflicts now", "dir", fid, "conflicts", shown)
+		return proto.ResolveResult{Outcome: proto.ResolveNamesInConflict,
+			Msg: shorten(fmt.Sprintf("merged both sides' changes; conflicts shown as links: %s", shown))}, false
 	}
 	s.log.Info("directories merged", "dir", fid, "group", len(group))
 	return proto.ResolveResult{Outcome: proto.ResolveDone, Msg: shorten(fmt.Sprintf("merged both sides' changes (%d directories)%s", len(group), byPolicy))}, false
@@ -276,6 +296,66 @@ func (s *Server) conflictsByPolicy(ctx context.Context, v *volume.Volume, group 
 		g.plan.Conflicts = nil
 	}
 	return true
+}
+
+// conflictsAsObjects plans, for every name in conflict in the group, a
+// conflict object made in the merge's last step: a directory in place of
+// the name holding each replica's object under the server id (see
+// proto.AttrConflict), so the rest of the directory merges and only that
+// name shows as a conflict. A conflict of a directory's own attributes
+// cannot be shown so, and the differences of a directory whose log
+// overflowed are not known conflicts (every name either side added would
+// be one): then it returns an error and the group stays as it is, the
+// directory itself shown as the conflict.
+func (s *Server) conflictsAsObjects(v *volume.Volume, group []*dirMerge) error {
+	for _, g := range group {
+		for _, c := range g.plan.Conflicts {
+			if c.Kind == resolve.AttrAttr || c.Kind == resolve.Unknown {
+				return fmt.Errorf("%v: %s", g.fid, c.Kind)
+			}
+		}
+	}
+	for _, g := range group {
+		for _, c := range g.plan.Conflicts {
+			servers := make([]uint32, len(c.Have))
+			for k := range c.Have {
+				servers[k] = g.views[g.idx[k]].rep.ServerID
+			}
+			a, err := conflictObject(v, c.Name, c.Have, servers)
+			if err != nil {
+				return err
+			}
+			g.shown = append(g.shown, a)
+		}
+		g.plan.Conflicts = nil
+	}
+	return nil
+}
+
+// conflictObject is the action that makes name a new conflict object
+// holding the objects in have (one per replica, zero where a replica has
+// none), each named by the lowest id of the servers holding it.
+func conflictObject(v *volume.Volume, name string, have []resolve.Entry, servers []uint32) (proto.MergeAction, error) {
+	fids, err := v.AllocFIDs(1)
+	if err != nil {
+		return proto.MergeAction{}, err
+	}
+	a := proto.MergeAction{Conflict: true, Name: name, FID: fids[0], Type: proto.TypeDir}
+	holder := map[proto.FID]int{} // object → the index in have of its lowest server
+	for k, e := range have {
+		if e.FID.IsZero() {
+			continue
+		}
+		if h, ok := holder[e.FID]; !ok || servers[k] < servers[h] {
+			holder[e.FID] = k
+		}
+	}
+	for k, e := range have {
+		if !e.FID.IsZero() && holder[e.FID] == k {
+			a.Versions = append(a.Versions, proto.DirEntry{Name: strconv.FormatUint(uint64(servers[k]), 10), FID: e.FID, Type: e.Type})
+		}
+	}
+	return a, nil
 }
 
 // onlyVersion reports whether the replicas that have a conflicted name all

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/coda-fs/coda/resolve"
 	"github.com/coda-fs/coda/server/proto"
 	"github.com/coda-fs/coda/server/rpc"
 	"github.com/coda-fs/coda/server/volume"
@@ -111,17 +112,21 @@ func (s *Server) saveBeside(ctx context.Context, v *volume.Volume, dir proto.FID
 	return fmt.Sprintf("saved %v beside it", names), nil
 }
 
-// keepUpdated settles, under a keep-all or newest policy, the remove/update
-// conflicts dominance found in directory dir: the objects one side updated
-// after the other removed them keep their names (the only version there
-// is), beside the dominant replica's entries, as one new version on every
-// replica. A name the dominant side gave another object meanwhile gets
-// NAME.conflict-SERVER. ok reports whether a policy applied.
+// keepUpdated settles the remove/update conflicts dominance found in
+// directory dir: the objects one side updated after the other removed them
+// keep their names beside the dominant replica's entries, as one new
+// version on every replica. Under a keep-all or newest policy that is all
+// (the update is the only version there is); without a policy each such
+// name then becomes a conflict object holding the update, for cfs repair
+// to decide. A name the dominant side gave another object meanwhile gets
+// NAME.conflict-SERVER. ok is false when a replica is unreachable or a
+// step failed: the directory stays as it is.
 func (s *Server) keepUpdated(ctx context.Context, v *volume.Volume, dir proto.FID, views []replicaView, idx []int, dom replicaView, lost []updatedEntry) (proto.ResolveResult, bool) {
 	_, pol, _, err := v.Policy(dir)
-	if err != nil || pol == proto.PolicyManual || pol == proto.PolicyInherit {
+	if err != nil {
 		return proto.ResolveResult{}, false
 	}
+	manual := pol == proto.PolicyManual || pol == proto.PolicyInherit
 	for _, rv := range views {
 		if rv.err != nil {
 			return proto.ResolveResult{}, false // every replica is needed
@@ -132,6 +137,7 @@ func (s *Server) keepUpdated(ctx context.Context, v *volume.Volume, dir proto.FI
 		want[de.Name] = de
 	}
 	var kept []string
+	var shown []proto.MergeAction
 	for _, e := range lost {
 		de := e.DirEntry
 		if _, taken := want[de.Name]; taken {
@@ -142,14 +148,29 @@ func (s *Server) keepUpdated(ctx context.Context, v *volume.Volume, dir proto.FI
 		}
 		want[de.Name] = de
 		kept = append(kept, de.Name)
+		if manual {
+			a, err := conflictObject(v, de.Name, []resolve.Entry{{FID: de.FID, Type: de.Type}}, []uint32{e.by.ServerID})
+			if err != nil {
+				return proto.ResolveResult{}, false
+			}
+			shown = append(shown, a)
+		}
 	}
 	inserted, err := s.setEntries(ctx, v, dir, views, idx, want)
+	if err == nil && shown != nil {
+		err = s.repairNames(ctx, v, dir, shown)
+	}
 	if err != nil {
-		s.log.Warn("conflict policy failed; the conflict stays", "dir", dir, "policy", proto.PolicyNames[pol], "err", err)
+		s.log.Warn("remove/update conflict: keeping the update failed; the directory stays as it is", "dir", dir, "err", err)
 		return proto.ResolveResult{}, false
 	}
 	if ctx.Value(inResync{}) == nil {
 		s.resolveEach(ctx, inserted)
+	}
+	if manual {
+		msg := fmt.Sprintf("%s; shown as conflicts holding the update", describeUpdated(lost))
+		s.announce(dir, views, "an object removed on one side was updated on another: a conflict", "dir", dir, "what", msg)
+		return proto.ResolveResult{Outcome: proto.ResolveNamesInConflict, Msg: shorten(msg)}, true
 	}
 	msg := fmt.Sprintf("kept %v, updated on one side after the other removed them", kept)
 	s.log.Info("conflict resolved by policy", "dir", dir, "policy", proto.PolicyNames[pol], "what", msg)

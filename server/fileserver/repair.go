@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/coda-fs/coda/auth/acl"
@@ -54,6 +55,9 @@ func (s *Server) repair(ctx context.Context, cl *client, r *rpc.Request, req *pr
 	if req.FID.Vnode == volume.RootVnode && req.Mode == proto.RepairRemove {
 		return nil, nil, proto.Errorf(proto.CodeInvalid, "a volume's root cannot be removed (purgevol_rep removes a volume); use --keep or --keep-all")
 	}
+	if oa, err := v.GetAttr(adminCred, req.FID); err == nil && oa.Flags&proto.AttrConflict != 0 {
+		return s.repairConflict(ctx, v, req, views[idx[0]].st.Entries)
+	}
 	var msg string
 	switch req.Mode {
 	case proto.RepairKeep:
@@ -71,6 +75,51 @@ func (s *Server) repair(ctx context.Context, cl *client, r *rpc.Request, req *pr
 		return nil, nil, proto.Errorf(proto.CodeInvalid, fmt.Sprintf("unknown repair mode %d", req.Mode))
 	}
 	if err != nil {
+		return nil, nil, err
+	}
+	s.log.Info("conflict repaired", "fid", req.FID, "name", req.Name, "what", msg)
+	return &proto.Text{Text: msg}, nil, nil
+}
+
+// repairConflict repairs a conflict object (proto.AttrConflict), whose
+// entries are the versions of the name, each under the id of a server
+// holding it: keep one server's (none, if that server removed the name),
+// keep every version (as NAME.conflict-SERVERID; a single version keeps
+// the name), or remove them all. The conflict object goes in one step on
+// every replica.
+func (s *Server) repairConflict(ctx context.Context, v *volume.Volume, req *proto.Repair, versions []proto.DirEntry) (proto.Message, *rpc.Source, error) {
+	a := proto.MergeAction{Dissolve: true, Name: req.Name, FID: req.FID}
+	var msg string
+	switch req.Mode {
+	case proto.RepairKeep:
+		sid := strconv.FormatUint(uint64(req.Server), 10)
+		msg = fmt.Sprintf("kept the removal by server %d", req.Server)
+		for _, ver := range versions {
+			if ver.Name == sid {
+				a.Versions = append(a.Versions, proto.DirEntry{Name: req.Name, FID: ver.FID, Type: ver.Type})
+				msg = fmt.Sprintf("kept the version of server %d", req.Server)
+			}
+		}
+	case proto.RepairRemove:
+		msg = fmt.Sprintf("removed %s (every version)", req.Name)
+	case proto.RepairKeepAll:
+		var names []string
+		for _, ver := range versions {
+			n := req.Name
+			if len(versions) > 1 {
+				n = fmt.Sprintf("%s.conflict-%s", req.Name, ver.Name)
+			}
+			if err := proto.CheckName(n); err != nil {
+				return nil, nil, err
+			}
+			a.Versions = append(a.Versions, proto.DirEntry{Name: n, FID: ver.FID, Type: ver.Type})
+			names = append(names, n)
+		}
+		msg = fmt.Sprintf("kept every version: %s", strings.Join(names, " "))
+	default:
+		return nil, nil, proto.Errorf(proto.CodeInvalid, fmt.Sprintf("unknown repair mode %d", req.Mode))
+	}
+	if err := s.repairNames(ctx, v, req.Dir, []proto.MergeAction{a}); err != nil {
 		return nil, nil, err
 	}
 	s.log.Info("conflict repaired", "fid", req.FID, "name", req.Name, "what", msg)
@@ -235,7 +284,26 @@ func (s *Server) repairUnion(ctx context.Context, v *volume.Volume, dir proto.FI
 		return "", err
 	}
 	s.resolveEach(ctx, inserted)
-	return fmt.Sprintf("kept the union of the entries (%d names, %d renamed .conflict-SERVER)", len(want), renamed), nil
+	// The entries are level; the directory's own attributes (mode, owner,
+	// ACL, policy) may still differ: the last changed replica's go to all.
+	views = s.readStates(ctx, v, dir)
+	idx, vvs := idx[:0], []proto.VV(nil)
+	newest := -1
+	for i, rv := range views {
+		if rv.err != nil || !rv.st.Exists {
+			return "", fmt.Errorf("server %s lost directory %v during the repair", rv.rep.Addr, dir)
+		}
+		idx, vvs = append(idx, i), append(vvs, rv.st.VV)
+		if newest < 0 || rv.st.Mtime > views[newest].st.Mtime {
+			newest = i
+		}
+	}
+	attrs, err := s.repairKeep(ctx, v, &proto.Repair{FID: dir, Server: views[newest].rep.ServerID}, views, idx, vvs)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("kept the union of the entries (%d names, %d renamed .conflict-SERVER); for the directory itself %s",
+		len(want), renamed, attrs), nil
 }
 
 // setEntries makes directory dir's entries want on the replicas idx of

@@ -386,6 +386,9 @@ func (rs *resyncer) resolve(ctx context.Context, fid proto.FID) {
 	switch res.Outcome {
 	case proto.ResolveDone:
 		rs.copied(1, b.n.Load())
+	case proto.ResolveNamesInConflict:
+		rs.copied(1, b.n.Load())
+		rs.problem("%s", res.Msg)
 	case proto.ResolveConflict, proto.ResolveIncomplete:
 		rs.problem("%s", res.Msg)
 	}

@@ -86,6 +86,7 @@ func (e *Encoder) Attr(a Attr) {
 	e.VV(a.VV)
 	e.U8(a.Rights)
 	e.U8(a.AnyRights)
+	e.U8(a.Flags)
 }
 
 // ErrShort is recorded when a message ends before its fields do.
@@ -237,7 +238,33 @@ func (d *Decoder) Attr() Attr {
 	a.VV = d.VV()
 	a.Rights = d.U8()
 	a.AnyRights = d.U8()
+	a.Flags = d.U8()
 	return a
+}
+
+// DirEntries writes a list of directory entries: a count, then each
+// entry's name, FID and type.
+func (e *Encoder) DirEntries(list []DirEntry) {
+	e.U32(uint32(len(list)))
+	for _, de := range list {
+		e.String(de.Name)
+		e.FID(de.FID)
+		e.U8(uint8(de.Type))
+	}
+}
+
+// DirEntries reads what Encoder.DirEntries wrote, at most max entries; an
+// empty list reads as nil.
+func (d *Decoder) DirEntries(max int) []DirEntry {
+	n := d.Count(max, 4+1+12+1)
+	if n == 0 {
+		return nil
+	}
+	list := make([]DirEntry, n)
+	for i := range list {
+		list[i] = DirEntry{Name: d.Name(), FID: d.FID(), Type: ObjType(d.U8())}
+	}
+	return list
 }
 
 // Name reads a directory entry name and checks it: non-empty, at most

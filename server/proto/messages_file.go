@@ -94,21 +94,12 @@ type ReadDirReply struct {
 
 func (m *ReadDirReply) Encode(e *Encoder) {
 	e.Attr(m.Dir)
-	e.U32(uint32(len(m.Entries)))
-	for _, de := range m.Entries {
-		e.String(de.Name)
-		e.FID(de.FID)
-		e.U8(uint8(de.Type))
-	}
+	e.DirEntries(m.Entries)
 	e.Bool(m.More)
 }
 func (m *ReadDirReply) Decode(d *Decoder) {
 	m.Dir = d.Attr()
-	n := d.Count(MaxBatch, 4+1+12+1)
-	m.Entries = make([]DirEntry, n)
-	for i := range m.Entries {
-		m.Entries[i] = DirEntry{Name: d.Name(), FID: d.FID(), Type: ObjType(d.U8())}
-	}
+	m.Entries = d.DirEntries(MaxBatch)
 	m.More = d.Bool()
 }
 

@@ -6,6 +6,9 @@ const (
 	ResolveDone       = 1 // the dominant state was copied to the others
 	ResolveConflict   = 2 // the replicas diverged: neither dominates
 	ResolveIncomplete = 3 // a replica could not be reached or refused
+	// ResolveNamesInConflict: the replicas are level now, but names both
+	// sides changed differently became conflict objects (AttrConflict).
+	ResolveNamesInConflict = 4
 )
 
 // ResolveResult is the outcome of resolving one object, with why when it
@@ -113,12 +116,7 @@ func (m *VnodeState) Encode(e *Encoder) {
 	e.FID(m.Parent)
 	e.I64(m.Size)
 	e.Bytes(m.Record)
-	e.U32(uint32(len(m.Entries)))
-	for _, de := range m.Entries {
-		e.String(de.Name)
-		e.FID(de.FID)
-		e.U8(uint8(de.Type))
-	}
+	e.DirEntries(m.Entries)
 	e.VV(m.Expect)
 	e.Bool(m.HasExpect)
 	e.Bytes(m.Data)
@@ -139,10 +137,7 @@ func (m *VnodeState) Decode(d *Decoder) {
 	m.Parent = d.FID()
 	m.Size = d.I64()
 	m.Record = d.Bytes(1 << 16)
-	m.Entries = make([]DirEntry, d.Count(MaxVnodeEntries, 14))
-	for i := range m.Entries {
-		m.Entries[i] = DirEntry{Name: d.Name(), FID: d.FID(), Type: ObjType(d.U8())}
-	}
+	m.Entries = d.DirEntries(MaxVnodeEntries)
 	m.Expect = d.VV()
 	m.HasExpect = d.Bool()
 	if b := d.Bytes(MaxInlineData); len(b) > 0 {
@@ -174,11 +169,20 @@ type MergeActions struct {
 }
 
 // MergeAction is one entry change: remove Name, or make it name FID.
+// Two more kinds handle a name both sides changed differently:
+// Conflict makes Name a new conflict object FID (a directory, see
+// AttrConflict) whose entries are Versions, each replica's object for the
+// name under the server id that holds it; Dissolve removes the conflict
+// object FID at Name and gives the versions in Versions their new names
+// in the directory (the others go).
 type MergeAction struct {
-	Delete bool
-	Name   string
-	FID    FID
-	Type   ObjType
+	Delete   bool
+	Name     string
+	FID      FID
+	Type     ObjType
+	Conflict bool
+	Dissolve bool
+	Versions []DirEntry
 }
 
 func (m *MergeActions) Encode(e *Encoder) {
@@ -191,6 +195,9 @@ func (m *MergeActions) Encode(e *Encoder) {
 		e.String(a.Name)
 		e.FID(a.FID)
 		e.U8(uint8(a.Type))
+		e.Bool(a.Conflict)
+		e.Bool(a.Dissolve)
+		e.DirEntries(a.Versions)
 	}
 	e.Bool(m.Final)
 }
@@ -199,9 +206,10 @@ func (m *MergeActions) Decode(d *Decoder) {
 	m.Dir = d.FID()
 	m.Expect = d.VV()
 	m.VV = d.VV()
-	m.Actions = make([]MergeAction, d.Count(MaxVnodeEntries, 15))
+	m.Actions = make([]MergeAction, d.Count(MaxVnodeEntries, 21))
 	for i := range m.Actions {
-		m.Actions[i] = MergeAction{Delete: d.Bool(), Name: d.Name(), FID: d.FID(), Type: ObjType(d.U8())}
+		m.Actions[i] = MergeAction{Delete: d.Bool(), Name: d.Name(), FID: d.FID(), Type: ObjType(d.U8()),
+			Conflict: d.Bool(), Dissolve: d.Bool(), Versions: d.DirEntries(MaxReplicas)}
 	}
 	m.Final = d.Bool()
 }

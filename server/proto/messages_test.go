@@ -16,7 +16,7 @@ func sampleAttr(n uint32) Attr {
 	return Attr{
 		FID: FID{1, n, 3}, Type: TypeFile, Mode: 0o644, UID: 1000, GID: 100,
 		Nlink: 2, Size: 12345, Blocks: 16384, Mtime: 1700000000123456789,
-		Ctime: -5, Rights: 0x7f, AnyRights: 3, VV: VV{Counters: [MaxReplicas]uint32{1, 2, 3, 0, 0, 0, 0, 9},
+		Ctime: -5, Rights: 0x7f, AnyRights: 3, Flags: AttrConflict, VV: VV{Counters: [MaxReplicas]uint32{1, 2, 3, 0, 0, 0, 0, 9},
 			Store: StoreID{Client: 77, Seq: 88}},
 	}
 }
@@ -71,8 +71,8 @@ func messageSamples() []Message {
 		&CreateVolumeRep{Name: "www", Servers: []string{"1", "10.0.0.2:2432"}},
 		&COP2{StoreID: sid, Updated: 0b101, FIDs: []FID{{1, 2, 3}}, Confirmed: 0b001},
 		&GetVnode{FID: FID{1, 2, 3}, Data: true},
-		&VnodeStates{States: []VnodeState{{FID: FID{1, 2, 3}, Exists: true, Type: TypeFile, Size: 3, Record: []byte{2}, Entries: []DirEntry{}, Data: []byte("abc")},
-			{FID: FID{1, 5, 6}, Record: []byte{2}, Entries: []DirEntry{}}}},
+		&VnodeStates{States: []VnodeState{{FID: FID{1, 2, 3}, Exists: true, Type: TypeFile, Size: 3, Record: []byte{2}, Data: []byte("abc")},
+			{FID: FID{1, 5, 6}, Record: []byte{2}}}},
 		&InstallReply{Results: []ResolveResult{{}, {Outcome: ResolveIncomplete, Msg: "stale"}}},
 		&Resync{Volume: 0x7f000001, Phase: 1, After: 77},
 		&LogParms{Volume: 0x7f000001, LogSize: 4096, Used: 12},
@@ -80,7 +80,8 @@ func messageSamples() []Message {
 		&PolicyReply{Own: PolicyInherit, Effective: PolicyKeepAll, From: FID{1, 1, 1}},
 		&Repair{FID: FID{1, 4, 4}, Dir: FID{1, 1, 1}, Name: "index.html", Mode: RepairKeep, Server: 2},
 		&MergeActions{Dir: FID{1, 1, 1}, Expect: VV{Store: sid}, VV: VV{Counters: [MaxReplicas]uint32{3, 3}},
-			Actions: []MergeAction{{Delete: true, Name: "a", FID: FID{1, 2, 2}, Type: TypeFile}, {Name: "b", FID: FID{1, 4, 4}, Type: TypeDir}}, Final: true},
+			Actions: []MergeAction{{Delete: true, Name: "a", FID: FID{1, 2, 2}, Type: TypeFile}, {Name: "b", FID: FID{1, 4, 4}, Type: TypeDir},
+				{Name: "c", FID: FID{1, 6, 6}, Type: TypeDir, Conflict: true, Versions: []DirEntry{{Name: "1", FID: FID{1, 8, 8}, Type: TypeFile}}}}, Final: true},
 		&ResyncReply{Phase: 1, After: 99, Done: true, Scanned: 100, Copied: 7, Bytes: 1 << 30, Total: 1000, Problems: []string{"x: diverged"}},
 		&ResolveReply{Results: []ResolveResult{{Outcome: ResolveDone}, {Outcome: ResolveConflict, Msg: "diverged"}}},
 		&VnodeState{FID: FID{1, 2, 3}, Exists: true, VV: VV{Counters: [MaxReplicas]uint32{1, 2}, Store: sid},

@@ -121,7 +121,14 @@ type Attr struct {
 	// until the object's callback breaks.
 	Rights    uint8
 	AnyRights uint8
+	Flags     uint8 // AttrConflict
 }
+
+// AttrConflict marks a conflict object: a directory a merge made in place
+// of a name both sides of a partition changed differently, holding each
+// replica's version under its server id. Clients show it as a conflict
+// link; only cfs repair changes it.
+const AttrConflict = 1 << 0
 
 // SetAttr fields: a mask says which are set.
 const (

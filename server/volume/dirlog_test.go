@@ -1,6 +1,7 @@
 package volume
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 
@@ -155,5 +156,64 @@ func TestApplyMergeLinkCounts(t *testing.T) {
 	apply(b.FID, true, proto.MergeAction{Delete: true, Name: "new", FID: fids[0]})
 	if got := nlink(b.FID); got != 3 {
 		t.Fatalf("b's link count after removing a directory: %d, want 3", got)
+	}
+}
+
+// TestConflictObject: a merge makes a name both sides changed a conflict
+// object holding each version (this replica's moves in, another's is a
+// placeholder), clients cannot change it, and a repair dissolves it,
+// keeping the chosen version under the name and dropping the others.
+func TestConflictObject(t *testing.T) {
+	_, v := newVolume(t)
+	root0 := v.Info().Root
+	d := mustCreate(t, v, root0, "d", proto.TypeDir)
+	mine := mustCreate(t, v, d.FID, "n", proto.TypeFile)
+	fids, err := v.AllocFIDs(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, conflict := fids[0], fids[1]
+	apply := func(acts ...proto.MergeAction) {
+		t.Helper()
+		at, err := v.GetAttr(root, d.FID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vv := at.VV
+		vv.Counters[0]++
+		if _, err := v.ApplyMerge(proto.MergeActions{Dir: d.FID, Expect: at.VV, VV: vv, Final: true, Actions: acts}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply(proto.MergeAction{Conflict: true, Name: "n", FID: conflict, Type: proto.TypeDir, Versions: []proto.DirEntry{
+		{Name: "1", FID: mine.FID, Type: proto.TypeFile}, {Name: "2", FID: theirs, Type: proto.TypeFile}}})
+	c, err := v.Lookup(root, d.FID, "n")
+	if err != nil || c.FID != conflict || c.Flags&proto.AttrConflict == 0 || c.Type != proto.TypeDir {
+		t.Fatalf("n after the merge: %+v, %v", c, err)
+	}
+	_, ents, _, err := v.ReadDir(root, conflict, "", 10)
+	if err != nil || len(ents) != 2 || ents[0].FID != mine.FID || ents[1].FID != theirs {
+		t.Fatalf("the conflict's versions: %+v, %v", ents, err)
+	}
+	if a, err := v.GetAttr(root, mine.FID); err != nil || a.Nlink != 1 {
+		t.Fatalf("this replica's version: %+v, %v (want one link, moved into the conflict)", a, err)
+	}
+	if a, err := v.GetAttr(root, theirs); err != nil || a.VV != (proto.VV{}) {
+		t.Fatalf("the other version: %+v, %v (want a placeholder)", a, err)
+	}
+	_, _, _, err = v.Create(root, CreateArgs{Dir: conflict, Name: "x", Type: proto.TypeFile, Mode: 0o644})
+	wantErr(t, err, proto.ErrReadOnly)
+
+	apply(proto.MergeAction{Dissolve: true, Name: "n", FID: conflict, Versions: []proto.DirEntry{{Name: "n", FID: theirs, Type: proto.TypeFile}}})
+	if a, err := v.Lookup(root, d.FID, "n"); err != nil || a.FID != theirs || a.Nlink != 1 {
+		t.Fatalf("n after the repair: %+v, %v", a, err)
+	}
+	for _, gone := range []proto.FID{mine.FID, conflict} {
+		if _, err := v.GetAttr(root, gone); !errors.Is(err, proto.ErrNotFound) {
+			t.Fatalf("%v after the repair: %v, want it gone", gone, err)
+		}
+	}
+	if a, err := v.GetAttr(root, d.FID); err != nil || a.Nlink != 2 {
+		t.Fatalf("d after the repair: %+v, %v", a, err)
 	}
 }

@@ -145,6 +145,9 @@ func (t *txn) dirWithACL(fid proto.FID) (*vnode, acl.ACL, error) {
 	if err != nil {
 		return nil, acl.ACL{}, err
 	}
+	if d.Flags&flagConflict != 0 {
+		return nil, acl.ACL{}, proto.Errorf(proto.CodeReadOnly, "a conflict; change it with cfs repair")
+	}
 	da, err := dirACL(d)
 	if err != nil {
 		return nil, acl.ACL{}, err

@@ -38,7 +38,7 @@ type vnode struct {
 	// links stay within one directory, so it is unique). The root is its
 	// own parent.
 	Parent uint32
-	Flags  uint8  // flagInline, flagCOP2
+	Flags  uint8  // flagInline, flagCOP2, flagConflict
 	ACL    []byte // directories: acl.Encode of the directory's ACL
 }
 
@@ -51,6 +51,11 @@ const flagInline = 1
 // first phase and awaits its COP2, which adds the other replicas that
 // applied it to the version vector.
 const flagCOP2 = 2
+
+// flagConflict: a conflict object (proto.AttrConflict), a directory a
+// merge made in place of a name both sides changed differently, holding
+// each replica's version under the server id; only a repair changes it.
+const flagConflict = 4
 
 // InlineMax is the largest file stored inline.
 const InlineMax = 64 << 10
@@ -116,6 +121,9 @@ func (n *vnode) attr(fid proto.FID) proto.Attr {
 		FID: fid, Type: n.Type, Mode: n.Mode, UID: n.UID, GID: n.GID,
 		Nlink: n.Nlink, Size: n.Size, Blocks: n.Blocks,
 		Mtime: n.Mtime, Ctime: n.Ctime, VV: n.VV,
+	}
+	if n.Flags&flagConflict != 0 {
+		a.Flags |= proto.AttrConflict
 	}
 	switch n.Type {
 	case proto.TypeDir:

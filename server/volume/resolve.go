@@ -195,8 +195,9 @@ func (t *txn) install(a InstallArgs) error {
 	}
 	n := *src
 	n.VV = st.VV
-	n.Unique = fid.Unique // a copy under another FID (repair --keep-all) has its own
-	n.Flags, n.Container, n.Blocks = 0, 0, 0
+	n.Unique = fid.Unique   // a copy under another FID (repair --keep-all) has its own
+	n.Flags &= flagConflict // a conflict object stays one
+	n.Container, n.Blocks = 0, 0
 	if cur != nil {
 		if cur.Container != 0 {
 			t.ch.freed = append(t.ch.freed, store.ContainerID(cur.Container))
