@@ -163,8 +163,8 @@ func tail(b []byte) string {
 func TestConflictShownAndRepaired(t *testing.T) {
 	c := cell{bintest.NewCell(t, bintest.CellOptions{Realm: realm, Servers: 2})}
 	a, b := c.Venus("a"), c.Venus("b")
-	sh(t, "mkdir "+a.Root+"/d "+a.Root+"/d2 "+a.Root+"/d3 && echo g > "+a.Root+"/d2/g && echo e > "+a.Root+"/d3/e && for f in f1 f2 f3 f4 ok; do echo base > "+a.Root+"/$f; done")
-	sh(t, "cat "+b.Root+"/f1 "+b.Root+"/f2 "+b.Root+"/f3 "+b.Root+"/f4 "+b.Root+"/d2/g >/dev/null && ls "+b.Root+"/d "+b.Root+"/d3")
+	sh(t, "cd "+a.Root+" && mkdir d d2 d3 d4 d4/s && echo g > d2/g && echo e > d3/e && for f in f1 f2 f3 f4 ok; do echo base > $f; done")
+	sh(t, "cd "+b.Root+" && cat f1 f2 f3 f4 d2/g >/dev/null && ls d d3 d4/s")
 	s1, s2 := c.Servers[0].Addr, c.Servers[1].Addr
 	run := func(args ...string) bintest.Result { t.Helper(); return mustRun(t, args...) }
 	run("cfs", "disconnect", "--mount", a.Mount, s2)
@@ -173,6 +173,7 @@ func TestConflictShownAndRepaired(t *testing.T) {
 		sh(t, "for f in f1 f2 f3 f4; do echo from "+side.who+" > "+side.root+"/$f; done && echo "+side.who+" > "+side.root+"/d/n")
 	}
 	sh(t, "rm "+a.Root+"/d2/g && echo updated > "+b.Root+"/d2/g") // remove/update
+	sh(t, "rmdir "+a.Root+"/d4/s && echo new > "+b.Root+"/d4/s/new") // a directory removed while b adds to it
 	sh(t, "echo a > "+a.Root+"/r && echo b > "+b.Root+"/r")       // name/name in the volume's root
 	// A directory's own attributes changed on both sides: the directory
 	// itself is the conflict.
@@ -182,7 +183,7 @@ func TestConflictShownAndRepaired(t *testing.T) {
 
 	// Names changed on both sides are conflicts on their own (the rest of
 	// their directory merged); d3 as a whole.
-	want := []string{"d/n", "d2/g", "d3", "f1", "f2", "f3", "f4", "r"}
+	want := []string{"d/n", "d2/g", "d3", "d4/s", "f1", "f2", "f3", "f4", "r"}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		out, _ := exec.Command("find", a.Root, "-lname", "@*").CombinedOutput()
@@ -216,11 +217,16 @@ func TestConflictShownAndRepaired(t *testing.T) {
 
 	// Expanded, a conflict is a read-only directory of each server's
 	// version; collapsed, a link again.
-	if r := run("cfs", "expand", a.Root+"/f4", a.Root+"/d3", a.Root+"/d/n"); !strings.Contains(r.Stdout, "1 ("+s1+"), 2 ("+s2+")") ||
+	if r := run("cfs", "expand", a.Root+"/f4", a.Root+"/d3", a.Root+"/d/n", a.Root+"/d2/g", a.Root+"/d4/s"); !strings.Contains(r.Stdout, "1 ("+s1+"), 2 ("+s2+")") ||
 		!strings.Contains(r.Stdout, "d/n: expanded into its versions") {
 		t.Fatalf("cfs expand: %q", r.Stdout)
 	}
-	if out := sh(t, "cd "+a.Root+" && ls f4 d3 d3/1 d3/2 d/n && cat f4/1 f4/2 d3/1/x d3/2/y d/n/1 d/n/2"); out != "d/n:\n1\n2\n\nd3:\n1\n2\n\nd3/1:\ne\nx\n\nd3/2:\ne\ny\n\nf4:\n1\n2\nfrom a\nfrom b\nx\ny\na\nb\n" {
+	// Each kind: update/update (f4), a directory's attributes (d3),
+	// name/name (d/n), remove/update of a file (d2/g: only b's version) and
+	// of a directory (d4/s).
+	if out := sh(t, "cd "+a.Root+" && ls f4 d3 d3/1 d3/2 d/n d2/g d4/s d4/s/2 && cat f4/1 f4/2 d3/1/x d3/2/y d/n/1 d/n/2 d2/g/2"); out !=
+		"d/n:\n1\n2\n\nd2/g:\n2\n\nd3:\n1\n2\n\nd3/1:\ne\nx\n\nd3/2:\ne\ny\n\nd4/s:\n2\n\nd4/s/2:\nnew\n\nf4:\n1\n2\n"+
+			"from a\nfrom b\nx\ny\na\nb\nupdated\n" {
 		t.Fatalf("expanded conflicts:\n%s", out)
 	}
 	if err := os.WriteFile(a.Root+"/f4/1", []byte("x"), 0o644); !errors.Is(err, syscall.EROFS) {
@@ -232,7 +238,7 @@ func TestConflictShownAndRepaired(t *testing.T) {
 	if err := os.WriteFile(a.Root+"/d/n/1", []byte("x"), 0o644); err == nil {
 		t.Fatal("writing a version of a conflict worked")
 	}
-	for _, x := range []string{"d3", "d/n"} {
+	for _, x := range []string{"d3", "d/n", "d2/g"} {
 		run("cfs", "collapse", a.Root+"/"+x)
 		if target, err := os.Readlink(a.Root + "/" + x); err != nil || !strings.HasPrefix(target, "@7f000001.") {
 			t.Fatalf("%s collapsed links to %q, %v", x, target, err)
@@ -262,6 +268,9 @@ func TestConflictShownAndRepaired(t *testing.T) {
 	if r = run("cfs", "repair", a.Root+"/d3", "--keep-all"); !strings.Contains(r.Stdout, "union") {
 		t.Fatalf("repair --keep-all of a directory: %q", r.Stdout)
 	}
+	if r = run("cfs", "repair", a.Root+"/d4/s", "--keep", "1"); !strings.Contains(r.Stdout, "kept the removal by server 1") {
+		t.Fatalf("repair --keep of the side that removed: %q", r.Stdout)
+	}
 	// --with one of the versions the expansion shows; the repair
 	// collapses it.
 	if r = run("cfs", "repair", a.Root+"/f4", "--with", a.Root+"/f4/2"); !strings.Contains(r.Stdout, "replaced it with the content of") {
@@ -270,8 +279,8 @@ func TestConflictShownAndRepaired(t *testing.T) {
 	for _, v := range []*bintest.Venus{a, b} {
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			out, _ := exec.Command("sh", "-c", "cd "+v.Root+" && cat f1 f3.conflict-1 f3.conflict-2 d/n.conflict-1 d/n.conflict-2 d2/g f4 r.conflict-1 r.conflict-2 && ls && ls d d3").CombinedOutput()
-			if string(out) == "from b\nfrom a\nfrom b\na\nb\nupdated\nfrom b\na\nb\nd\nd2\nd3\nf1\nf3.conflict-1\nf3.conflict-2\nf4\nok\nr.conflict-1\nr.conflict-2\nd:\nn.conflict-1\nn.conflict-2\n\nd3:\ne\nx\ny\n" {
+			out, _ := exec.Command("sh", "-c", "cd "+v.Root+" && cat f1 f3.conflict-1 f3.conflict-2 d/n.conflict-1 d/n.conflict-2 d2/g f4 r.conflict-1 r.conflict-2 && ls && ls d d3 d4").CombinedOutput()
+			if string(out) == "from b\nfrom a\nfrom b\na\nb\nupdated\nfrom b\na\nb\nd\nd2\nd3\nd4\nf1\nf3.conflict-1\nf3.conflict-2\nf4\nok\nr.conflict-1\nr.conflict-2\nd:\nn.conflict-1\nn.conflict-2\n\nd3:\ne\nx\ny\n\nd4:\n" {
 				break
 			}
 			if time.Now().After(deadline) {
@@ -284,13 +293,13 @@ func TestConflictShownAndRepaired(t *testing.T) {
 
 	// Every conflict found and every repair was announced (codacon).
 	out := run("codacon", "--dump", "--only", "conflict,repaired", a.Root).Stdout
-	for _, name := range []string{"/f1", "/f2", "/f3", "/f4", "/d/n", "/d2/g", "/d3", "/r"} {
+	for _, name := range []string{"/f1", "/f2", "/f3", "/f4", "/d/n", "/d2/g", "/d3", "/d4/s", "/r"} {
 		if !regexp.MustCompile(`(?m) conflict 7f000001\.[0-9a-f.]+ ` + name + `: `).MatchString(out) {
 			t.Fatalf("codacon shows no conflict of %s:\n%s", name, out)
 		}
 	}
-	if n := strings.Count(out, " repaired "); n != 8 {
-		t.Fatalf("codacon shows %d repairs, want 8:\n%s", n, out)
+	if n := strings.Count(out, " repaired "); n != 9 {
+		t.Fatalf("codacon shows %d repairs, want 9:\n%s", n, out)
 	}
 }
 

@@ -87,6 +87,11 @@ func (v *Venus) Lookup(ctx context.Context, c Caller, parent uint64, name string
 		v.mu.Lock()
 		o := v.objectFor(de.FID)
 		o.parent = d.fid
+		if o.removed && o.of == nil {
+			// Named again: a repair or a conflict brought back what this
+			// client saw removed. Its status comes fresh from the servers.
+			o.removed, o.hasAttr = false, false
+		}
 		v.mu.Unlock()
 		err = v.ensureValid(ctx, c, o)
 		if isGone(err) {
