@@ -172,9 +172,9 @@ func TestConflictShownAndRepaired(t *testing.T) {
 	for _, side := range []struct{ root, who string }{{a.Root, "a"}, {b.Root, "b"}} {
 		sh(t, "for f in f1 f2 f3 f4; do echo from "+side.who+" > "+side.root+"/$f; done && echo "+side.who+" > "+side.root+"/d/n")
 	}
-	sh(t, "rm "+a.Root+"/d2/g && echo updated > "+b.Root+"/d2/g") // remove/update
+	sh(t, "rm "+a.Root+"/d2/g && echo updated > "+b.Root+"/d2/g")    // remove/update
 	sh(t, "rmdir "+a.Root+"/d4/s && echo new > "+b.Root+"/d4/s/new") // a directory removed while b adds to it
-	sh(t, "echo a > "+a.Root+"/r && echo b > "+b.Root+"/r")       // name/name in the volume's root
+	sh(t, "echo a > "+a.Root+"/r && echo b > "+b.Root+"/r")          // name/name in the volume's root
 	// A directory's own attributes changed on both sides: the directory
 	// itself is the conflict.
 	sh(t, "chmod 700 "+a.Root+"/d3 && echo x > "+a.Root+"/d3/x && chmod 750 "+b.Root+"/d3 && echo y > "+b.Root+"/d3/y")
