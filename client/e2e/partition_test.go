@@ -201,6 +201,10 @@ func TestConflictShownAndRepaired(t *testing.T) {
 		sh(t, "ls -lR "+a.Root+" >/dev/null 2>&1; true")
 		time.Sleep(200 * time.Millisecond) // poll: venus reconnects by itself
 	}
+	if r := run("cfs", "lv", a.Root); strings.Count(r.Stdout, "a conflict: a name changed differently") != 4 ||
+		strings.Count(r.Stdout, "diverged: ") != 5 {
+		t.Fatalf("cfs lv lists the conflicts:\n%s", r.Stdout)
+	}
 	target, err := os.Readlink(a.Root + "/f1")
 	if err != nil || !regexp.MustCompile(`^@7f000001\.[0-9a-f]+\.[0-9a-f]+@`+regexp.QuoteMeta(realm)+`$`).MatchString(target) {
 		t.Fatalf("f1 links to %q, %v", target, err)

@@ -70,27 +70,6 @@ func (v *Venus) setConflict(fid proto.FID, on bool) {
 	}
 }
 
-// Conflicts lists the objects of the volume holding ino that venus knows
-// to be in conflict.
-func (v *Venus) Conflicts(ino uint64) ([]proto.FID, error) {
-	o, err := v.object(ino)
-	if err != nil {
-		return nil, err
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	var out []proto.FID
-	for fid := range v.volumeFor(o.fid.Volume).conflicts {
-		out = append(out, fid)
-	}
-	for fid, c := range v.objs {
-		if fid.Volume == o.fid.Volume && isConflictObject(c) && !c.removed {
-			out = append(out, fid)
-		}
-	}
-	return out, nil
-}
-
 // Repair modes for Repair.
 const (
 	RepairKeep    = proto.RepairKeep

@@ -25,7 +25,7 @@ func (v *Venus) FIDInfo(ctx context.Context, c Caller, ino uint64) (proto.Attr, 
 
 // VolumeStatus is what venus knows of a volume: where the servers say it
 // lives, and the objects venus saw out of date on some replica and could
-// not bring level (FID → why).
+// not bring level or saw as conflicts (FID → why).
 type VolumeStatus struct {
 	Info      proto.VolumeInfo
 	OutOfDate map[string]string
@@ -45,11 +45,14 @@ func (v *Venus) VolumeOf(ctx context.Context, c Caller, ino uint64) (VolumeStatu
 	v.learnVolume(&st.Info)
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	st.OutOfDate = map[string]string{}
 	for fid, why := range v.volumeFor(o.fid.Volume).outOfDate {
-		if st.OutOfDate == nil {
-			st.OutOfDate = map[string]string{}
-		}
 		st.OutOfDate[fid.String()] = why
+	}
+	for fid, c := range v.objs {
+		if fid.Volume == o.fid.Volume && isConflictObject(c) && !c.removed {
+			st.OutOfDate[fid.String()] = "a conflict: a name changed differently on both sides (cfs expand, cfs repair)"
+		}
 	}
 	return st, nil
 }
