@@ -218,6 +218,9 @@ func TestConflictShownAndRepaired(t *testing.T) {
 	if err := os.WriteFile(a.Root+"/@7f000001.5.5@x", nil, 0o644); err == nil || !strings.Contains(err.Error(), "invalid argument") {
 		t.Fatalf("creating a reserved name: %v, want EINVAL", err)
 	}
+	if err := os.Remove(a.Root + "/r"); !errors.Is(err, syscall.EPERM) {
+		t.Fatalf("rm of a conflict: %v, want EPERM (cfs repair does that)", err)
+	}
 
 	// Expanded, a conflict is a read-only directory of each server's
 	// version; collapsed, a link again.

@@ -57,6 +57,9 @@ func (v *Venus) remove(ctx context.Context, c Caller, parent uint64, name string
 	if !found {
 		return proto.ErrNotFound
 	}
+	if a.Flags&proto.AttrConflict != 0 {
+		return proto.Errorf(proto.CodePerm, "a conflict: cfs repair --remove removes it")
+	}
 	if op == proto.OpRemove && a.Type == proto.TypeDir {
 		return proto.ErrIsDir
 	}
