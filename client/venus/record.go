@@ -7,7 +7,9 @@ import (
 	"github.com/coda-fs/coda/server/store"
 )
 
-const recordVersion = 1
+// recordVersion 2 added the status's flags (proto.AttrConflict); version
+// 1 records are still read.
+const recordVersion = 2
 
 const (
 	recPending   = 1 << 0
@@ -56,12 +58,17 @@ func encodeRecord(o *object) []byte {
 // directory entries when hasDir.
 func decodeRecord(fid proto.FID, b []byte) (o *object, dirVV proto.VV, hasDir bool, err error) {
 	d := proto.NewDecoder(b)
-	if v := d.U8(); v != recordVersion {
-		return nil, dirVV, false, fmt.Errorf("cache record of %s has version %d", fid, v)
+	ver := d.U8()
+	if ver != recordVersion && ver != 1 {
+		return nil, dirVV, false, fmt.Errorf("cache record of %s has version %d", fid, ver)
 	}
 	o = &object{fid: fid}
 	o.ino = d.U64()
-	o.attr = d.Attr()
+	if ver == 1 {
+		o.attr = d.AttrBeforeFlags()
+	} else {
+		o.attr = d.Attr()
+	}
 	o.hasAttr = true
 	o.cont = d.String(64)
 	o.contVV = d.VV()

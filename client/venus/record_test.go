@@ -30,6 +30,18 @@ func TestRecordRoundTrip(t *testing.T) {
 	if _, _, _, err := decodeRecord(fid, encodeRecord(o)[:20]); err == nil {
 		t.Fatal("a truncated record decoded")
 	}
+
+	// A record written before statuses had flags (version 1) still reads.
+	var attr proto.Encoder
+	attr.Attr(o.attr)
+	v2 := encodeRecord(o)
+	end := 1 + 8 + len(attr.B) // version, ino, status
+	v1 := append([]byte{1}, v2[1:end-1]...)
+	v1 = append(v1, v2[end:]...)
+	got, _, _, err = decodeRecord(fid, v1)
+	if err != nil || !reflect.DeepEqual(got, o) {
+		t.Fatalf("version 1 record: %v\n got %+v\nwant %+v", err, got, o)
+	}
 }
 
 func TestEntryRangeHoldsOnlyItsDirectory(t *testing.T) {

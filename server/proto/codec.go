@@ -221,6 +221,14 @@ func (d *Decoder) Replicas() []Replica {
 }
 
 func (d *Decoder) Attr() Attr {
+	a := d.AttrBeforeFlags()
+	a.Flags = d.U8()
+	return a
+}
+
+// AttrBeforeFlags reads an Attr as encoded before it had Flags (venus
+// reads its older cache records with it).
+func (d *Decoder) AttrBeforeFlags() Attr {
 	var a Attr
 	a.FID = d.FID()
 	a.Type = ObjType(d.U8())
@@ -238,7 +246,6 @@ func (d *Decoder) Attr() Attr {
 	a.VV = d.VV()
 	a.Rights = d.U8()
 	a.AnyRights = d.U8()
-	a.Flags = d.U8()
 	return a
 }
 
