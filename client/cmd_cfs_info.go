@@ -105,6 +105,10 @@ EXAMPLES:
 					kind = "Replicated"
 				}
 				fmt.Fprintf(&b, "  Status of volume %x (%d) named \"%s\"\n  Volume type is %s\n", info.ID, info.ID, info.Name, kind)
+				fmt.Fprintf(&b, "  State is %s; %d updates (%d bytes) logged for reintegration\n", vs.State, vs.CML.Records, vs.CML.Bytes)
+				if vs.Waiting != "" {
+					fmt.Fprintf(&b, "  Reintegration waits: %s\n", vs.Waiting)
+				}
 				for i, r := range info.Replicas {
 					state := "up"
 					if !status[i].Up {

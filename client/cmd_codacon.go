@@ -14,7 +14,7 @@ import (
 
 // eventKinds are the kinds codacon --only accepts.
 var eventKinds = []string{venus.EventFetch, venus.EventStore, venus.EventServerDown, venus.EventServerUp,
-	venus.EventConflict, venus.EventResolved, venus.EventRepaired}
+	venus.EventConflict, venus.EventResolved, venus.EventRepaired, venus.EventReintegrated}
 
 // NewCodaconCommand returns the codacon mode: venus's event stream.
 func NewCodaconCommand() *cli.Command {
@@ -34,6 +34,8 @@ event, as it happens: TIME KIND [FID [PATH]]: DETAILS. The kinds:
    conflict              replicas found diverged that the servers could not merge
    resolved              replicas made level again by the servers (a merge, a policy)
    repaired              a conflict repaired with cfs repair
+   reintegrated          updates made while disconnected sent to the servers (or why
+                         they wait: servers down, no token, a refused update)
 
 Root sees every event; other users see those their own accesses caused and those of no one
 in particular (servers). Venus keeps the last 4096 events: --history prints those first,

@@ -104,6 +104,12 @@ func (v *Venus) evict() {
 			return
 		}
 		o := e.Value.(*object)
+		if v.pinned(o) {
+			// Its logged store ships this container: kept until then.
+			v.lru.Remove(e)
+			o.lru = nil
+			continue
+		}
 		if st, _, err := v.conts.check(o.cont); err == nil && st != o.contStat {
 			// Written through a mapping after its last close: keep it
 			// until a close stores it.

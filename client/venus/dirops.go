@@ -37,7 +37,7 @@ func (v *Venus) prepChange(ctx context.Context, c Caller, parent uint64, name st
 // else changed the directory meanwhile (else they are refetched on next
 // use). add is the new entry, or nil when name went away. Callers hold v.mu.
 func (v *Venus) applyDirChange(st stamp, d *object, dirAttr proto.Attr, name string, add *proto.DirEntry) {
-	patch := dirValid(d) && d.cbGen == st.gen && v.promiseOK(st, d.fid)
+	patch := dirValid(d) && (d.cbGen == st.gen && v.promiseOK(st, d.fid) || v.pinned(d))
 	if !patch {
 		v.setAttr(d, dirAttr, false)
 		d.dir = nil

@@ -29,6 +29,9 @@ const (
 	EventConflict   = "conflict"
 	EventResolved   = "resolved"
 	EventRepaired   = "repaired"
+	// EventReintegrated: updates logged while disconnected went to the
+	// servers (or reintegration waits, and why).
+	EventReintegrated = "reintegrated"
 )
 
 // Event is one thing venus did or found.

@@ -29,6 +29,11 @@ func (v *Venus) FIDInfo(ctx context.Context, c Caller, ino uint64) (proto.Attr, 
 type VolumeStatus struct {
 	Info      proto.VolumeInfo
 	OutOfDate map[string]string
+	// State is connected, disconnected or reintegrating; CML what the
+	// volume's log holds; Waiting why reintegration waits ("" if not).
+	State   string
+	CML     CMLStatus
+	Waiting string
 }
 
 // VolumeOf describes the volume holding the object at ino (cfs lv, cfs
@@ -39,14 +44,27 @@ func (v *Venus) VolumeOf(ctx context.Context, c Caller, ino uint64) (VolumeStatu
 		return VolumeStatus{}, err
 	}
 	var st VolumeStatus
-	if _, err = v.call(ctx, c, proto.OpGetVolumeInfo, &proto.VolumeRef{ID: o.fid.Volume}, &st.Info, nil); err != nil {
+	st.State = "connected"
+	if v.disconnected(o.fid.Volume) {
+		st.State = "disconnected"
+	}
+	if _, err = v.call(ctx, c, proto.OpGetVolumeInfo, &proto.VolumeRef{ID: o.fid.Volume}, &st.Info, nil); err == nil {
+		v.learnVolume(&st.Info)
+	} else if st.State != "disconnected" {
 		return st, err
 	}
-	v.learnVolume(&st.Info)
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	vol := v.volumeFor(o.fid.Volume)
+	if err != nil { // disconnected: what venus knows
+		st.Info = proto.VolumeInfo{ID: vol.id, Name: vol.name, Replicas: vol.reps}
+	}
+	if vol.reintegrating {
+		st.State = "reintegrating"
+	}
+	st.CML, st.Waiting = cmlStatus(vol), vol.waitReason
 	st.OutOfDate = map[string]string{}
-	for fid, why := range v.volumeFor(o.fid.Volume).outOfDate {
+	for fid, why := range vol.outOfDate {
 		st.OutOfDate[fid.String()] = why
 	}
 	for fid, c := range v.objs {

@@ -329,6 +329,7 @@ func (l *link) reconnect(addrs []string) {
 // attach makes conn p's live connection. Called with l.mu held.
 func (l *link) attach(p *peer, conn *rpc.Conn) {
 	l.v.event(nil, EventServerUp, proto.FID{}, p.addr)
+	l.v.startReintegration() // logged updates go once a replica is back
 	p.conn, p.down, p.lastErr = conn, false, nil
 	l.v.newGen()
 	inc := conn.HelloReply.Incarnation

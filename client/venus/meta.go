@@ -27,9 +27,10 @@ const (
 type meta struct {
 	db      *store.DB
 	log     *slog.Logger
-	mu      sync.Mutex // guards b
+	mu      sync.Mutex // guards b and waits
 	b       *store.Batch
-	flushMu sync.Mutex // serialises flushes so a returned flush covers all earlier writes
+	waits   []func() error // syncs of batches apply wrote, for flush to wait for
+	flushMu sync.Mutex     // serialises flushes so a returned flush covers all earlier writes
 }
 
 func openMeta(dir string, log *slog.Logger) (*meta, error) {
@@ -55,22 +56,62 @@ func (m *meta) write(fn func(b *store.Batch)) {
 	m.mu.Unlock()
 }
 
-// flush makes every write appended before the call durable.
-func (m *meta) flush() error {
+// apply writes the pending batch to the database's log at once, without
+// waiting for the disk: it survives a crash of venus, and the next flush
+// (whose commit syncs the log) makes it durable. The sync it started is
+// waited for by the flusher.
+func (m *meta) apply() error {
 	m.flushMu.Lock()
 	defer m.flushMu.Unlock()
-	m.mu.Lock()
-	b := m.b
-	m.b = m.db.NewBatch()
-	m.mu.Unlock()
+	b, _ := m.take(false)
 	if b.Empty() {
 		b.Close()
 		return nil
 	}
+	wait, err := m.db.Apply(b)
+	if err != nil {
+		return fmt.Errorf("cache database: %w", err)
+	}
+	m.mu.Lock()
+	m.waits = append(m.waits, wait)
+	m.mu.Unlock()
+	return nil
+}
+
+// take swaps in a new pending batch and returns the old one, and with
+// waits set the syncs apply started. Callers hold flushMu.
+func (m *meta) take(waits bool) (*store.Batch, []func() error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b := m.b
+	m.b = m.db.NewBatch()
+	if !waits {
+		return b, nil
+	}
+	w := m.waits
+	m.waits = nil
+	return b, w
+}
+
+// flush makes every write appended before the call durable.
+func (m *meta) flush() error {
+	m.flushMu.Lock()
+	defer m.flushMu.Unlock()
+	b, waits := m.take(true)
+	var werr error
+	for _, wait := range waits {
+		if err := wait(); err != nil && werr == nil {
+			werr = fmt.Errorf("cache database: %w", err)
+		}
+	}
+	if b.Empty() {
+		b.Close()
+		return werr
+	}
 	if err := m.db.Commit(b); err != nil {
 		return fmt.Errorf("cache database: %w", err)
 	}
-	return nil
+	return werr
 }
 
 func fidKey(prefix byte, fid proto.FID) []byte {

@@ -58,9 +58,11 @@ type object struct {
 func (o *object) isDir() bool  { return o.attr.Type == proto.TypeDir }
 func (o *object) isFile() bool { return o.attr.Type == proto.TypeFile }
 
-// hasCB reports whether o holds a live callback promise. Callers hold v.mu.
+// hasCB reports whether o holds a live callback promise, or has logged
+// updates not reintegrated yet (venus's version is the one to serve).
+// Callers hold v.mu.
 func (v *Venus) hasCB(o *object) bool {
-	return o.hasAttr && o.cbGen != 0 && o.cbGen == v.gen
+	return o.hasAttr && (o.cbGen != 0 && o.cbGen == v.gen || v.pinned(o))
 }
 
 // lookupFID returns the object of fid, or nil. Callers hold v.mu.

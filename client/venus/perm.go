@@ -101,10 +101,12 @@ func (v *Venus) forgetRights() {
 }
 
 // cachedRights returns who's rights on the ACL governing o, when known
-// under a live promise. Callers hold v.mu.
-func (v *Venus) cachedRights(o *object, who int32) (acl.Rights, bool) {
+// under a live promise, or known at all when stale is set (disconnected:
+// the last rights the servers gave are the ones that hold). Callers hold
+// v.mu.
+func (v *Venus) cachedRights(o *object, who int32, stale bool) (acl.Rights, bool) {
 	g := v.governing(o)
-	if g == nil || !v.hasCB(g) {
+	if g == nil || !stale && !v.hasCB(g) {
 		return 0, false
 	}
 	r, ok := g.rights[who]
@@ -123,11 +125,15 @@ func (v *Venus) public(o *object) bool {
 // (a GetAttr as c) when venus does not know them.
 func (v *Venus) rightsFor(ctx context.Context, c Caller, o *object) (identity, acl.Rights, error) {
 	id, _ := v.identityOf(c)
+	stale := v.disconnected(o.fid.Volume)
 	v.mu.Lock()
-	r, ok := v.cachedRights(o, id.uid)
+	r, ok := v.cachedRights(o, id.uid, stale)
 	v.mu.Unlock()
 	if ok {
 		return id, r, nil
+	}
+	if stale {
+		return id, 0, proto.Errorf(proto.CodeTimeout, "disconnected, and this user's rights here are not cached")
 	}
 	a, err := v.getAttrAs(ctx, c, o)
 	if err != nil {
@@ -166,9 +172,10 @@ func (v *Venus) checkAccess(ctx context.Context, c Caller, o *object, right acl.
 // decides).
 func (v *Venus) checkMutation(c Caller, d *object, right acl.Rights) error {
 	id, _ := v.identityOf(c)
+	stale := v.disconnected(d.fid.Volume)
 	v.mu.Lock()
 	a := d.attr
-	r, known := v.cachedRights(d, id.uid)
+	r, known := v.cachedRights(d, id.uid, stale)
 	v.mu.Unlock()
 	if (known && !r.Has(right)) || !modeOK(id, &a, permW|permX) {
 		return proto.ErrAccess

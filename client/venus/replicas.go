@@ -19,8 +19,13 @@ import (
 // (COP1), then every replica that applied one is told which did (COP2), so
 // they end with equal version vectors.
 
-// fidBatch is how many FIDs venus reserves at a time for its creates.
-const fidBatch = 64
+// fidBatch is how many FIDs venus reserves at a time for its creates;
+// fidLow is how many it keeps in hand while connected (a refill runs in
+// the background below it), so that creates while disconnected have FIDs.
+const (
+	fidBatch = proto.MaxAllocFIDs
+	fidLow   = 2 * fidBatch
+)
 
 // replicas returns the replicas of volume id, asking the servers the
 // first time.
@@ -160,11 +165,27 @@ type cop1 struct {
 }
 
 // update sends a mutation of volume id to every reachable replica in
-// parallel (COP1), then completes it with COP2 on those that applied it.
+// parallel (COP1), then completes it with COP2 on those that applied it;
+// while the volume is disconnected, or its log still holds updates, it is
+// applied to the cache and logged instead (emulate.go).
 // newResp makes a reply message for each replica. It returns the reply of
 // the preferred replica (else of another that applied it), with its
 // version vectors as they are once COP2 is done everywhere.
 func (v *Venus) update(ctx context.Context, c Caller, id uint32, op proto.Op, req proto.Message, sid proto.StoreID, newResp func() proto.Message, opts *rpc.CallOpts) (stamp, proto.Message, error) {
+	if v.logging(id) {
+		return v.emulate(c, id, op, req, sid)
+	}
+	st, m, err := v.send(ctx, c, id, op, req, sid, newResp, opts)
+	if err != nil && connFailure(err) && v.disconnected(id) {
+		// Every replica went away under the update: it is logged and
+		// sent again, with its store id, when one is back.
+		return v.emulate(c, id, op, req, sid)
+	}
+	return st, m, err
+}
+
+// send is update on the servers.
+func (v *Venus) send(ctx context.Context, c Caller, id uint32, op proto.Op, req proto.Message, sid proto.StoreID, newResp func() proto.Message, opts *rpc.CallOpts) (stamp, proto.Message, error) {
 	reps, err := v.replicas(ctx, c, id)
 	if err != nil {
 		return stamp{}, nil, err
@@ -326,36 +347,56 @@ func replyAttrs(m proto.Message) []*proto.Attr {
 }
 
 // newFID takes a FID for a new object of volume id from the ones venus
-// reserved, reserving more from a replica when none is left. A volume of
-// one replica lets the server choose (the zero FID).
+// reserved, reserving more from a replica when none is left (and in the
+// background when few are). Disconnected, with none left, the create
+// fails: the zero FID, which emulate refuses.
 func (v *Venus) newFID(ctx context.Context, c Caller, id uint32) (proto.FID, error) {
-	reps, err := v.replicas(ctx, c, id)
-	if err != nil || len(reps) <= 1 {
-		return proto.FID{}, err
-	}
 	v.mu.Lock()
 	vol := v.volumeFor(id)
 	if n := len(vol.fids); n > 0 {
 		f := vol.fids[n-1]
 		vol.fids = vol.fids[:n-1]
+		low := n-1 < fidLow && !vol.refilling
+		vol.refilling = vol.refilling || low
 		v.mu.Unlock()
+		if low {
+			v.bg.Add(1)
+			go func() {
+				defer v.bg.Done()
+				v.reserveFIDs(context.Background(), c, id)
+				v.mu.Lock()
+				vol.refilling = false
+				v.mu.Unlock()
+			}()
+		}
 		return f, nil
 	}
 	v.mu.Unlock()
-	var r proto.FIDList
-	if _, err := v.callVol(ctx, c, id, proto.OpAllocFIDs, &proto.AllocFIDs{Volume: id, Count: fidBatch}, &r, nil); err != nil {
+	if v.disconnected(id) {
+		return proto.FID{}, nil
+	}
+	if err := v.reserveFIDs(ctx, c, id); err != nil {
 		return proto.FID{}, err
 	}
-	if len(r.FIDs) == 0 {
-		return proto.FID{}, errors.New("the server reserved no FIDs")
+	return v.newFID(ctx, c, id)
+}
+
+// reserveFIDs reserves a batch of FIDs of volume id on a replica.
+func (v *Venus) reserveFIDs(ctx context.Context, c Caller, id uint32) error {
+	var r proto.FIDList
+	if _, err := v.callVol(ctx, c, id, proto.OpAllocFIDs, &proto.AllocFIDs{Volume: id, Count: fidBatch}, &r, nil); err != nil {
+		return err
 	}
-	f := r.FIDs[0]
+	if len(r.FIDs) == 0 {
+		return errors.New("the server reserved no FIDs")
+	}
 	v.mu.Lock()
-	for i := len(r.FIDs) - 1; i > 0; i-- {
+	vol := v.volumeFor(id)
+	for i := len(r.FIDs) - 1; i >= 0; i-- {
 		vol.fids = append(vol.fids, r.FIDs[i])
 	}
 	v.mu.Unlock()
-	return f, nil
+	return nil
 }
 
 // updateAs is update with a typed reply.

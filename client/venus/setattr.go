@@ -148,9 +148,10 @@ func (v *Venus) carryVersion(o *object, vv proto.VV) {
 // Rights venus does not know are left to the server.
 func (v *Venus) checkSetAttr(c Caller, o *object, in *SetAttrIn) error {
 	id, _ := v.identityOf(c)
+	stale := v.disconnected(o.fid.Volume)
 	v.mu.Lock()
 	a := o.attr
-	r, known := v.cachedRights(o, id.uid)
+	r, known := v.cachedRights(o, id.uid, stale)
 	v.mu.Unlock()
 	owner := id.admin || id.owns(&a)
 	if in.Mask&proto.SetUID != 0 && in.UID == a.UID {

@@ -15,6 +15,8 @@ type counters struct {
 	storedBytes  atomic.Int64
 	evictions    atomic.Int64
 	resolves     atomic.Int64 // resolve requests sent
+	emulated     atomic.Int64 // updates applied to the cache alone (disconnected)
+	reintegrated atomic.Int64 // logged updates the servers applied
 }
 
 func (c *counters) countRPC(op proto.Op) {
@@ -31,6 +33,9 @@ type Stats struct {
 	FetchedBytes int64
 	StoredBytes  int64
 	Evictions    int64
+	Emulated     int64 // updates made while disconnected
+	Reintegrated int64 // of those, the ones the servers took
+	CMLRecords   int   // logged updates waiting for the servers
 	CachedBytes  int64 // allocated bytes of all containers
 	OpenFiles    int
 	Objects      int
@@ -60,7 +65,12 @@ func (v *Venus) Stats() Stats {
 	s.Writes = v.stats.writes.Load()
 	s.FetchedBytes = v.stats.fetchedBytes.Load()
 	s.StoredBytes = v.stats.storedBytes.Load()
+	s.Emulated = v.stats.emulated.Load()
+	s.Reintegrated = v.stats.reintegrated.Load()
 	v.mu.Lock()
+	for _, vol := range v.vols {
+		s.CMLRecords += len(vol.cml)
+	}
 	s.Evictions = v.stats.evictions.Load()
 	s.CachedBytes = v.cachedBytes
 	s.OpenFiles = v.openFiles

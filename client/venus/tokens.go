@@ -95,6 +95,7 @@ func (v *Venus) SetToken(ctx context.Context, local uint32, info proto.TokenInfo
 		v.unbind(old, t)
 	}
 	v.forgetRights()
+	v.startReintegration() // updates logged for this user may go now
 	v.log.Info("tokens set", "uid", local, "user", info.User, "expires", time.Unix(0, info.Expires).Format(time.RFC3339))
 	return t.status(time.Now()), nil
 }

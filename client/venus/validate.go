@@ -13,9 +13,16 @@ import (
 func (v *Venus) ensureValid(ctx context.Context, c Caller, o *object) error {
 	v.mu.Lock()
 	ok := v.hasCB(o) || o.removed
+	cached := o.hasAttr
 	v.mu.Unlock()
 	if ok {
 		return nil
+	}
+	if v.disconnected(o.fid.Volume) {
+		if cached {
+			return nil // disconnected: the cached status is the one to serve
+		}
+		return proto.Errorf(proto.CodeTimeout, "disconnected from every replica of the volume, and not cached")
 	}
 	if err := v.ensureVolume(ctx, c, o.fid.Volume); err != nil {
 		return err
@@ -63,6 +70,9 @@ func isGone(err error) bool {
 // of every entry of directory d that has none: a listing is usually
 // followed by a stat of each name (ls -l, find), which then needs no RPC.
 func (v *Venus) prefetchChildren(ctx context.Context, c Caller, d *object) error {
+	if v.disconnected(d.fid.Volume) {
+		return nil // what is cached is served as it is
+	}
 	v.mu.Lock()
 	var items []proto.ValidateItem
 	if dirValid(d) {

@@ -58,6 +58,8 @@ type Venus struct {
 	cachedBytes int64
 	openFiles   int
 	unsynced    map[*object]struct{}     // containers whose data is not synced yet
+	pins        map[proto.FID]int        // objects named by logged updates (cml.go)
+	cmlNext     uint64                   // the last log record's sequence number
 	expanded    map[proto.FID]*expansion // conflicts shown as directories of replicas (expand.go)
 	views       map[uint64]*view         // the replicas' objects under them, by inode number
 	viewInos    map[viewKey]*view
@@ -78,7 +80,8 @@ func New(ctx context.Context, opts Options) (*Venus, error) {
 		objs: map[proto.FID]*object{}, byIno: map[uint64]*object{}, vols: map[uint32]*volume{},
 		roots:    map[string]proto.FID{},
 		unsynced: map[*object]struct{}{}, toks: tokens{byUID: map[uint32]*token{}},
-		expanded: map[proto.FID]*expansion{}, views: map[uint64]*view{}, viewInos: map[viewKey]*view{}}
+		expanded: map[proto.FID]*expansion{}, views: map[uint64]*view{}, viewInos: map[viewKey]*view{},
+		pins: map[proto.FID]int{}}
 	v.link.v = v
 	v.mux = &rpc.Mux{}
 	v.mux.Handle(proto.OpCallbackBreak, v.handleBreak)
@@ -147,6 +150,9 @@ func (v *Venus) load() error {
 	}
 	if err := v.loadRoot(); err != nil {
 		return err
+	}
+	if err := v.loadCML(); err != nil {
+		return fmt.Errorf("cache database: %w", err)
 	}
 	var withCont []*object
 	err = v.meta.scan(prefObject, func(k, val []byte) error {

@@ -18,8 +18,10 @@ type volume struct {
 	reps      []proto.Replica
 	repsKnown bool
 	pref      string
-	// fids are FIDs reserved on a replica for this client's creates.
-	fids []proto.FID
+	// fids are FIDs reserved on a replica for this client's creates
+	// (refilling: a reservation runs in the background).
+	fids      []proto.FID
+	refilling bool
 	// outOfDate are objects whose replicas were seen to differ and could
 	// not be brought level (diverged, or a replica refused), with why
 	// (cfs lv).
@@ -31,6 +33,12 @@ type volume struct {
 	// closed when the revalidation in progress ends.
 	validGen   uint64
 	validating chan struct{}
+	// cml is the volume's log of updates made while disconnected, oldest
+	// first (cml.go); reintegrating is set while it is being replayed.
+	cml           []*cmlRecord
+	reintegrating bool
+	// why reintegration waits, for cfs lv ("" when it does not).
+	waitReason string
 }
 
 // rootInfo is the realm's root volume, persisted so a restart needs no RPC

@@ -66,6 +66,9 @@ func (v *Volume) SetAttr(c Cred, a proto.SetAttr) (proto.Attr, *Change, error) {
 			out = stamp(n.attr(a.FID), c, gov)
 			return errApplied
 		}
+		if err := notPlaceholder(n); err != nil {
+			return err
+		}
 		if err := t.setattr(c, n, a, rightsOn(c, gov), newCt, newBlocks); err != nil {
 			return err
 		}
@@ -275,6 +278,9 @@ func (v *Volume) Store(c Cred, a StoreArgs) (proto.Attr, *Change, error) {
 		if applied(n, a.StoreID) {
 			out = stamp(n.attr(a.FID), c, gov)
 			return errApplied
+		}
+		if err := notPlaceholder(n); err != nil {
+			return err
 		}
 		if !mayWriteData(c, n, rightsOn(c, gov)) {
 			return proto.ErrAccess

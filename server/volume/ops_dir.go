@@ -258,6 +258,9 @@ func (v *Volume) Link(c Cred, dirFID proto.FID, name string, target proto.FID, s
 			dir, obj = stamp(d.attr(dirFID), c, da), stamp(n.attr(target), c, da)
 			return errApplied
 		}
+		if err := notPlaceholder(n); err != nil {
+			return err
+		}
 		if err := need(rightsOn(c, da), acl.Insert); err != nil {
 			return err
 		}

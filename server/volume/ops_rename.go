@@ -66,6 +66,9 @@ func (t *txn) rename(c Cred, a proto.Rename, res *RenameResult) error {
 	if err != nil {
 		return err
 	}
+	if err := notPlaceholder(src); err != nil {
+		return err
+	}
 	if err := checkSticky(c, fd, src); err != nil {
 		return err
 	}

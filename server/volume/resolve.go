@@ -328,6 +328,17 @@ func (t *txn) installEntries(dir uint32, want []proto.DirEntry) error {
 	return nil
 }
 
+// notPlaceholder refuses a client's change to a placeholder: the object
+// holds nothing yet, and a change would give it a version that hides
+// that; the replicas that hold it take the change, and resolution fills
+// this one.
+func notPlaceholder(n *vnode) error {
+	if n.VV == (proto.VV{}) {
+		return proto.Errorf(proto.CodeBusy, "not resolved yet: this replica holds only the object's name")
+	}
+	return nil
+}
+
 // placeholder creates the object a new entry names, empty and with a zero
 // version vector: every replica that has it dominates, so its first access
 // resolves it.

@@ -1,0 +1,95 @@
+package e2e
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coda-fs/coda/server/bintest"
+)
+
+// TestDisconnectedWork: a client cut off from every server (cfs disconnect)
+// keeps serving what it cached, fails a cache miss with ETIMEDOUT at once,
+// and takes uploads, deletions, a new directory, renames and chmods,
+// logging them (cfs lv counts them; a file created, written ten times,
+// renamed and removed leaves nothing in the log). Reconnected, the log is
+// reintegrated by itself: another client sees the union minus the
+// deletions, the replicas are identical, and the log is empty.
+func TestDisconnectedWork(t *testing.T) {
+	c := cell{bintest.NewCell(t, bintest.CellOptions{Realm: realm, Servers: 2})}
+	a, b := c.Venus("a"), c.Venus("b")
+	run := func(args ...string) bintest.Result { t.Helper(); return mustRun(t, args...) }
+	sh(t, "mkdir "+a.Root+"/www && for i in 1 2 3 4 5; do echo page $i > "+a.Root+"/www/page$i; done && touch "+a.Root+"/www/seed")
+	sh(t, "echo unseen > "+b.Root+"/www/unseen")
+	sh(t, "cat "+a.Root+"/www/page* > /dev/null && ls -l "+a.Root+"/www > /dev/null")
+
+	run("cfs", "disconnect", "--mount", a.Mount)
+	if out := sh(t, "cat "+a.Root+"/www/page3"); out != "page 3\n" {
+		t.Fatalf("a cached page while disconnected: %q", out)
+	}
+	start := time.Now()
+	if _, err := os.ReadFile(a.Root + "/www/unseen"); !errors.Is(err, syscall.ETIMEDOUT) {
+		t.Fatalf("a cache miss while disconnected: %v, want ETIMEDOUT", err)
+	} else if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("a cache miss took %v, bar is 5 s", d)
+	}
+	sh(t, "cd "+a.Root+"/www && for i in $(seq 1 30); do echo upload $i > up$i; done && rm page1 page2 && "+
+		"mkdir new && echo x > new/x && mv up1 new/ && chmod 600 up2 && ls -l > /dev/null")
+	before := run("cfs", "lv", a.Root).Stdout
+	if !strings.Contains(before, "State is disconnected") || logged(t, before) < 36 {
+		t.Fatalf("cfs lv while disconnected:\n%s", before)
+	}
+	// Created, written ten times, renamed and removed: nothing more to send.
+	sh(t, "cd "+a.Root+"/www && echo 0 > tmp && for i in $(seq 1 9); do echo $i >> tmp; done && mv tmp tmp2 && rm tmp2")
+	if after := run("cfs", "lv", a.Root).Stdout; logged(t, after) != logged(t, before) {
+		t.Fatalf("a short-lived file left records in the log:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+
+	run("cfs", "reconnect", "--mount", a.Mount)
+	names := []string{"new", "new/up1", "new/x", "page3", "page4", "page5", "seed", "unseen"}
+	for i := 2; i <= 30; i++ {
+		names = append(names, "up"+strconv.Itoa(i))
+	}
+	sort.Strings(names)
+	want := strings.Join(names, "\n") + "\n"
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, _ := exec.Command("bash", "-c", "cd "+b.Root+"/www && find . -mindepth 1 | sed 's#^./##' | LC_ALL=C sort").CombinedOutput()
+		got := string(out)
+		if got == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the other client after reconnection:\n%s\nwant:\n%s\ncfs lv:\n%s", got, want, run("cfs", "lv", a.Root).Stdout)
+		}
+		time.Sleep(100 * time.Millisecond) // poll: reintegration runs by itself
+	}
+	if out := sh(t, "cat "+b.Root+"/www/new/up1 "+b.Root+"/www/new/x; stat -c %a "+b.Root+"/www/up2"); out != "upload 1\nx\n600\n" {
+		t.Fatalf("reintegrated contents: %q", out)
+	}
+	if lv := run("cfs", "lv", a.Root).Stdout; logged(t, lv) != 0 || !strings.Contains(lv, "State is connected") {
+		t.Fatalf("cfs lv after reintegration:\n%s", lv)
+	}
+	c.waitLevel(t, a.Root)
+}
+
+// logged is the number of logged updates cfs lv reports.
+func logged(t *testing.T, lv string) int {
+	t.Helper()
+	i := strings.Index(lv, "; ")
+	var n int
+	if i < 0 || len(lv) < i+2 {
+		t.Fatalf("no log count in cfs lv:\n%s", lv)
+	}
+	if _, err := fmt.Sscanf(lv[i+2:], "%d updates", &n); err != nil {
+		t.Fatalf("no log count in cfs lv: %v\n%s", err, lv)
+	}
+	return n
+}

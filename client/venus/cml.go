@@ -1,0 +1,245 @@
+package venus
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/coda-fs/coda/server/proto"
+	"github.com/coda-fs/coda/server/store"
+)
+
+// The client modification log (CML). While no replica of a volume can be
+// reached, venus applies each update to its cache alone (emulate.go) and
+// appends it here: the request as it would have gone to the servers, with
+// its store id and the local uid that made it. The log lives in the cache
+// database beside the objects and entries it changed, committed before the
+// update returns (a kill -9 loses nothing acknowledged). When a replica is
+// reachable again the records are replayed in order (reintegrate.go).
+//
+// Objects a record names are pinned: venus keeps serving its own version
+// of them (no revalidation, no eviction) until the record is reintegrated.
+//
+// Records cancel as in Coda: a newer store of a file supersedes older
+// ones, and everything done to an object created in the log goes when the
+// object is removed again (create, write 10 times, rename, remove: nothing
+// is left to send). Records being shipped are never touched.
+
+// prefCML keys the log: L volume seq → record.
+const prefCML = 'L'
+
+// cmlRecord is one logged update.
+type cmlRecord struct {
+	seq     uint64
+	uid     uint32 // the local uid whose token ships it
+	who     int32  // the Coda user it acted as (0: anonymous)
+	op      proto.Op
+	sid     proto.StoreID
+	req     []byte      // the request, proto-encoded
+	subject proto.FID   // the object it changes
+	fids    []proto.FID // every object it names (pinned while it is logged)
+	// created: the record made subject (create, mkdir, symlink);
+	// replaces: a rename over an existing name, or a link (cannot cancel).
+	created, replaces bool
+	size              int64 // bytes of data a store ships
+	shipping          bool  // being reintegrated: not to be cancelled
+}
+
+func cmlKey(vol uint32, seq uint64) []byte {
+	k := make([]byte, 13)
+	k[0] = prefCML
+	binary.BigEndian.PutUint32(k[1:], vol)
+	binary.BigEndian.PutUint64(k[5:], seq)
+	return k
+}
+
+const cmlRecordVersion = 1
+
+func (r *cmlRecord) encode() []byte {
+	var e proto.Encoder
+	e.U8(cmlRecordVersion)
+	e.U32(r.uid)
+	e.I32(r.who)
+	e.U16(uint16(r.op))
+	e.StoreID(r.sid)
+	e.Bytes(r.req)
+	e.FID(r.subject)
+	e.U32(uint32(len(r.fids)))
+	for _, f := range r.fids {
+		e.FID(f)
+	}
+	e.Bool(r.created)
+	e.Bool(r.replaces)
+	e.I64(r.size)
+	return e.B
+}
+
+func decodeCMLRecord(seq uint64, b []byte) (*cmlRecord, error) {
+	d := proto.NewDecoder(b)
+	if v := d.U8(); v != cmlRecordVersion {
+		return nil, fmt.Errorf("log record %d has version %d", seq, v)
+	}
+	r := &cmlRecord{seq: seq, uid: d.U32(), who: d.I32(), op: proto.Op(d.U16()), sid: d.StoreID(), req: d.Bytes(proto.MaxFrame)}
+	r.subject = d.FID()
+	for n := d.Count(16, 12); n > 0; n-- {
+		r.fids = append(r.fids, d.FID())
+	}
+	r.created, r.replaces, r.size = d.Bool(), d.Bool(), d.I64()
+	if err := d.Done(); err != nil {
+		return nil, fmt.Errorf("log record %d: %w", seq, err)
+	}
+	return r, nil
+}
+
+// request decodes the record's request.
+func (r *cmlRecord) request() (proto.Message, error) {
+	var m proto.Message
+	switch r.op {
+	case proto.OpCreate, proto.OpMkdir, proto.OpSymlink:
+		m = &proto.Create{}
+	case proto.OpRemove, proto.OpRmdir:
+		m = &proto.Remove{}
+	case proto.OpRename:
+		m = &proto.Rename{}
+	case proto.OpLink:
+		m = &proto.Link{}
+	case proto.OpStore:
+		m = &proto.Store{}
+	case proto.OpSetAttr:
+		m = &proto.SetAttr{}
+	default:
+		return nil, fmt.Errorf("log record %d: op %v cannot be logged", r.seq, r.op)
+	}
+	return m, proto.Unmarshal(r.req, m)
+}
+
+// newReply makes the reply message of the record's op.
+func (r *cmlRecord) newReply() proto.Message {
+	switch r.op {
+	case proto.OpStore, proto.OpSetAttr:
+		return &proto.AttrReply{}
+	case proto.OpRename:
+		return &proto.RenameReply{}
+	}
+	return &proto.DirOpReply{}
+}
+
+// cmlAppend logs rec for volume vol, cancelling what it makes pointless,
+// and writes it (and every cache change before it) to the cache database
+// without waiting for the disk: a crash of venus loses nothing, a power
+// cut at most the writes of the last moments. Callers hold v.mu.
+func (v *Venus) cmlAppend(vol *volume, rec *cmlRecord) {
+	switch {
+	case rec.op == proto.OpStore:
+		v.cmlDrop(vol, func(old *cmlRecord) bool { return old.op == proto.OpStore && old.subject == rec.subject })
+	case (rec.op == proto.OpRemove || rec.op == proto.OpRmdir) && v.cmlCancels(vol, rec.subject):
+		v.cmlDrop(vol, func(old *cmlRecord) bool { return old.subject == rec.subject })
+		v.cmlCommit()
+		return
+	}
+	v.cmlNext++
+	rec.seq = v.cmlNext
+	vol.cml = append(vol.cml, rec)
+	for _, f := range rec.fids {
+		v.pins[f]++
+	}
+	v.meta.write(func(b *store.Batch) { b.Set(cmlKey(vol.id, rec.seq), rec.encode()) })
+	v.cmlCommit()
+}
+
+// cmlCancels reports whether every record about obj can go with its
+// removal: obj was created in the log, nothing else names it, and no
+// record about it has effects beyond it (or is being shipped).
+func (v *Venus) cmlCancels(vol *volume, obj proto.FID) bool {
+	created := false
+	for _, r := range vol.cml {
+		if r.subject == obj {
+			if r.shipping || r.replaces {
+				return false
+			}
+			created = created || r.created
+			continue
+		}
+		for _, f := range r.fids {
+			if f == obj {
+				return false // e.g. a name made or moved in it
+			}
+		}
+	}
+	return created
+}
+
+// cmlDrop removes the records of vol that drop reports, unless shipping.
+// Callers hold v.mu.
+func (v *Venus) cmlDrop(vol *volume, drop func(*cmlRecord) bool) {
+	kept := vol.cml[:0]
+	for _, r := range vol.cml {
+		if r.shipping || !drop(r) {
+			kept = append(kept, r)
+			continue
+		}
+		v.cmlForget(vol, r)
+	}
+	clear(vol.cml[len(kept):])
+	vol.cml = kept
+}
+
+// cmlForget deletes r from the database and unpins its objects.
+// Callers hold v.mu.
+func (v *Venus) cmlForget(vol *volume, r *cmlRecord) {
+	for _, f := range r.fids {
+		if v.pins[f]--; v.pins[f] <= 0 {
+			delete(v.pins, f)
+		}
+	}
+	v.meta.write(func(b *store.Batch) { b.Delete(cmlKey(vol.id, r.seq)) })
+}
+
+// cmlCommit writes the pending cache changes to the database's log now,
+// not waiting for the disk (the flusher's next sync covers them).
+// Callers hold v.mu.
+func (v *Venus) cmlCommit() {
+	if err := v.meta.apply(); err != nil {
+		v.log.Error("client modification log not saved", "err", err)
+	}
+}
+
+// pinned reports whether o has logged updates not yet reintegrated.
+// Callers hold v.mu.
+func (v *Venus) pinned(o *object) bool { return v.pins[o.fid] > 0 }
+
+// loadCML reads every volume's log at startup and pins its objects.
+func (v *Venus) loadCML() error {
+	return v.meta.scan(prefCML, func(k, val []byte) error {
+		if len(k) != 13 {
+			return fmt.Errorf("bad log key %x", k)
+		}
+		id, seq := binary.BigEndian.Uint32(k[1:]), binary.BigEndian.Uint64(k[5:])
+		r, err := decodeCMLRecord(seq, val)
+		if err != nil {
+			return err
+		}
+		vol := v.volumeFor(id)
+		vol.cml = append(vol.cml, r)
+		for _, f := range r.fids {
+			v.pins[f]++
+		}
+		v.cmlNext = max(v.cmlNext, seq)
+		return nil
+	})
+}
+
+// CMLStatus is what a volume's log holds.
+type CMLStatus struct {
+	Records int
+	Bytes   int64
+}
+
+// cmlStatus sums vol's log. Callers hold v.mu.
+func cmlStatus(vol *volume) CMLStatus {
+	var s CMLStatus
+	for _, r := range vol.cml {
+		s.Records++
+		s.Bytes += int64(len(r.req)) + r.size
+	}
+	return s
+}

@@ -1,0 +1,206 @@
+package venus
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/coda-fs/coda/server/proto"
+	"github.com/coda-fs/coda/server/rpc"
+)
+
+// Reintegration replays a volume's CML on the servers once a replica is
+// reachable again, oldest record first, each with the store id it was
+// logged with (a record sent twice is applied once). It runs as the local
+// user who made each record; a record whose user has no valid token waits,
+// as does the rest of the log behind it, until clog gives one. The servers'
+// replies replace the emulated versions of the objects no later record
+// names. A record the servers refuse stops the volume's reintegration and
+// stays in the log (nothing is lost); cfs lv says why.
+
+// logging reports whether updates of volume id go to its log: it is
+// disconnected, or its log still holds updates (they go first).
+func (v *Venus) logging(id uint32) bool {
+	v.mu.Lock()
+	vol := v.vols[id]
+	pending := vol != nil && len(vol.cml) > 0
+	v.mu.Unlock()
+	return pending || v.disconnected(id)
+}
+
+// startReintegration reintegrates, in the background, every volume whose
+// log holds updates (a server came back, a user got a token).
+func (v *Venus) startReintegration() {
+	select {
+	case <-v.closing:
+		return
+	default:
+	}
+	v.bg.Add(1)
+	go func() {
+		defer v.bg.Done()
+		v.mu.Lock()
+		var ids []uint32
+		for id, vol := range v.vols {
+			if len(vol.cml) > 0 && !vol.reintegrating {
+				ids = append(ids, id)
+			}
+		}
+		v.mu.Unlock()
+		for _, id := range ids {
+			v.reintegrate(id)
+		}
+	}()
+}
+
+// reintegrate replays volume id's log until it is empty or a record
+// cannot go yet.
+func (v *Venus) reintegrate(id uint32) {
+	v.mu.Lock()
+	vol := v.volumeFor(id)
+	if vol.reintegrating || len(vol.cml) == 0 {
+		v.mu.Unlock()
+		return
+	}
+	vol.reintegrating = true
+	v.mu.Unlock()
+	start, shipped := time.Now(), 0
+	why := ""
+	defer func() {
+		v.mu.Lock()
+		vol.reintegrating = false
+		vol.waitReason = why
+		left := len(vol.cml)
+		v.mu.Unlock()
+		if shipped > 0 || why != "" {
+			msg := fmt.Sprintf("volume %s: %d updates reintegrated in %v, %d left", vol.label(), shipped, time.Since(start).Round(time.Millisecond), left)
+			if why != "" {
+				msg += "; waiting: " + why
+			}
+			v.event(nil, EventReintegrated, proto.FID{}, msg)
+			v.log.Info("reintegration", "volume", vol.label(), "shipped", shipped, "left", left, "waiting", why)
+		}
+	}()
+	for {
+		select {
+		case <-v.closing:
+			return
+		default:
+		}
+		v.mu.Lock()
+		if len(vol.cml) == 0 {
+			v.mu.Unlock()
+			return
+		}
+		rec := vol.cml[0]
+		rec.shipping = true
+		v.mu.Unlock()
+		if v.disconnected(id) {
+			why = "no replica reachable"
+		} else {
+			why = v.ship(vol, rec)
+		}
+		v.mu.Lock()
+		rec.shipping = false
+		v.mu.Unlock()
+		if why != "" {
+			return
+		}
+		shipped++
+	}
+}
+
+// ship sends one record and, when the servers took it, drops it from the
+// log and applies their reply. It returns why the record could not go
+// ("" when it went).
+func (v *Venus) ship(vol *volume, rec *cmlRecord) string {
+	c := Caller{UID: rec.uid}
+	if idn, _ := v.identityOf(c); idn.uid != rec.who {
+		return fmt.Sprintf("no valid token for local uid %d (run clog as that user)", rec.uid)
+	}
+	req, err := rec.request()
+	if err != nil {
+		return err.Error()
+	}
+	var opts *rpc.CallOpts
+	if rec.op == proto.OpStore {
+		f, size, err := v.shipData(rec)
+		if err != nil {
+			return err.Error()
+		}
+		defer f.Close()
+		req.(*proto.Store).Size = size
+		ext, err := rpc.FileExtents(f, size)
+		if err != nil {
+			return err.Error()
+		}
+		opts = &rpc.CallOpts{Upload: &rpc.Source{R: f, Size: size, Extents: ext}}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), v.opts.DataTimeout)
+	defer cancel()
+	st, resp, err := v.send(ctx, c, vol.id, rec.op, req, rec.sid, rec.newReply, opts)
+	if err != nil {
+		if connFailure(err) {
+			return "no replica reachable"
+		}
+		v.log.Warn("a logged update was refused; it stays in the log", "volume", vol.label(), "op", rec.op, "fid", rec.subject, "err", err)
+		return fmt.Sprintf("the servers refused a logged %v of %v: %v", rec.op, rec.subject, err)
+	}
+	v.stats.reintegrated.Add(1)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(vol.cml) > 0 && vol.cml[0] == rec {
+		vol.cml = vol.cml[1:]
+	}
+	v.cmlForget(vol, rec)
+	for _, a := range replyAttrs(resp) {
+		o := v.objs[a.FID]
+		if a.FID.IsZero() || o == nil || v.pinned(o) {
+			continue // a later record changes it again: venus's version stands
+		}
+		// The servers now hold what venus holds: the cached data and
+		// entries are those of the servers' version.
+		if o.cont != "" && o.contVV == o.attr.VV {
+			o.contVV = a.VV
+		}
+		if dirValid(o) {
+			o.dir.vv = a.VV
+			v.meta.putDir(o)
+		}
+		v.applyAttr(o, *a, st)
+	}
+	return ""
+}
+
+// shipData opens the container whose data a logged store sends.
+func (v *Venus) shipData(rec *cmlRecord) (*os.File, int64, error) {
+	v.mu.Lock()
+	o := v.objs[rec.subject]
+	name := ""
+	if o != nil {
+		name = o.cont
+	}
+	v.mu.Unlock()
+	if name == "" {
+		return nil, 0, fmt.Errorf("the data of %v is not in the cache", rec.subject)
+	}
+	f, err := v.conts.open(name)
+	if err != nil {
+		return nil, 0, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, st.Size(), nil
+}
+
+// label names a volume in messages.
+func (vol *volume) label() string {
+	if vol.name != "" {
+		return vol.name
+	}
+	return fmt.Sprintf("%#x", vol.id)
+}
