@@ -42,6 +42,7 @@ func (b *breakLog) since(fid proto.FID, from uint64) bool {
 type stamp struct {
 	gen, seq uint64
 	who      int32 // the Coda user the request acted as (0: anonymous)
+	local    bool  // the reply was emulated: the update is in the CML
 }
 
 // promiseOK reports whether a reply sent under st still carries a valid

@@ -40,8 +40,9 @@ type cmlRecord struct {
 	// created: the record made subject (create, mkdir, symlink);
 	// replaces: a rename over an existing name, or a link (cannot cancel).
 	created, replaces bool
-	size              int64 // bytes of data a store ships
-	shipping          bool  // being reintegrated: not to be cancelled
+	size              int64  // bytes of data a store ships
+	cont              string // the container holding a store's data when it was logged
+	shipping          bool   // being reintegrated: not to be cancelled
 }
 
 func cmlKey(vol uint32, seq uint64) []byte {
@@ -70,6 +71,7 @@ func (r *cmlRecord) encode() []byte {
 	e.Bool(r.created)
 	e.Bool(r.replaces)
 	e.I64(r.size)
+	e.String(r.cont)
 	return e.B
 }
 
@@ -83,7 +85,7 @@ func decodeCMLRecord(seq uint64, b []byte) (*cmlRecord, error) {
 	for n := d.Count(16, 12); n > 0; n-- {
 		r.fids = append(r.fids, d.FID())
 	}
-	r.created, r.replaces, r.size = d.Bool(), d.Bool(), d.I64()
+	r.created, r.replaces, r.size, r.cont = d.Bool(), d.Bool(), d.I64(), d.String(64)
 	if err := d.Done(); err != nil {
 		return nil, fmt.Errorf("log record %d: %w", seq, err)
 	}

@@ -1,9 +1,11 @@
 package venus
 
 import (
+	"os"
 	"time"
 
 	"github.com/coda-fs/coda/server/proto"
+	"github.com/coda-fs/coda/server/rpc"
 )
 
 // Disconnected operation. A volume none of whose replicas venus can reach
@@ -39,11 +41,21 @@ func (v *Venus) disconnected(id uint32) bool {
 
 // emulate applies update op (with store id sid) to the cache of volume id
 // and logs it, returning the reply the servers would have sent.
-func (v *Venus) emulate(c Caller, id uint32, op proto.Op, req proto.Message, sid proto.StoreID) (stamp, proto.Message, error) {
+func (v *Venus) emulate(c Caller, id uint32, op proto.Op, req proto.Message, sid proto.StoreID, opts *rpc.CallOpts) (stamp, proto.Message, error) {
+	if opts != nil && opts.Upload != nil {
+		// A logged store ships the container later: its data must be on
+		// disk before the record is (a crash must not leave a record
+		// whose data is gone).
+		if f, ok := opts.Upload.R.(*os.File); ok {
+			if err := f.Sync(); err != nil {
+				return stamp{}, nil, err
+			}
+		}
+	}
 	idn, _ := v.identityOf(c)
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	st := stamp{gen: v.gen, seq: v.breaks.seq, who: idn.uid}
+	st := stamp{gen: v.gen, seq: v.breaks.seq, who: idn.uid, local: true}
 	now := time.Now().UnixNano()
 	touch := func(a *proto.Attr) {
 		a.VV.Store = sid
@@ -192,7 +204,7 @@ func (v *Venus) emulate(c Caller, id uint32, op proto.Op, req proto.Message, sid
 		a := o.attr
 		touch(&a)
 		a.Size, a.Mtime = r.Size, r.Mtime
-		rec.subject, rec.fids, rec.size = r.FID, []proto.FID{r.FID}, r.Size
+		rec.subject, rec.fids, rec.size, rec.cont = r.FID, []proto.FID{r.FID}, r.Size, o.cont
 		reply = &proto.AttrReply{Attr: a}
 	case *proto.SetAttr:
 		o, err := cached(r.FID)

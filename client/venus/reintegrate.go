@@ -176,9 +176,8 @@ func (v *Venus) ship(vol *volume, rec *cmlRecord) string {
 // shipData opens the container whose data a logged store sends.
 func (v *Venus) shipData(rec *cmlRecord) (*os.File, int64, error) {
 	v.mu.Lock()
-	o := v.objs[rec.subject]
-	name := ""
-	if o != nil {
+	name := rec.cont // what the record was logged with, if venus died since
+	if o := v.objs[rec.subject]; o != nil && o.cont != "" {
 		name = o.cont
 	}
 	v.mu.Unlock()

@@ -173,13 +173,13 @@ type cop1 struct {
 // version vectors as they are once COP2 is done everywhere.
 func (v *Venus) update(ctx context.Context, c Caller, id uint32, op proto.Op, req proto.Message, sid proto.StoreID, newResp func() proto.Message, opts *rpc.CallOpts) (stamp, proto.Message, error) {
 	if v.logging(id) {
-		return v.emulate(c, id, op, req, sid)
+		return v.emulate(c, id, op, req, sid, opts)
 	}
 	st, m, err := v.send(ctx, c, id, op, req, sid, newResp, opts)
 	if err != nil && connFailure(err) && v.disconnected(id) {
 		// Every replica went away under the update: it is logged and
 		// sent again, with its store id, when one is back.
-		return v.emulate(c, id, op, req, sid)
+		return v.emulate(c, id, op, req, sid, opts)
 	}
 	return st, m, err
 }
@@ -375,8 +375,10 @@ func (v *Venus) newFID(ctx context.Context, c Caller, id uint32) (proto.FID, err
 	if v.disconnected(id) {
 		return proto.FID{}, nil
 	}
-	if err := v.reserveFIDs(ctx, c, id); err != nil {
-		return proto.FID{}, err
+	for range fidLow / fidBatch { // a disconnection may come at any time
+		if err := v.reserveFIDs(ctx, c, id); err != nil {
+			return proto.FID{}, err
+		}
 	}
 	return v.newFID(ctx, c, id)
 }

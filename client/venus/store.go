@@ -43,9 +43,16 @@ func (v *Venus) storeIfDirty(ctx context.Context, c Caller, o *object) error {
 	defer v.mu.Unlock()
 	v.applyAttr(o, r.Attr, st)
 	o.contVV, o.contStat, o.pending = r.Attr.VV, cur, false
-	v.markUnsynced(o)
+	if st.local {
+		o.unsynced = false // emulate synced it before logging the store
+	} else {
+		v.markUnsynced(o)
+	}
 	v.setContBytes(o, blocks)
 	v.meta.putObject(o)
+	if st.local {
+		v.cmlCommit() // the record naming the container, beside the log's
+	}
 	return nil
 }
 

@@ -195,6 +195,13 @@ func (v *Venus) loadClientID() error {
 func (v *Venus) checkContainers(objs []*object) error {
 	sort.Slice(objs, func(i, j int) bool { return objs[i].lastUse < objs[j].lastUse })
 	keep := map[string]bool{}
+	for _, vol := range v.vols {
+		for _, r := range vol.cml {
+			if r.cont != "" {
+				keep[r.cont] = true // a logged store ships it
+			}
+		}
+	}
 	for _, o := range objs {
 		st, blocks, err := v.conts.check(o.cont)
 		if err != nil || (st != o.contStat && !o.pending) {
