@@ -73,11 +73,22 @@ func CompareCounters(a, b proto.VV) Order {
 	return Equal
 }
 
-// WeaklyEqual reports whether a and b carry the same non-zero StoreID: both
-// replicas applied the same update last, so they hold the same state even
-// if their counters differ (a COP2 that did not arrive everywhere).
+// WeaklyEqual reports whether a and b carry the same non-zero StoreID and
+// counters no slot of which differs by more than one: both replicas
+// applied the same update last, and the counters differ only as a COP2 of
+// that update that did not arrive everywhere can make them. Larger
+// differences mean one replica missed other updates before that one (it
+// was down for them): the replicas differ, last update in common or not.
 func WeaklyEqual(a, b proto.VV) bool {
-	return a.Store == b.Store && a.Store != (proto.StoreID{})
+	if a.Store != b.Store || a.Store == (proto.StoreID{}) {
+		return false
+	}
+	for i := range a.Counters {
+		if a.Counters[i] > b.Counters[i]+1 || b.Counters[i] > a.Counters[i]+1 {
+			return false
+		}
+	}
+	return true
 }
 
 // Compare is the order resolution uses: the counters' order, except that

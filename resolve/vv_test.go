@@ -33,6 +33,8 @@ func TestCompare(t *testing.T) {
 		{"weak equal: lost COP2", vv(7, 3, 1, 0), vv(7, 3, 0, 1), Equal, Concurrent},
 		{"weak equal over dominance", vv(7, 3, 2, 2), vv(7, 3, 1, 1), Equal, Dominates},
 		{"zero store is not weak", vv(0, 0, 1, 0), vv(0, 0, 0, 1), Concurrent, Concurrent},
+		{"same last update, earlier ones missed", vv(7, 3, 9, 2), vv(7, 3, 2, 9), Concurrent, Concurrent},
+		{"same last update, a replica was down before", vv(7, 3, 5, 5), vv(7, 3, 2, 5), Dominates, Dominates},
 		{"zero store dominated", vv(0, 0, 1), vv(0, 0, 2), Dominated, Dominated},
 		{"same client other seq", vv(7, 3, 1, 0), vv(7, 4, 0, 1), Concurrent, Concurrent},
 	}

@@ -125,3 +125,141 @@ func TestVenusKilledWhileDisconnected(t *testing.T) {
 	}
 	c.waitLevel(t, a.Root)
 }
+
+// TestWebFarmServersStopped: two web servers (clients) on three file
+// servers, all SIGSTOPped: both keep serving their cached pages, a cache
+// miss fails with ETIMEDOUT within 5 s, and each takes 300 uploads with
+// unique names and deletes 50 old pages. When the servers resume, within
+// 10 s both clients and the servers agree on the union minus the
+// deletions, with no conflict.
+func TestWebFarmServersStopped(t *testing.T) {
+	c := replicatedCell(t)
+	a, b := c.Venus("a"), c.Venus("b")
+	sh(t, "mkdir "+a.Root+"/www && cd "+a.Root+"/www && for i in $(seq 1 120); do echo page $i > p$i; done && echo late > late")
+	sh(t, "cat "+a.Root+"/www/p* > /dev/null && cat "+b.Root+"/www/p* > /dev/null && touch "+a.Root+"/www/.a "+b.Root+"/www/.b")
+	sh(t, "rm "+a.Root+"/www/.a "+b.Root+"/www/.b") // each client has reserved FIDs
+	for _, s := range c.Servers {
+		s.Proc.Signal(syscall.SIGSTOP)
+	}
+	resumed := false
+	resume := func() {
+		if !resumed {
+			for _, s := range c.Servers {
+				s.Proc.Signal(syscall.SIGCONT)
+			}
+			resumed = true
+		}
+	}
+	defer resume()
+	for _, v := range []*bintest.Venus{a, b} {
+		if out := sh(t, "cat "+v.Root+"/www/p7"); out != "page 7\n" {
+			t.Fatalf("%s serves a cached page as %q", v.Mount, out)
+		}
+	}
+	start := time.Now()
+	if _, err := os.ReadFile(b.Root + "/www/late"); !errors.Is(err, syscall.ETIMEDOUT) {
+		t.Fatalf("a cache miss with the servers stopped: %v, want ETIMEDOUT", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("a cache miss took %v, bar is 5 s", d)
+	}
+	done := make(chan error, 2)
+	for _, side := range []struct {
+		v       *bintest.Venus
+		who     string
+		deleted string
+	}{{a, "a", "1 50"}, {b, "b", "51 100"}} {
+		go func() {
+			out, err := exec.Command("bash", "-c", "cd "+side.v.Root+"/www && for i in $(seq 1 300); do echo image > "+side.who+"-up$i.jpg || exit 1; done && "+
+				"for i in $(seq "+side.deleted+"); do rm p$i || exit 1; done").CombinedOutput()
+			if err != nil {
+				err = fmt.Errorf("%s: %v: %s", side.who, err, out)
+			}
+			done <- err
+		}()
+	}
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	resume()
+	resumedAt := time.Now()
+	var names []string
+	for i := 101; i <= 120; i++ {
+		names = append(names, "p"+strconv.Itoa(i))
+	}
+	for _, who := range []string{"a", "b"} {
+		for i := 1; i <= 300; i++ {
+			names = append(names, who+"-up"+strconv.Itoa(i)+".jpg")
+		}
+	}
+	names = append(names, "late")
+	sort.Strings(names)
+	want := strings.Join(names, "\n") + "\n"
+	for {
+		same := true
+		var got string
+		for _, v := range []*bintest.Venus{a, b} {
+			out, _ := exec.Command("bash", "-c", "ls "+v.Root+"/www | LC_ALL=C sort").CombinedOutput()
+			if got = string(out); got != want {
+				same = false
+				break
+			}
+		}
+		if same {
+			break
+		}
+		if time.Since(resumedAt) > 10*time.Second {
+			var dbg string // what the servers said of the directory, and its replicas
+			for _, s := range c.Servers {
+				l, _ := os.ReadFile(s.Log)
+				n := 0
+				for _, line := range strings.Split(string(l), "\n") {
+					if n < 3 && (strings.Contains(line, "conflict") || strings.Contains(line, "diverged")) {
+						dbg += line[:min(len(line), 600)] + "\n"
+						n++
+					}
+				}
+			}
+			for i := 1; i <= 3; i++ {
+				l := c.vnodeLines(t, i)
+				dbg += fmt.Sprintf("server %d: %d vnodes; dirs:\n", i, strings.Count(l, "\n")+1)
+				for _, line := range strings.Split(l, "\n") {
+					if strings.Contains(line, " dir ") {
+						dbg += line + "\n"
+					}
+				}
+			}
+			t.Fatalf("10 s after the servers resumed a client lists %d names, want %d (%.300s)\n%s", strings.Count(got, "\n"), len(names), lineDiff(got, want), dbg)
+		}
+		time.Sleep(100 * time.Millisecond) // poll: both reintegrate by themselves
+	}
+	t.Logf("both clients agree %v after the servers resumed", time.Since(resumedAt).Round(time.Millisecond))
+	if out, _ := exec.Command("find", a.Root, "-lname", "@*").CombinedOutput(); len(out) != 0 {
+		t.Fatalf("conflicts: %s", out)
+	}
+	c.waitLevel(t, a.Root)
+}
+
+// lineDiff names the lines only one of got and want has.
+func lineDiff(got, want string) string {
+	in := map[string]int{}
+	for _, l := range strings.Split(got, "\n") {
+		in[l]++
+	}
+	for _, l := range strings.Split(want, "\n") {
+		in[l]--
+	}
+	var out []string
+	for l, n := range in {
+		switch {
+		case n > 0:
+			out = append(out, "extra "+l)
+		case n < 0:
+			out = append(out, "missing "+l)
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}

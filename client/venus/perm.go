@@ -136,6 +136,14 @@ func (v *Venus) rightsFor(ctx context.Context, c Caller, o *object) (identity, a
 		return id, 0, proto.Errorf(proto.CodeTimeout, "disconnected, and this user's rights here are not cached")
 	}
 	a, err := v.getAttrAs(ctx, c, o)
+	if err != nil && v.disconnected(o.fid.Volume) {
+		v.mu.Lock()
+		r, ok = v.cachedRights(o, id.uid, true) // disconnected under the call
+		v.mu.Unlock()
+		if ok {
+			return id, r, nil
+		}
+	}
 	if err != nil {
 		return id, 0, err
 	}

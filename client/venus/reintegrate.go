@@ -65,6 +65,7 @@ func (v *Venus) reintegrate(id uint32) {
 	}
 	vol.reintegrating = true
 	v.mu.Unlock()
+	v.awaitReplicas(id)
 	start, shipped := time.Now(), 0
 	why := ""
 	defer func() {
@@ -108,6 +109,42 @@ func (v *Venus) reintegrate(id uint32) {
 			return
 		}
 		shipped++
+	}
+}
+
+// reintegrateGrace is how long reintegration waits for every replica of a
+// volume once one is back: the log then goes to all of them at once
+// instead of leaving the late ones to resolution.
+const reintegrateGrace = 5 * time.Second
+
+// awaitReplicas waits, at most reintegrateGrace, until every replica of
+// volume id is reachable, asking the probers to try the others at once.
+func (v *Venus) awaitReplicas(id uint32) {
+	v.link.kick()
+	deadline := time.NewTimer(reintegrateGrace)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		v.mu.Lock()
+		reps := v.volumeFor(id).reps
+		v.mu.Unlock()
+		up := 0
+		for _, r := range reps {
+			if !v.link.isDown(r.Addr) {
+				up++
+			}
+		}
+		if up == len(reps) {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			return
+		case <-v.closing:
+			return
+		}
 	}
 }
 
@@ -159,14 +196,12 @@ func (v *Venus) ship(vol *volume, rec *cmlRecord) string {
 		if a.FID.IsZero() || o == nil || v.pinned(o) {
 			continue // a later record changes it again: venus's version stands
 		}
-		// The servers now hold what venus holds: the cached data and
-		// entries are those of the servers' version.
-		if o.cont != "" && o.contVV == o.attr.VV {
+		// A file this record stored holds venus's data in the servers'
+		// new version. Anything else is taken from the servers again:
+		// other clients may have changed it meanwhile (a directory's
+		// entries, above all).
+		if rec.op == proto.OpStore && a.FID == rec.subject && o.cont != "" && o.contVV == o.attr.VV {
 			o.contVV = a.VV
-		}
-		if dirValid(o) {
-			o.dir.vv = a.VV
-			v.meta.putDir(o)
 		}
 		v.applyAttr(o, *a, st)
 	}

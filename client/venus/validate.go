@@ -24,16 +24,20 @@ func (v *Venus) ensureValid(ctx context.Context, c Caller, o *object) error {
 		}
 		return proto.Errorf(proto.CodeTimeout, "disconnected from every replica of the volume, and not cached")
 	}
-	if err := v.ensureVolume(ctx, c, o.fid.Volume); err != nil {
-		return err
+	err := v.ensureVolume(ctx, c, o.fid.Volume)
+	if err == nil {
+		v.mu.Lock()
+		ok = v.hasCB(o) || o.removed
+		v.mu.Unlock()
+		if ok {
+			return nil
+		}
+		err = v.getAttr(ctx, c, o)
 	}
-	v.mu.Lock()
-	ok = v.hasCB(o) || o.removed
-	v.mu.Unlock()
-	if ok {
-		return nil
+	if err != nil && cached && v.disconnected(o.fid.Volume) {
+		return nil // the servers went away under the call: disconnected now
 	}
-	return v.getAttr(ctx, c, o)
+	return err
 }
 
 // getAttr fetches o's status (and a promise).
