@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -18,14 +19,14 @@ var eventKinds = []string{venus.EventFetch, venus.EventStore, venus.EventServerD
 
 // NewCodaconCommand returns the codacon mode: venus's event stream.
 func NewCodaconCommand() *cli.Command {
-	var history, dump bool
+	var history, dump, asJSON bool
 	var count int
 	var only string
 	return &cli.Command{
 		Name:      "codacon",
 		Category:  "client",
 		Usage:     "print venus's live event stream",
-		UsageText: "coda codacon [--history|--dump] [--only KIND,...] [--count N] [PATH]",
+		UsageText: "coda codacon [--history|--dump] [--only KIND,...] [--count N] [--json] [PATH]",
 		Description: `Prints what the venus serving PATH (default: $CODA_MOUNT or /coda) does, one line per
 event, as it happens: TIME KIND [FID [PATH]]: DETAILS. The kinds:
 
@@ -40,7 +41,8 @@ event, as it happens: TIME KIND [FID [PATH]]: DETAILS. The kinds:
 Root sees every event; other users see those their own accesses caused and those of no one
 in particular (servers). Venus keeps the last 4096 events: --history prints those first,
 --dump prints them and exits. A reader too slow for the stream is told how many events it
-missed. Stops at interrupt, or after N events with --count.
+missed. Stops at interrupt, or after N events with --count. With --json each event is one
+JSON object per line (seq, time, kind, fid, path, msg, uid), for scripts.
 
 EXAMPLES:
    coda codacon
@@ -52,6 +54,7 @@ EXAMPLES:
 			&cli.BoolFlag{Name: "dump", Destination: &dump, Usage: "print the events venus keeps, then exit"},
 			&cli.StringFlag{Name: "only", Destination: &only, Usage: "print only events of the kinds in `LIST` (comma-separated)"},
 			&cli.IntFlag{Name: "count", Destination: &count, Usage: "exit after printing `N` events (0: never)"},
+			&cli.BoolFlag{Name: "json", Destination: &asJSON, Usage: "print each event as a line of JSON"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 1 {
@@ -102,7 +105,15 @@ EXAMPLES:
 					if kinds != nil && !slices.Contains(kinds, e.Kind) {
 						continue
 					}
-					fmt.Fprintln(c.App.Writer, e.String())
+					if asJSON {
+						b, err := json.Marshal(e)
+						if err != nil {
+							return fmt.Errorf("codacon: %w", err)
+						}
+						fmt.Fprintf(c.App.Writer, "%s\n", b)
+					} else {
+						fmt.Fprintln(c.App.Writer, e.String())
+					}
 					if printed++; count > 0 && printed >= count {
 						return nil
 					}

@@ -263,3 +263,46 @@ func lineDiff(got, want string) string {
 	sort.Strings(out)
 	return strings.Join(out, ", ")
 }
+
+// TestReintegrationWaitsForToken: updates logged while disconnected go as
+// the user who made them; with that user's token gone, reintegration waits
+// (cfs lv and codacon say why) and goes on by itself at the next clog.
+func TestReintegrationWaitsForToken(t *testing.T) {
+	c := cell{bintest.NewCell(t, bintest.CellOptions{Realm: realm, Servers: 2})}
+	a, b := c.Venus("a"), c.Venus("b")
+	sh(t, "mkdir "+a.Root+"/t")
+	mustRun(t, "cfs", "disconnect", "--mount", a.Mount)
+	sh(t, "echo while away > "+a.Root+"/t/f")
+	mustRun(t, "cunlog", "--mount", a.Mount)
+	mustRun(t, "cfs", "reconnect", "--mount", a.Mount)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		lv := mustRun(t, "cfs", "lv", a.Root).Stdout
+		if strings.Contains(lv, "Reintegration waits: no valid token for local uid 0") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cfs lv never said why reintegration waits:\n%s", lv)
+		}
+		time.Sleep(100 * time.Millisecond) // poll: reintegration starts by itself
+	}
+	if out := mustRun(t, "codacon", "--dump", "--json", "--only", "reintegrated", a.Root).Stdout; !strings.Contains(out, `"kind":"reintegrated"`) || !strings.Contains(out, "no valid token") {
+		t.Fatalf("codacon does not say why reintegration waits:\n%s", out)
+	}
+	if _, err := os.Stat(b.Root + "/t/f"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the update reached the servers without a token: %v", err)
+	}
+	if r := bintest.Run(t, bintest.AdminPassword+"\n", "clog", "-pipe", "--mount", a.Mount, "admin"); r.Code != 0 {
+		t.Fatalf("clog: %s", r.Stderr)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		if out, err := os.ReadFile(b.Root + "/t/f"); err == nil && string(out) == "while away\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after clog the update never reached the servers:\n%s", mustRun(t, "cfs", "lv", a.Root).Stdout)
+		}
+		time.Sleep(100 * time.Millisecond) // poll: clog restarts reintegration
+	}
+}
