@@ -78,12 +78,15 @@ func newCfsListVol() *cli.Command {
 		Aliases:   []string{"lv"},
 		Usage:     "describe the volume holding each path",
 		UsageText: "coda cfs listvol|lv PATH...",
-		Description: `Prints the volume holding each PATH: its name, id and type, then one line per replica:
-server id, address, replica id, and whether the server answers a probe now (up or down). Then
-the objects this venus saw differ between replicas and could not bring level, one line each
-with why: replicas that diverged (updates on both sides of a partition; see the resolution
-commands) or a replica that could not be reached or refused; or "No object known out of
-date".
+		Description: `Prints the volume holding each PATH: its name, id and type; its state on this client
+(connected; disconnected: no server answers, changes are logged; reintegrating: the log is
+being sent) with the number and bytes of changes logged for reintegration, and why
+reintegration waits (no server, no token for the user who made them, a refused change);
+then one line per replica: server id, address, replica id, and whether the server answers a
+probe now (up or down). Then the objects this venus saw differ between replicas and could not
+bring level, and the conflicts it knows of, one line each with why: replicas that diverged
+(updates on both sides of a partition; see coda-repair(7)) or a replica that could not be
+reached or refused; or "No object known out of date".
 
 EXAMPLES:
    coda cfs lv /coda/example.org
