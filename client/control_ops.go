@@ -41,7 +41,22 @@ const (
 	OpSetPolicy  = "setpolicy"    // PolicyArgs → nothing
 	OpGetPolicy  = "getpolicy"    // PolicyArgs (Ino) → PolicyArgs
 	OpEvents     = "events"       // EventsArgs → venus.EventBatch
+	OpListLocal  = "listlocal"    // LocalArgs → LocalReply
+	OpDiscard    = "discardlocal" // LocalArgs → int (how many went)
 )
+
+// LocalArgs name a volume by the inode number of an object in it; All
+// discards every logged update instead of the oldest.
+type LocalArgs struct {
+	Ino uint64 `json:"ino"`
+	All bool   `json:"all,omitempty"`
+}
+
+// LocalReply lists a volume's logged updates and why they wait.
+type LocalReply struct {
+	Records []venus.LocalRecord `json:"records"`
+	Waiting string              `json:"waiting,omitempty"`
+}
 
 // EventsArgs ask for the events after seq After, waiting up to
 // eventsWait for one unless NoWait; with Latest, for none, only where the
@@ -233,6 +248,16 @@ func controlHandler(v *venus.Venus) control.Handler {
 				return v.MountPoint(ctx, c, a.Dir, a.Name)
 			}
 			return struct{}{}, v.RemoveMount(ctx, c, a.Dir, a.Name)
+		case OpListLocal, OpDiscard:
+			var a LocalArgs
+			if err := json.Unmarshal(raw, &a); err != nil {
+				return nil, fmt.Errorf("%s: %v", op, err)
+			}
+			if op == OpDiscard {
+				return v.DiscardLocal(a.Ino, venus.Caller{UID: p.UID, GID: p.GID, PID: p.PID}, a.All)
+			}
+			recs, why, err := v.ListLocal(a.Ino)
+			return LocalReply{Records: recs, Waiting: why}, err
 		case OpEvents:
 			var a EventsArgs
 			if err := json.Unmarshal(raw, &a); err != nil {

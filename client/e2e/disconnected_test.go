@@ -289,6 +289,13 @@ func TestReintegrationWaitsForToken(t *testing.T) {
 	if out := mustRun(t, "codacon", "--dump", "--json", "--only", "reintegrated", a.Root).Stdout; !strings.Contains(out, `"kind":"reintegrated"`) || !strings.Contains(out, "no valid token") {
 		t.Fatalf("codacon does not say why reintegration waits:\n%s", out)
 	}
+	if out := mustRun(t, "cfs", "listlocal", a.Root).Stdout; !strings.HasPrefix(out, "2 changes logged\n") || !strings.Contains(out, `create   7f000001.`) ||
+		!strings.Contains(out, "reintegration waits: no valid token") {
+		t.Fatalf("cfs listlocal:\n%s", out)
+	}
+	if out := mustRun(t, "cfs", "checklocal", a.Root).Stdout; !strings.Contains(out, `"f" in 7f000001.`) || !strings.Contains(out, "waits on: no valid token") {
+		t.Fatalf("cfs checklocal:\n%s", out)
+	}
 	if _, err := os.Stat(b.Root + "/t/f"); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the update reached the servers without a token: %v", err)
 	}
@@ -304,5 +311,20 @@ func TestReintegrationWaitsForToken(t *testing.T) {
 			t.Fatalf("after clog the update never reached the servers:\n%s", mustRun(t, "cfs", "lv", a.Root).Stdout)
 		}
 		time.Sleep(100 * time.Millisecond) // poll: clog restarts reintegration
+	}
+
+	// Changes dropped with discardlocal never reach the servers, and
+	// venus shows the servers' state again.
+	sh(t, "ls -l "+a.Root+"/t > /dev/null") // cached again after the reintegration
+	mustRun(t, "cfs", "disconnect", "--mount", a.Mount)
+	sh(t, "echo dropped > "+a.Root+"/t/drop && echo changed > "+a.Root+"/t/f")
+	if r := bintest.Run(t, "", "cfs", "discardlocal", "--all", a.Root); r.Code != 0 || r.Stdout != a.Root+": 3 changes discarded\n" {
+		t.Fatalf("cfs discardlocal --all: exit %d %q %q", r.Code, r.Stdout, r.Stderr)
+	}
+	mustRun(t, "cfs", "reconnect", "--mount", a.Mount)
+	for _, v := range []*bintest.Venus{a, b} {
+		if out := sh(t, "ls "+v.Root+"/t && cat "+v.Root+"/t/f"); out != "f\nwhile away\n" {
+			t.Fatalf("%s after discardlocal: %q", v.Mount, out)
+		}
 	}
 }

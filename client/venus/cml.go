@@ -245,3 +245,101 @@ func cmlStatus(vol *volume) CMLStatus {
 	}
 	return s
 }
+
+// LocalRecord describes one logged update (cfs listlocal).
+type LocalRecord struct {
+	Seq     uint64    `json:"seq"`
+	UID     uint32    `json:"uid"`
+	Op      string    `json:"op"`
+	Subject proto.FID `json:"subject"`
+	What    string    `json:"what"`
+	Bytes   int64     `json:"bytes,omitempty"`
+}
+
+// describe says what r does, from its request.
+func (r *cmlRecord) describe() string {
+	req, err := r.request()
+	if err != nil {
+		return err.Error()
+	}
+	switch m := req.(type) {
+	case *proto.Create:
+		if r.op == proto.OpSymlink {
+			return fmt.Sprintf("%q in %v -> %q", m.Name, m.Dir, m.Target)
+		}
+		return fmt.Sprintf("%q in %v (mode %o)", m.Name, m.Dir, m.Mode)
+	case *proto.Remove:
+		return fmt.Sprintf("%q in %v", m.Name, m.Dir)
+	case *proto.Rename:
+		return fmt.Sprintf("%q in %v to %q in %v", m.FromName, m.FromDir, m.ToName, m.ToDir)
+	case *proto.Link:
+		return fmt.Sprintf("%q in %v to %v", m.Name, m.Dir, m.Target)
+	case *proto.Store:
+		return fmt.Sprintf("%v: %d bytes", m.FID, m.Size)
+	case *proto.SetAttr:
+		return fmt.Sprintf("%v: attributes (mask %#x)", m.FID, m.Mask)
+	}
+	return ""
+}
+
+// ListLocal lists the logged updates of the volume holding ino, oldest
+// first, and why reintegration waits ("" when it does not).
+func (v *Venus) ListLocal(ino uint64) ([]LocalRecord, string, error) {
+	o, err := v.object(ino)
+	if err != nil {
+		return nil, "", err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	vol := v.volumeFor(o.fid.Volume)
+	out := make([]LocalRecord, 0, len(vol.cml))
+	for _, r := range vol.cml {
+		out = append(out, LocalRecord{Seq: r.seq, UID: r.uid, Op: r.op.String(), Subject: r.subject, What: r.describe(), Bytes: r.size})
+	}
+	return out, vol.waitReason, nil
+}
+
+// DiscardLocal drops the oldest logged update of the volume holding ino
+// (all of them with all), for root or the user who made them; the objects
+// they named are forgotten, to be fetched again from the servers. It
+// returns how many went.
+func (v *Venus) DiscardLocal(ino uint64, c Caller, all bool) (int, error) {
+	o, err := v.object(ino)
+	if err != nil {
+		return 0, err
+	}
+	var notes kernelNotes
+	defer func() { v.notify(notes, kernelWait) }() // after v.mu is released
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	vol := v.volumeFor(o.fid.Volume)
+	n := 0
+	for len(vol.cml) > 0 && (all || n == 0) {
+		r := vol.cml[0]
+		if r.shipping {
+			return n, proto.Errorf(proto.CodeBusy, "the oldest update is being sent to the servers now")
+		}
+		if c.UID != 0 && c.UID != r.uid {
+			return n, proto.Errorf(proto.CodePerm, fmt.Sprintf("update %d was made by local uid %d: only that user or root may discard it", r.seq, r.uid))
+		}
+		vol.cml = vol.cml[1:]
+		v.cmlForget(vol, r)
+		for _, f := range r.fids {
+			if ob := v.objs[f]; ob != nil && !v.pinned(ob) {
+				ob.cbGen, ob.dir = 0, nil // fetched again from the servers
+				notes.inodes = append(notes.inodes, ob.ino)
+				notes.children = append(notes.children, ob.ino)
+				if ob.cont != "" && ob.of == nil && !ob.pending {
+					v.dropContainer(ob)
+				}
+				v.meta.putObject(ob)
+			}
+		}
+		n++
+	}
+	if len(vol.cml) == 0 {
+		vol.waitReason = ""
+	}
+	v.cmlCommit()
+	return n, nil
+}

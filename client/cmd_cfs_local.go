@@ -1,0 +1,110 @@
+package client
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+)
+
+// localCall sends a log operation for the volume holding path.
+func localCall(c *cli.Context, path, op string, all bool, result any) error {
+	var st syscall.Stat_t
+	if err := syscall.Lstat(path, &st); err != nil {
+		return &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	return callVenus(c.Context, path, op, LocalArgs{Ino: st.Ino, All: all}, result)
+}
+
+func newCfsListLocal() *cli.Command {
+	return &cli.Command{
+		Name:      "listlocal",
+		Usage:     "list the changes logged for reintegration in a volume",
+		UsageText: "coda cfs listlocal PATH...",
+		Description: `Lists, oldest first, the changes this venus made while the volume holding PATH was
+disconnected and has not sent to the servers yet: sequence number, local uid, operation,
+the object, and what it does. Then why reintegration waits, if it does (see checklocal).
+
+EXAMPLES:
+   coda cfs listlocal /coda/example.org/www`,
+		Action: func(c *cli.Context) error {
+			return forEachPath(c, "listlocal", func(path string) (string, error) {
+				var r LocalReply
+				if err := localCall(c, path, OpListLocal, false, &r); err != nil {
+					return "", err
+				}
+				var b strings.Builder
+				fmt.Fprintf(&b, "%d changes logged\n", len(r.Records))
+				for _, rec := range r.Records {
+					fmt.Fprintf(&b, "%6d uid %d %-8s %v %s\n", rec.Seq, rec.UID, rec.Op, rec.Subject, rec.What)
+				}
+				if r.Waiting != "" {
+					fmt.Fprintf(&b, "reintegration waits: %s\n", r.Waiting)
+				}
+				return b.String(), nil
+			})
+		},
+	}
+}
+
+func newCfsCheckLocal() *cli.Command {
+	return &cli.Command{
+		Name:      "checklocal",
+		Usage:     "say why the oldest logged change of a volume has not gone to the servers",
+		UsageText: "coda cfs checklocal PATH...",
+		Description: `Prints the oldest change logged in the volume holding PATH and why reintegration waits
+on it (no server reachable, no valid token for the user who made it, the servers refused
+it), or that nothing waits.
+
+EXAMPLES:
+   coda cfs checklocal /coda/example.org/www`,
+		Action: func(c *cli.Context) error {
+			return forEachPath(c, "checklocal", func(path string) (string, error) {
+				var r LocalReply
+				if err := localCall(c, path, OpListLocal, false, &r); err != nil {
+					return "", err
+				}
+				if len(r.Records) == 0 {
+					return "no changes logged\n", nil
+				}
+				head := r.Records[0]
+				why := r.Waiting
+				if why == "" {
+					why = "nothing: it goes with the next reintegration"
+				}
+				return fmt.Sprintf("oldest: %d uid %d %s %v %s\nwaits on: %s\n", head.Seq, head.UID, head.Op, head.Subject, head.What, why), nil
+			})
+		},
+	}
+}
+
+func newCfsDiscardLocal() *cli.Command {
+	var all bool
+	return &cli.Command{
+		Name:      "discardlocal",
+		Usage:     "drop the oldest logged change of a volume (or all with --all)",
+		UsageText: "coda cfs discardlocal [--all] PATH",
+		Description: `Drops the oldest change logged in the volume holding PATH (every one with --all): it will
+never reach the servers, and the objects it named are fetched again from them. Only root or
+the user who made a change may drop it.
+
+EXAMPLES:
+   coda cfs checklocal /coda/example.org/www && coda cfs discardlocal /coda/example.org/www
+   coda cfs discardlocal --all /coda/example.org/www`,
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "all", Destination: &all, Usage: "drop every logged change of the volume"}},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usageErrorf("cfs discardlocal: need exactly one PATH")
+			}
+			path := c.Args().First()
+			var n int
+			if err := localCall(c, path, OpDiscard, all, &n); err != nil {
+				return fmt.Errorf("cfs discardlocal %s: %w", path, err)
+			}
+			fmt.Fprintf(c.App.Writer, "%s: %d changes discarded\n", path, n)
+			return nil
+		},
+	}
+}
