@@ -108,3 +108,33 @@ EXAMPLES:
 		},
 	}
 }
+
+func newCfsPreserveLocal() *cli.Command {
+	var all bool
+	return &cli.Command{
+		Name:      "preservelocal",
+		Usage:     "send the oldest logged change of a volume over the servers' version",
+		UsageText: "coda cfs preservelocal [--all] PATH",
+		Description: `A file written while disconnected that someone changed on the servers meanwhile is a
+local/global conflict: reintegration stops there (checklocal says so) rather than overwrite
+the other change. preservelocal sends the oldest logged change (every one with --all) over
+what the servers hold; discardlocal drops it instead. Only root or the user who made a
+change may do either.
+
+EXAMPLES:
+   coda cfs checklocal /coda/example.org/www && coda cfs preservelocal /coda/example.org/www`,
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "all", Destination: &all, Usage: "every logged change of the volume"}},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usageErrorf("cfs preservelocal: need exactly one PATH")
+			}
+			path := c.Args().First()
+			var n int
+			if err := localCall(c, path, OpPreserve, all, &n); err != nil {
+				return fmt.Errorf("cfs preservelocal %s: %w", path, err)
+			}
+			fmt.Fprintf(c.App.Writer, "%s: %d changes go over the servers' version\n", path, n)
+			return nil
+		},
+	}
+}

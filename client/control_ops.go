@@ -19,30 +19,31 @@ import (
 // calling uid, which comes from the socket's peer credentials; only root
 // may name another uid (clog -as).
 const (
-	OpRealm      = "realm"        // → RealmInfo
-	OpSetToken   = "settoken"     // SetTokenArgs → TokenReply
-	OpTokens     = "tokens"       // → []TokenReply (zero or one)
-	OpGetToken   = "gettoken"     // → proto.TokenInfo of the caller
-	OpDropTokens = "droptokens"   // → DropReply
-	OpListACL    = "listacl"      // ACLArgs → []proto.ACLEntry
-	OpSetACL     = "setacl"       // ACLArgs → nothing
-	OpGetFID     = "getfid"       // ACLArgs (Ino) → FIDReply
-	OpVolume     = "volume"       // ACLArgs (Ino) → venus.VolumeStatus
-	OpCheck      = "checkservers" // CheckArgs → []venus.ServerStatus
-	OpGetPath    = "getpath"      // GetPathArgs → string
-	OpDisconnect = "disconnect"   // CheckArgs → nothing (root only)
-	OpReconnect  = "reconnect"    // CheckArgs → nothing (root only)
-	OpMkMount    = "mkmount"      // EntryArgs → nothing
-	OpLsMount    = "lsmount"      // EntryArgs → volume name
-	OpRmMount    = "rmmount"      // EntryArgs → nothing
-	OpRepair     = "repair"       // RepairArgs → string (what was done)
-	OpExpand     = "expand"       // EntryArgs → string (what it shows)
-	OpCollapse   = "collapse"     // EntryArgs → nothing
-	OpSetPolicy  = "setpolicy"    // PolicyArgs → nothing
-	OpGetPolicy  = "getpolicy"    // PolicyArgs (Ino) → PolicyArgs
-	OpEvents     = "events"       // EventsArgs → venus.EventBatch
-	OpListLocal  = "listlocal"    // LocalArgs → LocalReply
-	OpDiscard    = "discardlocal" // LocalArgs → int (how many went)
+	OpRealm      = "realm"         // → RealmInfo
+	OpSetToken   = "settoken"      // SetTokenArgs → TokenReply
+	OpTokens     = "tokens"        // → []TokenReply (zero or one)
+	OpGetToken   = "gettoken"      // → proto.TokenInfo of the caller
+	OpDropTokens = "droptokens"    // → DropReply
+	OpListACL    = "listacl"       // ACLArgs → []proto.ACLEntry
+	OpSetACL     = "setacl"        // ACLArgs → nothing
+	OpGetFID     = "getfid"        // ACLArgs (Ino) → FIDReply
+	OpVolume     = "volume"        // ACLArgs (Ino) → venus.VolumeStatus
+	OpCheck      = "checkservers"  // CheckArgs → []venus.ServerStatus
+	OpGetPath    = "getpath"       // GetPathArgs → string
+	OpDisconnect = "disconnect"    // CheckArgs → nothing (root only)
+	OpReconnect  = "reconnect"     // CheckArgs → nothing (root only)
+	OpMkMount    = "mkmount"       // EntryArgs → nothing
+	OpLsMount    = "lsmount"       // EntryArgs → volume name
+	OpRmMount    = "rmmount"       // EntryArgs → nothing
+	OpRepair     = "repair"        // RepairArgs → string (what was done)
+	OpExpand     = "expand"        // EntryArgs → string (what it shows)
+	OpCollapse   = "collapse"      // EntryArgs → nothing
+	OpSetPolicy  = "setpolicy"     // PolicyArgs → nothing
+	OpGetPolicy  = "getpolicy"     // PolicyArgs (Ino) → PolicyArgs
+	OpEvents     = "events"        // EventsArgs → venus.EventBatch
+	OpListLocal  = "listlocal"     // LocalArgs → LocalReply
+	OpDiscard    = "discardlocal"  // LocalArgs → int (how many went)
+	OpPreserve   = "preservelocal" // LocalArgs → int (how many will go over the servers' state)
 )
 
 // LocalArgs name a volume by the inode number of an object in it; All
@@ -248,13 +249,16 @@ func controlHandler(v *venus.Venus) control.Handler {
 				return v.MountPoint(ctx, c, a.Dir, a.Name)
 			}
 			return struct{}{}, v.RemoveMount(ctx, c, a.Dir, a.Name)
-		case OpListLocal, OpDiscard:
+		case OpListLocal, OpDiscard, OpPreserve:
 			var a LocalArgs
 			if err := json.Unmarshal(raw, &a); err != nil {
 				return nil, fmt.Errorf("%s: %v", op, err)
 			}
-			if op == OpDiscard {
+			switch op {
+			case OpDiscard:
 				return v.DiscardLocal(a.Ino, venus.Caller{UID: p.UID, GID: p.GID, PID: p.PID}, a.All)
+			case OpPreserve:
+				return v.PreserveLocal(a.Ino, venus.Caller{UID: p.UID, GID: p.GID, PID: p.PID}, a.All)
 			}
 			recs, why, err := v.ListLocal(a.Ino)
 			return LocalReply{Records: recs, Waiting: why}, err

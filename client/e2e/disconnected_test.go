@@ -328,3 +328,58 @@ func TestReintegrationWaitsForToken(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalGlobalConflict: a file written while disconnected that another
+// client changed on the servers meanwhile is not overwritten: reintegration
+// stops there and says why; cfs preservelocal sends the local version over
+// the global one, cfs discardlocal keeps the global one.
+func TestLocalGlobalConflict(t *testing.T) {
+	c := cell{bintest.NewCell(t, bintest.CellOptions{Realm: realm, Servers: 2})}
+	a, b := c.Venus("a"), c.Venus("b")
+	sh(t, "echo base > "+a.Root+"/f && cat "+b.Root+"/f > /dev/null")
+	waitFile := func(v *bintest.Venus, want string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			if out, err := os.ReadFile(v.Root + "/f"); err == nil && string(out) == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				out, err := os.ReadFile(v.Root + "/f")
+				t.Fatalf("%s reads f as %q (%v), want %q\n%s", v.Mount, out, err, want, mustRun(t, "cfs", "listlocal", a.Root).Stdout)
+			}
+			time.Sleep(100 * time.Millisecond) // poll: reintegration and callbacks are asynchronous
+		}
+	}
+	conflict := func(local, global string) {
+		t.Helper()
+		mustRun(t, "cfs", "disconnect", "--mount", a.Mount)
+		sh(t, "echo "+local+" > "+a.Root+"/f")
+		sh(t, "echo "+global+" > "+b.Root+"/f")
+		mustRun(t, "cfs", "reconnect", "--mount", a.Mount)
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			out := mustRun(t, "cfs", "checklocal", a.Root).Stdout
+			if strings.Contains(out, "waits on: the servers refused") && strings.Contains(out, "changed on the servers") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("cfs checklocal never reported the conflict:\n%s", out)
+			}
+			time.Sleep(100 * time.Millisecond) // poll: reintegration starts by itself
+		}
+		waitFile(b, global+"\n") // the global change was not overwritten
+	}
+	conflict("local", "global")
+	if out := mustRun(t, "cfs", "preservelocal", a.Root).Stdout; !strings.Contains(out, "1 changes go over") {
+		t.Fatalf("cfs preservelocal: %q", out)
+	}
+	waitFile(b, "local\n")
+	conflict("local2", "global2")
+	mustRun(t, "cfs", "discardlocal", a.Root)
+	waitFile(a, "global2\n")
+	if n := logged(t, mustRun(t, "cfs", "lv", a.Root).Stdout); n != 0 {
+		t.Fatalf("%d updates still logged", n)
+	}
+	c.waitLevel(t, a.Root)
+}

@@ -42,7 +42,13 @@ type cmlRecord struct {
 	created, replaces bool
 	size              int64  // bytes of data a store ships
 	cont              string // the container holding a store's data when it was logged
-	shipping          bool   // being reintegrated: not to be cancelled
+	// base is the servers' version the change was made on (stores of
+	// objects that existed on the servers): the servers refuse the store
+	// if they hold another (a local/global conflict). force: send it
+	// anyway (cfs preservelocal).
+	base           proto.VV
+	hasBase, force bool
+	shipping       bool // being reintegrated: not to be cancelled
 }
 
 func cmlKey(vol uint32, seq uint64) []byte {
@@ -72,6 +78,9 @@ func (r *cmlRecord) encode() []byte {
 	e.Bool(r.replaces)
 	e.I64(r.size)
 	e.String(r.cont)
+	e.VV(r.base)
+	e.Bool(r.hasBase)
+	e.Bool(r.force)
 	return e.B
 }
 
@@ -86,6 +95,7 @@ func decodeCMLRecord(seq uint64, b []byte) (*cmlRecord, error) {
 		r.fids = append(r.fids, d.FID())
 	}
 	r.created, r.replaces, r.size, r.cont = d.Bool(), d.Bool(), d.I64(), d.String(64)
+	r.base, r.hasBase, r.force = d.VV(), d.Bool(), d.Bool()
 	if err := d.Done(); err != nil {
 		return nil, fmt.Errorf("log record %d: %w", seq, err)
 	}
@@ -168,6 +178,27 @@ func (v *Venus) cmlCancels(vol *volume, obj proto.FID) bool {
 		}
 	}
 	return created
+}
+
+// cmlBase is the servers' version a change to o is made on: o's version
+// when the log names it nowhere yet, else the base an earlier logged store
+// recorded; none for an object the log created. Callers hold v.mu.
+func (v *Venus) cmlBase(vol *volume, o *object) (proto.VV, bool) {
+	if !v.pinned(o) {
+		return o.attr.VV, true
+	}
+	for _, r := range vol.cml {
+		if r.subject != o.fid {
+			continue
+		}
+		if r.created {
+			return proto.VV{}, false
+		}
+		if r.hasBase {
+			return r.base, true
+		}
+	}
+	return proto.VV{}, false
 }
 
 // cmlDrop removes the records of vol that drop reports, unless shipping.
@@ -341,5 +372,35 @@ func (v *Venus) DiscardLocal(ino uint64, c Caller, all bool) (int, error) {
 		vol.waitReason = ""
 	}
 	v.cmlCommit()
+	return n, nil
+}
+
+// PreserveLocal has the oldest logged update of the volume holding ino
+// (every one with all) sent over whatever the servers hold now, instead of
+// waiting on a change made there meanwhile (cfs preservelocal), and starts
+// reintegration. It returns how many records it marked.
+func (v *Venus) PreserveLocal(ino uint64, c Caller, all bool) (int, error) {
+	o, err := v.object(ino)
+	if err != nil {
+		return 0, err
+	}
+	v.mu.Lock()
+	vol := v.volumeFor(o.fid.Volume)
+	n := 0
+	for _, r := range vol.cml {
+		if n > 0 && !all {
+			break
+		}
+		if c.UID != 0 && c.UID != r.uid {
+			v.mu.Unlock()
+			return n, proto.Errorf(proto.CodePerm, fmt.Sprintf("update %d was made by local uid %d: only that user or root may preserve it", r.seq, r.uid))
+		}
+		r.force = true
+		v.meta.write(func(b *store.Batch) { b.Set(cmlKey(vol.id, r.seq), r.encode()) })
+		n++
+	}
+	v.cmlCommit()
+	v.mu.Unlock()
+	v.startReintegration()
 	return n, nil
 }

@@ -237,7 +237,15 @@ func (v *Venus) emulate(c Caller, id uint32, op proto.Op, req proto.Message, sid
 	default:
 		return st, nil, proto.Errorf(proto.CodeTimeout, "disconnected: this change needs the servers")
 	}
-	v.cmlAppend(v.volumeFor(id), rec)
+	vol := v.volumeFor(id)
+	if so := v.objs[rec.subject]; so != nil && !rec.created {
+		rec.base, rec.hasBase = v.cmlBase(vol, so)
+	}
+	if s, ok := req.(*proto.Store); ok && rec.hasBase {
+		s.Base, s.HasBase = rec.base, true // the servers check it
+		rec.req = proto.Marshal(s)
+	}
+	v.cmlAppend(vol, rec)
 	v.stats.emulated.Add(1)
 	return st, reply, nil
 }

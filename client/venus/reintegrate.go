@@ -168,6 +168,9 @@ func (v *Venus) ship(vol *volume, rec *cmlRecord) string {
 		}
 		defer f.Close()
 		req.(*proto.Store).Size = size
+		if rec.force {
+			req.(*proto.Store).HasBase = false // cfs preservelocal: over the servers' version
+		}
 		ext, err := rpc.FileExtents(f, size)
 		if err != nil {
 			return err.Error()

@@ -46,7 +46,7 @@ func (s *Server) store(ctx context.Context, cl *client, r *rpc.Request, req *pro
 	}
 	s.cb.Add(cl, req.FID)
 	a, ch, err := v.Store(s.cred(cl, r), volume.StoreArgs{FID: req.FID, Container: id, Size: req.Size,
-		Blocks: blocks, Mtime: req.Mtime, StoreID: req.StoreID, Inline: inline})
+		Blocks: blocks, Mtime: req.Mtime, StoreID: req.StoreID, Inline: inline, Base: req.Base, HasBase: req.HasBase})
 	if err != nil || ch.Duplicate {
 		if id != 0 {
 			s.cfg.DB.RemoveContainer(id)

@@ -34,6 +34,7 @@ const (
 	CodeIO       // an internal failure; the message says what
 	CodeAuth     // login refused: unknown user or wrong password
 	CodeReadOnly // a read-only object: a backup clone, an expanded conflict
+	CodeConflict // a logged change meets a change made on the servers meanwhile
 	codeMax
 )
 
@@ -84,6 +85,7 @@ var (
 	ErrIO           = &Error{Code: CodeIO}
 	ErrAuth         = &Error{Code: CodeAuth}
 	ErrReadOnly     = &Error{Code: CodeReadOnly}
+	ErrConflict     = &Error{Code: CodeConflict}
 )
 
 var codeTable = [codeMax]struct {
@@ -114,6 +116,7 @@ var codeTable = [codeMax]struct {
 	CodeIO:           {"server error", syscall.EIO},
 	CodeAuth:         {"login failed: unknown user or wrong password", syscall.EACCES},
 	CodeReadOnly:     {"read-only file system", syscall.EROFS},
+	CodeConflict:     {"changed on the servers meanwhile", syscall.EIO},
 }
 
 // Errno maps a code to an errno.

@@ -110,6 +110,12 @@ type Store struct {
 	Size    int64
 	Mtime   int64
 	StoreID StoreID
+	// Base, when HasBase, is the version the client's change was made on
+	// (a store logged while disconnected): a replica holding another
+	// version refuses it with CodeConflict instead of overwriting a change
+	// made on the servers meanwhile.
+	Base    VV
+	HasBase bool
 }
 
 func (m *Store) Encode(e *Encoder) {
@@ -117,12 +123,16 @@ func (m *Store) Encode(e *Encoder) {
 	e.I64(m.Size)
 	e.I64(m.Mtime)
 	e.StoreID(m.StoreID)
+	e.VV(m.Base)
+	e.Bool(m.HasBase)
 }
 func (m *Store) Decode(d *Decoder) {
 	m.FID = d.FID()
 	m.Size = d.I64()
 	m.Mtime = d.I64()
 	m.StoreID = d.StoreID()
+	m.Base = d.VV()
+	m.HasBase = d.Bool()
 	if m.Size < 0 {
 		d.Fail(Errorf(CodeInvalid, "negative size"))
 	}

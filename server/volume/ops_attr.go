@@ -247,6 +247,10 @@ type StoreArgs struct {
 	Blocks    int64
 	Mtime     int64
 	StoreID   proto.StoreID
+	// Base, when HasBase, is the version the change was made on: another
+	// version here is a conflict (proto.Store.Base).
+	Base    proto.VV
+	HasBase bool
 	// Inline, when not nil, is the whole content of a small file
 	// (len ≤ InlineMax), stored in the metadata batch instead of a
 	// container; Container must then be 0.
@@ -281,6 +285,9 @@ func (v *Volume) Store(c Cred, a StoreArgs) (proto.Attr, *Change, error) {
 		}
 		if err := notPlaceholder(n); err != nil {
 			return err
+		}
+		if a.HasBase && resolve.CompareCounters(n.VV, a.Base) != resolve.Equal && !resolve.WeaklyEqual(n.VV, a.Base) {
+			return proto.Errorf(proto.CodeConflict, fmt.Sprintf("%v was changed on the servers (version %v) after the version the change was made on (%v)", a.FID, n.VV, a.Base))
 		}
 		if !mayWriteData(c, n, rightsOn(c, gov)) {
 			return proto.ErrAccess
