@@ -81,7 +81,7 @@ func TestDisconnectedWork(t *testing.T) {
 }
 
 // logged is the number of logged updates cfs lv reports.
-func logged(t *testing.T, lv string) int {
+func logged(t testing.TB, lv string) int {
 	t.Helper()
 	i := strings.Index(lv, "; ")
 	var n int

@@ -434,7 +434,7 @@ func TestConflictPolicies(t *testing.T) {
 }
 
 // mustRun runs the binary and fails the test unless it exits 0.
-func mustRun(t *testing.T, args ...string) bintest.Result {
+func mustRun(t testing.TB, args ...string) bintest.Result {
 	t.Helper()
 	r := bintest.Run(t, "", args...)
 	if r.Code != 0 {
