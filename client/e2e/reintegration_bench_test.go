@@ -16,14 +16,11 @@ import (
 // logged), the same operations on local disk, and the time the log takes
 // to reach the servers once the client reconnects. The bars: ≥ 10,000
 // metadata operations per second disconnected; a 10,000-record log
-// reintegrated in < 2 s (today's pool of reserved FIDs limits the run to
-// about 2,100 records; the rate is what to compare).
+// reintegrated in < 2 s.
 //
 //	go test -run '^$' -bench Reintegration -benchtime 1x ./client/e2e/   (make bench)
 func BenchmarkReintegration(b *testing.B) {
-	// Three records each. Disconnected creates take FIDs reserved while
-	// connected (about 768 in hand): more need local FIDs, not built yet.
-	n := envInt("REINT_FILES", 700)
+	n := envInt("REINT_FILES", 3334) // three records each: about 10,000
 	c := cell{bintest.NewCell(b, bintest.CellOptions{Realm: realm, Servers: 3})}
 	v := c.Venus("a")
 	dir := filepath.Join(v.Root, "spool")

@@ -179,6 +179,14 @@ func (v *Venus) ship(vol *volume, rec *cmlRecord) string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), v.opts.DataTimeout)
 	defer cancel()
+	var local proto.FID
+	if cr, ok := req.(*proto.Create); ok && isLocalFID(cr.FID) {
+		// A local FID: the servers get one of the FIDs they reserved.
+		local = cr.FID
+		if cr.FID, err = v.newFID(ctx, c, vol.id); err != nil {
+			return "no replica reachable"
+		}
+	}
 	st, resp, err := v.send(ctx, c, vol.id, rec.op, req, rec.sid, rec.newReply, opts)
 	if err != nil {
 		if connFailure(err) {
@@ -194,6 +202,11 @@ func (v *Venus) ship(vol *volume, rec *cmlRecord) string {
 		vol.cml = vol.cml[1:]
 	}
 	v.cmlForget(vol, rec)
+	if !local.IsZero() {
+		if r, ok := resp.(*proto.DirOpReply); ok && !r.Attr.FID.IsZero() {
+			v.remapFID(vol, local, r.Attr.FID)
+		}
+	}
 	for _, a := range replyAttrs(resp) {
 		o := v.objs[a.FID]
 		if a.FID.IsZero() || o == nil || v.pinned(o) {

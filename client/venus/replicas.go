@@ -348,8 +348,8 @@ func replyAttrs(m proto.Message) []*proto.Attr {
 
 // newFID takes a FID for a new object of volume id from the ones venus
 // reserved, reserving more from a replica when none is left (and in the
-// background when few are). Disconnected, with none left, the create
-// fails: the zero FID, which emulate refuses.
+// background when few are). Disconnected, with none left, it is a local
+// FID (localfid.go).
 func (v *Venus) newFID(ctx context.Context, c Caller, id uint32) (proto.FID, error) {
 	v.mu.Lock()
 	vol := v.volumeFor(id)
@@ -373,7 +373,9 @@ func (v *Venus) newFID(ctx context.Context, c Caller, id uint32) (proto.FID, err
 	}
 	v.mu.Unlock()
 	if v.disconnected(id) {
-		return proto.FID{}, nil
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		return v.localFID(id), nil // renamed when its create is reintegrated
 	}
 	for range fidLow / fidBatch { // a disconnection may come at any time
 		if err := v.reserveFIDs(ctx, c, id); err != nil {

@@ -60,6 +60,7 @@ type Venus struct {
 	unsynced    map[*object]struct{}     // containers whose data is not synced yet
 	pins        map[proto.FID]int        // objects named by logged updates (cml.go)
 	cmlNext     uint64                   // the last log record's sequence number
+	localNext   uint64                   // the next local FID's number (localfid.go)
 	expanded    map[proto.FID]*expansion // conflicts shown as directories of replicas (expand.go)
 	views       map[uint64]*view         // the replicas' objects under them, by inode number
 	viewInos    map[viewKey]*view
@@ -152,6 +153,9 @@ func (v *Venus) load() error {
 		return err
 	}
 	if err := v.loadCML(); err != nil {
+		return fmt.Errorf("cache database: %w", err)
+	}
+	if err := v.loadLocalNext(); err != nil {
 		return fmt.Errorf("cache database: %w", err)
 	}
 	var withCont []*object
