@@ -219,9 +219,10 @@ func newCfsDisconnect(name string) *cli.Command {
 	op, usage, desc := OpDisconnect, "cut venus off from servers, as a partition would",
 		`Cuts venus off from each SERVER (HOST:PORT; default: all of them), as a network partition
 would: the connection to a cut server is dropped, with its callbacks, and the server is not
-dialled again until cfs reconnect. With every server cut, operations that need a server fail
-with ETIMEDOUT (until disconnected operation serves them from the cache). Root only. For tests
-and for operators taking a server out of a client's view.`
+dialled again until cfs reconnect. With every server of a volume cut, venus works disconnected:
+it serves what it cached (a miss fails with ETIMEDOUT) and logs every change, sent when a
+server is back (see cfs lv, cfs listlocal). Root only. For tests, for operators taking a
+server out of a client's view, and for working offline on purpose.`
 	if name == "reconnect" {
 		op, usage, desc = OpReconnect, "undo cfs disconnect",
 			`Lets venus reach each SERVER (default: all of them) again after cfs disconnect; the next

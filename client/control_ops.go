@@ -44,7 +44,19 @@ const (
 	OpListLocal  = "listlocal"     // LocalArgs → LocalReply
 	OpDiscard    = "discardlocal"  // LocalArgs → int (how many went)
 	OpPreserve   = "preservelocal" // LocalArgs → int (how many will go over the servers' state)
+	OpWD         = "wd"            // WDArgs → int (volumes set; root only)
+	OpStrong     = "strong"        // WDArgs → int (volumes set; root only)
+	OpForce      = "fr"            // WDArgs → int (records left)
 )
+
+// WDArgs name volumes by inode numbers of objects in them (none: every
+// volume venus knows) and, for OpWD, the age of the changes to send and
+// the length of a sending round, in seconds.
+type WDArgs struct {
+	Inos []uint64 `json:"inos,omitempty"`
+	Age  float64  `json:"age,omitempty"`
+	Time float64  `json:"time,omitempty"`
+}
 
 // LocalArgs name a volume by the inode number of an object in it; All
 // discards every logged update instead of the oldest.
@@ -249,6 +261,19 @@ func controlHandler(v *venus.Venus) control.Handler {
 				return v.MountPoint(ctx, c, a.Dir, a.Name)
 			}
 			return struct{}{}, v.RemoveMount(ctx, c, a.Dir, a.Name)
+		case OpWD, OpStrong, OpForce:
+			var a WDArgs
+			if err := json.Unmarshal(raw, &a); err != nil {
+				return nil, fmt.Errorf("%s: %v", op, err)
+			}
+			if op == OpForce {
+				return v.ForceReintegrate(ctx, a.Inos)
+			}
+			if p.UID != 0 {
+				return nil, fmt.Errorf("cfs %s changes how every user's updates go: root only", op)
+			}
+			secs := func(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+			return v.WriteDisconnect(a.Inos, op == OpWD, secs(a.Age), secs(a.Time))
 		case OpListLocal, OpDiscard, OpPreserve:
 			var a LocalArgs
 			if err := json.Unmarshal(raw, &a); err != nil {

@@ -384,3 +384,53 @@ func TestLocalGlobalConflict(t *testing.T) {
 	}
 	c.waitLevel(t, a.Root)
 }
+
+// TestWriteDisconnected: with cfs wd -age 2 -time 1, an update is logged
+// and reaches the servers only once it is 2 s old (before 4 s); cfs strong
+// sends what is logged and makes updates synchronous again.
+func TestWriteDisconnected(t *testing.T) {
+	c := cell{bintest.NewCell(t, bintest.CellOptions{Realm: realm, Servers: 2})}
+	a, b := c.Venus("a"), c.Venus("b")
+	sh(t, "mkdir "+a.Root+"/w && ls "+b.Root+"/w")
+	if out := mustRun(t, "cfs", "wd", "-age", "2", "-time", "1", a.Root).Stdout; out != "1 volumes write-disconnected\n" {
+		t.Fatalf("cfs wd: %q", out)
+	}
+	if lv := mustRun(t, "cfs", "lv", a.Root).Stdout; !strings.Contains(lv, "State is write-disconnected") {
+		t.Fatalf("cfs lv:\n%s", lv)
+	}
+	start := time.Now()
+	sh(t, "echo slow > "+a.Root+"/w/f")
+	seen := func() bool {
+		_, err := os.Stat(b.Root + "/w/f")
+		return err == nil
+	}
+	for time.Since(start) < 1500*time.Millisecond {
+		if seen() {
+			t.Fatalf("the update reached the servers after %v, before its 2 s", time.Since(start))
+		}
+		time.Sleep(100 * time.Millisecond) // sampling: it must stay away this long
+	}
+	for !seen() {
+		if time.Since(start) > 4*time.Second {
+			t.Fatal("the update had not reached the servers 4 s after it was made")
+		}
+		time.Sleep(50 * time.Millisecond) // poll: the trickle runs by itself
+	}
+	if took := time.Since(start); took < 2*time.Second {
+		t.Fatalf("the update reached the servers after %v, before its 2 s", took)
+	}
+	sh(t, "echo queued > "+a.Root+"/w/g")
+	if out := mustRun(t, "cfs", "strong", a.Root).Stdout; out != "1 volumes strongly connected\n" {
+		t.Fatalf("cfs strong: %q", out)
+	}
+	sh(t, "echo now > "+a.Root+"/w/h")
+	if lv := mustRun(t, "cfs", "lv", a.Root).Stdout; !strings.Contains(lv, "State is connected; 0 updates") {
+		t.Fatalf("cfs lv after strong:\n%s", lv)
+	}
+	if out := sh(t, "cat "+b.Root+"/w/g "+b.Root+"/w/h"); out != "queued\nnow\n" {
+		t.Fatalf("after cfs strong the other client reads %q", out)
+	}
+	if out := mustRun(t, "cfs", "fr", a.Root).Stdout; out != "0 changes remain logged\n" {
+		t.Fatalf("cfs fr: %q", out)
+	}
+}

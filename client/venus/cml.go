@@ -48,7 +48,8 @@ type cmlRecord struct {
 	// anyway (cfs preservelocal).
 	base           proto.VV
 	hasBase, force bool
-	shipping       bool // being reintegrated: not to be cancelled
+	shipping       bool  // being reintegrated: not to be cancelled
+	made           int64 // when it was logged (ns since the epoch)
 }
 
 func cmlKey(vol uint32, seq uint64) []byte {
@@ -81,6 +82,7 @@ func (r *cmlRecord) encode() []byte {
 	e.VV(r.base)
 	e.Bool(r.hasBase)
 	e.Bool(r.force)
+	e.I64(r.made)
 	return e.B
 }
 
@@ -95,7 +97,7 @@ func decodeCMLRecord(seq uint64, b []byte) (*cmlRecord, error) {
 		r.fids = append(r.fids, d.FID())
 	}
 	r.created, r.replaces, r.size, r.cont = d.Bool(), d.Bool(), d.I64(), d.String(64)
-	r.base, r.hasBase, r.force = d.VV(), d.Bool(), d.Bool()
+	r.base, r.hasBase, r.force, r.made = d.VV(), d.Bool(), d.Bool(), d.I64()
 	if err := d.Done(); err != nil {
 		return nil, fmt.Errorf("log record %d: %w", seq, err)
 	}

@@ -75,7 +75,7 @@ func (v *Venus) emulate(c Caller, id uint32, op proto.Op, req proto.Message, sid
 		de, ok := d.dir.entries[name]
 		return de, ok, nil
 	}
-	rec := &cmlRecord{uid: c.UID, who: idn.uid, op: op, sid: sid, req: proto.Marshal(req)}
+	rec := &cmlRecord{uid: c.UID, who: idn.uid, op: op, sid: sid, req: proto.Marshal(req), made: now}
 	var reply proto.Message
 	switch r := req.(type) {
 	case *proto.Create:

@@ -2,6 +2,7 @@ package venus
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/coda-fs/coda/server/proto"
@@ -59,7 +60,10 @@ func (v *Venus) VolumeOf(ctx context.Context, c Caller, ino uint64) (VolumeStatu
 	if err != nil { // disconnected: what venus knows
 		st.Info = proto.VolumeInfo{ID: vol.id, Name: vol.name, Replicas: vol.reps}
 	}
-	if vol.reintegrating {
+	if vol.wd.on && st.State == "connected" {
+		st.State = fmt.Sprintf("write-disconnected (sending changes older than %v, %v at a time)", vol.wd.age, vol.wd.chunk)
+	}
+	if vol.reintegrating && !vol.wd.on {
 		st.State = "reintegrating"
 	}
 	st.CML, st.Waiting = cmlStatus(vol), vol.waitReason

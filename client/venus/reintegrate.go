@@ -20,11 +20,12 @@ import (
 // stays in the log (nothing is lost); cfs lv says why.
 
 // logging reports whether updates of volume id go to its log: it is
-// disconnected, or its log still holds updates (they go first).
+// disconnected or write-disconnected, or its log still holds updates (they
+// go first).
 func (v *Venus) logging(id uint32) bool {
 	v.mu.Lock()
 	vol := v.vols[id]
-	pending := vol != nil && len(vol.cml) > 0
+	pending := vol != nil && (len(vol.cml) > 0 || vol.wd.on)
 	v.mu.Unlock()
 	return pending || v.disconnected(id)
 }
@@ -49,14 +50,15 @@ func (v *Venus) startReintegration() {
 		}
 		v.mu.Unlock()
 		for _, id := range ids {
-			v.reintegrate(id)
+			v.reintegrateMode(id, false)
 		}
 	}()
 }
 
-// reintegrate replays volume id's log until it is empty or a record
-// cannot go yet.
-func (v *Venus) reintegrate(id uint32) {
+// reintegrateMode replays volume id's log until it is empty or a record
+// cannot go yet; a write-disconnected volume sends only the records old
+// enough, for about its chunk of time, unless force (cfs fr, cfs strong).
+func (v *Venus) reintegrateMode(id uint32, force bool) {
 	v.mu.Lock()
 	vol := v.volumeFor(id)
 	if vol.reintegrating || len(vol.cml) == 0 {
@@ -64,8 +66,11 @@ func (v *Venus) reintegrate(id uint32) {
 		return
 	}
 	vol.reintegrating = true
+	trickle := vol.wd.on && !force
 	v.mu.Unlock()
-	v.awaitReplicas(id)
+	if !trickle {
+		v.awaitReplicas(id)
+	}
 	start, shipped := time.Now(), 0
 	why := ""
 	defer func() {
@@ -74,7 +79,7 @@ func (v *Venus) reintegrate(id uint32) {
 		vol.waitReason = why
 		left := len(vol.cml)
 		v.mu.Unlock()
-		if shipped > 0 || why != "" {
+		if shipped > 0 && !trickle || why != "" {
 			msg := fmt.Sprintf("volume %s: %d updates reintegrated in %v, %d left", vol.label(), shipped, time.Since(start).Round(time.Millisecond), left)
 			if why != "" {
 				msg += "; waiting: " + why
@@ -90,7 +95,7 @@ func (v *Venus) reintegrate(id uint32) {
 		default:
 		}
 		v.mu.Lock()
-		if len(vol.cml) == 0 {
+		if len(vol.cml) == 0 || trickle && !vol.due(vol.cml[0], start) {
 			v.mu.Unlock()
 			return
 		}

@@ -94,8 +94,9 @@ func New(ctx context.Context, opts Options) (*Venus, error) {
 		v.meta.close()
 		return nil, err
 	}
-	v.bg.Add(1)
+	v.bg.Add(2)
 	go v.flusher()
+	go v.trickler()
 	return v, nil
 }
 
@@ -156,6 +157,9 @@ func (v *Venus) load() error {
 		return fmt.Errorf("cache database: %w", err)
 	}
 	if err := v.loadLocalNext(); err != nil {
+		return fmt.Errorf("cache database: %w", err)
+	}
+	if err := v.loadWD(); err != nil {
 		return fmt.Errorf("cache database: %w", err)
 	}
 	var withCont []*object

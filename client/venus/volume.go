@@ -39,6 +39,8 @@ type volume struct {
 	reintegrating bool
 	// why reintegration waits, for cfs lv ("" when it does not).
 	waitReason string
+	// wd is the volume's write-disconnected mode (wd.go).
+	wd wdSettings
 }
 
 // rootInfo is the realm's root volume, persisted so a restart needs no RPC

@@ -1,0 +1,104 @@
+package client
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+)
+
+// wdCall sends a write-disconnection operation for the volumes holding
+// the paths (every volume when none).
+func wdCall(c *cli.Context, op string, a WDArgs, result any) error {
+	for _, p := range c.Args().Slice() {
+		var st syscall.Stat_t
+		if err := syscall.Lstat(p, &st); err != nil {
+			return &os.PathError{Op: "stat", Path: p, Err: err}
+		}
+		a.Inos = append(a.Inos, st.Ino)
+	}
+	return callVenus(c.Context, c.Args().First(), op, a, result)
+}
+
+func newCfsWD() *cli.Command {
+	var age, chunk float64
+	return &cli.Command{
+		Name:      "wd",
+		Aliases:   []string{"writedisconnect"},
+		Usage:     "log updates and send them in the background (a weak link)",
+		UsageText: "coda cfs wd|writedisconnect [-age SECONDS] [-time SECONDS] [PATH...]",
+		Description: `Puts the volumes holding each PATH (every volume venus knows when none) in
+write-disconnected mode: venus still reads from the servers, but every update is applied to
+the cache and logged, as when disconnected, and the log trickles back in the background:
+changes older than -age seconds, for about -time seconds at a time. cfs lv shows the mode and
+the log; cfs fr sends it now; cfs strong ends the mode. The setting survives venus restarts.
+Root only.
+
+EXAMPLES:
+   coda cfs wd -age 30 -time 5 /coda/example.org/www
+   coda cfs wd`,
+		Flags: []cli.Flag{
+			&cli.Float64Flag{Name: "age", Value: 0, Destination: &age, Usage: "send changes older than `SECONDS`"},
+			&cli.Float64Flag{Name: "time", Value: 10, Destination: &chunk, Usage: "send for about `SECONDS` at a time"},
+		},
+		Action: func(c *cli.Context) error {
+			if age < 0 || chunk <= 0 {
+				return usageErrorf("cfs wd: -age must be ≥ 0 and -time > 0")
+			}
+			var n int
+			if err := wdCall(c, OpWD, WDArgs{Age: age, Time: chunk}, &n); err != nil {
+				return fmt.Errorf("cfs wd: %w", err)
+			}
+			fmt.Fprintf(c.App.Writer, "%d volumes write-disconnected\n", n)
+			return nil
+		},
+	}
+}
+
+func newCfsStrong() *cli.Command {
+	return &cli.Command{
+		Name:      "strong",
+		Aliases:   []string{"wr", "writereconnect"},
+		Usage:     "make updates synchronous again (end cfs wd) and send the log",
+		UsageText: "coda cfs strong|wr [PATH...]",
+		Description: `Ends write-disconnected mode for the volumes holding each PATH (every volume when none):
+what is logged is sent now, and from then on every update goes to the servers before it
+returns. Root only.
+
+EXAMPLES:
+   coda cfs strong
+   coda cfs wr /coda/example.org/www`,
+		Action: func(c *cli.Context) error {
+			var n int
+			if err := wdCall(c, OpStrong, WDArgs{}, &n); err != nil {
+				return fmt.Errorf("cfs strong: %w", err)
+			}
+			fmt.Fprintf(c.App.Writer, "%d volumes strongly connected\n", n)
+			return nil
+		},
+	}
+}
+
+func newCfsForceReintegrate() *cli.Command {
+	return &cli.Command{
+		Name:      "fr",
+		Aliases:   []string{"forcereintegrate"},
+		Usage:     "send the logged updates now and say what remains",
+		UsageText: "coda cfs fr|forcereintegrate [PATH...]",
+		Description: `Sends the changes logged for the volumes holding each PATH (every volume when none) to
+the servers now, whatever their age, and prints how many remain (those that wait for a
+server, a token, or a decision about a conflict: see cfs checklocal).
+
+EXAMPLES:
+   coda cfs fr /coda/example.org/www`,
+		Action: func(c *cli.Context) error {
+			var left int
+			if err := wdCall(c, OpForce, WDArgs{}, &left); err != nil {
+				return fmt.Errorf("cfs fr: %w", err)
+			}
+			fmt.Fprintf(c.App.Writer, "%d changes remain logged\n", left)
+			return nil
+		},
+	}
+}
