@@ -95,8 +95,8 @@ func New(ctx context.Context, opts Options) (*Venus, error) {
 		return nil, err
 	}
 	v.bg.Add(2)
-	go v.flusher()
-	go v.trickler()
+	go v.every(500*time.Millisecond, v.flushOnce)
+	go v.every(trickleEvery, v.trickle)
 	return v, nil
 }
 
@@ -231,21 +231,28 @@ func (v *Venus) checkContainers(objs []*object) error {
 	return err
 }
 
-// flusher makes cache metadata durable in the background.
-func (v *Venus) flusher() {
+// every runs fn every d until venus closes: a background loop counted in
+// v.bg.
+func (v *Venus) every(d time.Duration, fn func()) {
 	defer v.bg.Done()
-	t := time.NewTicker(500 * time.Millisecond)
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-v.closing:
 			return
 		case <-t.C:
-			v.syncContainers()
-			if err := v.meta.flush(); err != nil {
-				v.log.Error("cache metadata not saved", "err", err)
-			}
+			fn()
 		}
+	}
+}
+
+// flushOnce makes cache metadata durable; the flusher runs it twice a
+// second.
+func (v *Venus) flushOnce() {
+	v.syncContainers()
+	if err := v.meta.flush(); err != nil {
+		v.log.Error("cache metadata not saved", "err", err)
 	}
 }
 

@@ -114,28 +114,19 @@ func (v *Venus) loadWD() error {
 	})
 }
 
-// trickler reintegrates write-disconnected volumes in the background.
-func (v *Venus) trickler() {
-	defer v.bg.Done()
-	t := time.NewTicker(trickleEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-v.closing:
-			return
-		case <-t.C:
+// trickle sends what is due of the write-disconnected volumes' logs (run
+// every trickleEvery in the background).
+func (v *Venus) trickle() {
+	v.mu.Lock()
+	var ids []uint32
+	for id, vol := range v.vols {
+		if vol.wd.on && len(vol.cml) > 0 && !vol.reintegrating {
+			ids = append(ids, id)
 		}
-		v.mu.Lock()
-		var ids []uint32
-		for id, vol := range v.vols {
-			if vol.wd.on && len(vol.cml) > 0 && !vol.reintegrating {
-				ids = append(ids, id)
-			}
-		}
-		v.mu.Unlock()
-		for _, id := range ids {
-			v.reintegrateMode(id, false)
-		}
+	}
+	v.mu.Unlock()
+	for _, id := range ids {
+		v.reintegrateMode(id, false)
 	}
 }
 
