@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -75,9 +74,9 @@ EXAMPLES:
 			&cli.StringFlag{Name: "log-level", Value: "info", Destination: &o.LogLevel,
 				Usage: "log `LEVEL` on stderr: debug, info, warn or error"},
 			&cli.BoolFlag{Name: "init", Destination: &o.Init,
-				Usage: "empty the cache first (not available yet)"},
+				Usage: "empty the cache first (refused while changes logged for reintegration are pending)"},
 			&cli.BoolFlag{Name: "force", Destination: &o.Force,
-				Usage: "with --init: empty it even with changes pending (not available yet)"},
+				Usage: "with --init: empty it even with changes pending (checkpointed in CACHE/spool first)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
@@ -95,8 +94,8 @@ EXAMPLES:
 // venusOptions merges flags, the configuration file and defaults into
 // VenusOptions (Logger and Ready not set).
 func (o venusCmdOptions) venusOptions() (VenusOptions, error) {
-	if o.Init || o.Force {
-		return VenusOptions{}, fmt.Errorf("venus --init is not available yet")
+	if o.Force && !o.Init {
+		return VenusOptions{}, usageErrorf("venus: --force goes with --init")
 	}
 	path, missingOK := o.Config, false
 	if path == "" {
@@ -152,6 +151,8 @@ func (o venusCmdOptions) validate() (VenusOptions, error) {
 		CacheDir:  o.Cache,
 		CacheSize: size,
 		CAFile:    o.CA,
+		InitCache: o.Init,
+		ForceInit: o.Force,
 
 		ControlSocket: o.Control,
 	}, nil

@@ -110,9 +110,13 @@ func TestVenusOptionErrors(t *testing.T) {
 		}
 	}
 	o := venusFlags(map[string]string{"config": "/dev/null", "realm": "r", "servers": "a"})
+	o.Force = true
+	if _, err := o.venusOptions(); err == nil || !strings.Contains(err.Error(), "--force goes with --init") {
+		t.Errorf("--force alone: err %v", err)
+	}
 	o.Init = true
-	if _, err := o.venusOptions(); err == nil || !strings.Contains(err.Error(), "not available yet") {
-		t.Errorf("--init: err %v", err)
+	if opts, err := o.venusOptions(); err != nil || !opts.InitCache || !opts.ForceInit {
+		t.Errorf("--init --force: %+v, %v", opts, err)
 	}
 }
 

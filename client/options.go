@@ -31,4 +31,8 @@ type VenusOptions struct {
 	// UnmountWait bounds how long a busy mount is still served after it was
 	// detached at shutdown (default 5s).
 	UnmountWait time.Duration
+	// InitCache empties the cache before starting (venus --init); with
+	// ForceInit even when changes logged for reintegration are pending
+	// (they are checkpointed in CacheDir/spool first).
+	InitCache, ForceInit bool
 }

@@ -41,6 +41,16 @@ func RunVenus(ctx context.Context, o VenusOptions) error {
 			"cache", o.CacheDir, "fs", fsName)
 		noPT = true
 	}
+	if o.InitCache {
+		cp, err := venus.InitCache(o.CacheDir, o.ForceInit, log)
+		if err != nil {
+			return fmt.Errorf("venus --init: %w", err)
+		}
+		if cp != "" {
+			log.Warn("pending changes dropped from the cache; a checkpoint of them is kept", "checkpoint", cp)
+		}
+		log.Info("cache emptied", "cache", o.CacheDir)
+	}
 	v, err := venus.New(ctx, venus.Options{Realm: o.Realm, Servers: o.Servers, CacheDir: o.CacheDir,
 		CacheSize: o.CacheSize, CAFile: o.CAFile, Logger: log})
 	if err != nil {

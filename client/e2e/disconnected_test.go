@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -432,5 +433,39 @@ func TestWriteDisconnected(t *testing.T) {
 	}
 	if out := mustRun(t, "cfs", "fr", a.Root).Stdout; out != "0 changes remain logged\n" {
 		t.Fatalf("cfs fr: %q", out)
+	}
+}
+
+// TestVenusInit: venus --init empties the cache, but refuses while changes
+// logged for reintegration are pending; --init --force drops them after a
+// checkpoint (a listing and the data) in the cache's spool directory.
+func TestVenusInit(t *testing.T) {
+	c := cell{bintest.NewCell(t, bintest.CellOptions{Realm: realm, Servers: 2})}
+	a := c.Venus("a")
+	sh(t, "echo kept > "+a.Root+"/f")
+	mustRun(t, "cfs", "disconnect", "--mount", a.Mount)
+	sh(t, "echo pending > "+a.Root+"/g")
+	a.Proc.Stop()
+	if r := bintest.Run(t, "", append(c.VenusArgs("a"), "--init")...); r.Code == 0 || !strings.Contains(r.Stderr, "changes logged for reintegration are not on the servers yet") {
+		t.Fatalf("venus --init with changes pending: exit %d, %s", r.Code, r.Stderr)
+	}
+	a = c.Venus("a", "--init", "--force")
+	if out := sh(t, "cat "+a.Root+"/f"); out != "kept\n" {
+		t.Fatalf("after --init: f reads %q", out)
+	}
+	if _, err := os.Stat(a.Root + "/g"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("after --init --force the dropped file: %v", err)
+	}
+	listings, _ := filepath.Glob(filepath.Join(c.VenusCache("a"), "spool", "cml-*", "cml.txt"))
+	if len(listings) != 1 {
+		t.Fatalf("checkpoints: %v", listings)
+	}
+	l, _ := os.ReadFile(listings[0])
+	data, _ := filepath.Glob(filepath.Join(filepath.Dir(listings[0]), "7f000001.*"))
+	if !strings.Contains(string(l), `"g" in 7f000001.`) || len(data) != 1 {
+		t.Fatalf("checkpoint listing:\n%s\ndata files: %v", l, data)
+	}
+	if b, _ := os.ReadFile(data[0]); string(b) != "pending\n" {
+		t.Fatalf("checkpointed data: %q", b)
 	}
 }

@@ -159,19 +159,28 @@ type Venus struct {
 	Proc  *Proc
 }
 
-// Venus mounts the realm with a venus process named name and logs root in
-// as the admin on it (as the local-cell script does).
-func (c *Cell) Venus(name string) *Venus {
+// Venus mounts the realm with a venus process named name (extra: more
+// flags) and logs root in as the admin on it (as the local-cell script
+// does).
+func (c *Cell) Venus(name string, extra ...string) *Venus {
 	c.T.Helper()
 	mnt := filepath.Join(c.Dir, name+".mnt")
 	ready := filepath.Join(c.Dir, name+".ready")
 	v := &Venus{Mount: mnt, Root: filepath.Join(mnt, c.Realm), Log: filepath.Join(c.Dir, name+".log")}
-	v.Proc = Start(c.T, v.Log, ready, "venus", "--config", "/dev/null",
-		"--realm", c.Realm, "--servers", c.Addrs(), "--mount", mnt, "--cache", filepath.Join(c.Dir, name+".cache"),
-		"--ca", filepath.Join(c.Data, "db", "ca.pem"), "--ready-file", ready)
+	v.Proc = Start(c.T, v.Log, ready, append(c.VenusArgs(name), append(extra, "--ready-file", ready)...)...)
 	c.T.Cleanup(v.Proc.Stop)
 	if r := Run(c.T, AdminPassword+"\n", "clog", "-pipe", "--mount", mnt, "admin"); r.Code != 0 {
 		c.T.Fatalf("clog admin: %s", r.Stderr)
 	}
 	return v
 }
+
+// VenusArgs is the command line (after the binary) of venus name.
+func (c *Cell) VenusArgs(name string) []string {
+	return []string{"venus", "--config", "/dev/null", "--realm", c.Realm, "--servers", c.Addrs(),
+		"--mount", filepath.Join(c.Dir, name+".mnt"), "--cache", c.VenusCache(name),
+		"--ca", filepath.Join(c.Data, "db", "ca.pem")}
+}
+
+// VenusCache is the cache directory of venus name.
+func (c *Cell) VenusCache(name string) string { return filepath.Join(c.Dir, name+".cache") }
