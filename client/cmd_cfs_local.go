@@ -138,3 +138,64 @@ EXAMPLES:
 		},
 	}
 }
+
+func newCfsFlushObject() *cli.Command {
+	return &cli.Command{
+		Name:      "flushobject",
+		Aliases:   []string{"fl"},
+		Usage:     "drop what venus caches of objects",
+		UsageText: "coda cfs flushobject|fl PATH...",
+		Description: `Drops the cached data and status of each PATH: a file is fetched again on its next open, a
+directory listed again. An object that is open, or has changes the servers do not have yet,
+is not flushed (an error names it).
+
+EXAMPLES:
+   coda cfs flushobject /coda/example.org/www/index.html`,
+		Action: func(c *cli.Context) error {
+			return forEachPath(c, "flushobject", func(path string) (string, error) {
+				return "", localCall(c, path, OpFlushObj, false, nil)
+			})
+		},
+	}
+}
+
+func newCfsFlushVolume() *cli.Command {
+	var force, yes bool
+	return &cli.Command{
+		Name:      "flushvolume",
+		Usage:     "drop what venus caches of a volume",
+		UsageText: "coda cfs flushvolume [--yes] [--force] PATH",
+		Description: `Drops the cached data and status of every object of the volume holding PATH, after asking
+(--yes does not ask). Objects that are open or hold changes the servers do not have yet are
+kept, and the command fails saying how many; --force (root only) drops those changes too:
+the volume's log of changes made while disconnected is discarded.
+
+EXAMPLES:
+   coda cfs flushvolume /coda/example.org/www
+   coda cfs flushvolume --yes /coda/example.org/www`,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Destination: &yes, Usage: "do not ask"},
+			&cli.BoolFlag{Name: "force", Destination: &force, Usage: "drop changes the servers do not have yet too"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usageErrorf("cfs flushvolume: need exactly one PATH")
+			}
+			path := c.Args().First()
+			if !yes {
+				fmt.Fprintf(c.App.Writer, "Flush the cache of the volume holding %s? [y/N] ", path)
+				var answer string
+				fmt.Fscanln(os.Stdin, &answer)
+				if answer != "y" && answer != "Y" && answer != "yes" {
+					return fmt.Errorf("cfs flushvolume %s: not flushed", path)
+				}
+			}
+			var r FlushReply
+			if err := localCall(c, path, OpFlushVol, force, &r); err != nil {
+				return fmt.Errorf("cfs flushvolume %s: %w", path, err)
+			}
+			fmt.Fprintf(c.App.Writer, "%s: %d objects flushed\n", path, r.Flushed)
+			return nil
+		},
+	}
+}

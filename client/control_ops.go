@@ -47,6 +47,8 @@ const (
 	OpWD         = "wd"            // WDArgs → int (volumes set; root only)
 	OpStrong     = "strong"        // WDArgs → int (volumes set; root only)
 	OpForce      = "fr"            // WDArgs → int (records left)
+	OpFlushObj   = "flushobject"   // LocalArgs (Ino) → nothing
+	OpFlushVol   = "flushvolume"   // LocalArgs (All: force) → FlushReply
 )
 
 // WDArgs name volumes by inode numbers of objects in them (none: every
@@ -63,6 +65,12 @@ type WDArgs struct {
 type LocalArgs struct {
 	Ino uint64 `json:"ino"`
 	All bool   `json:"all,omitempty"`
+}
+
+// FlushReply says how many objects a volume flush dropped and kept.
+type FlushReply struct {
+	Flushed int `json:"flushed"`
+	Kept    int `json:"kept"`
 }
 
 // LocalReply lists a volume's logged updates and why they wait.
@@ -274,6 +282,16 @@ func controlHandler(v *venus.Venus) control.Handler {
 			}
 			secs := func(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 			return v.WriteDisconnect(a.Inos, op == OpWD, secs(a.Age), secs(a.Time))
+		case OpFlushObj, OpFlushVol:
+			var a LocalArgs
+			if err := json.Unmarshal(raw, &a); err != nil {
+				return nil, fmt.Errorf("%s: %v", op, err)
+			}
+			if op == OpFlushObj {
+				return struct{}{}, v.FlushObject(a.Ino)
+			}
+			n, kept, err := v.FlushVolume(a.Ino, venus.Caller{UID: p.UID, GID: p.GID, PID: p.PID}, a.All)
+			return FlushReply{Flushed: n, Kept: kept}, err
 		case OpListLocal, OpDiscard, OpPreserve:
 			var a LocalArgs
 			if err := json.Unmarshal(raw, &a); err != nil {

@@ -469,3 +469,41 @@ func TestVenusInit(t *testing.T) {
 		t.Fatalf("checkpointed data: %q", b)
 	}
 }
+
+// TestFlush: cfs flushobject drops a cached file (disconnected, it is a
+// cache miss then); flushvolume asks first, keeps what the servers do not
+// have yet and says so, and with --force drops that too.
+func TestFlush(t *testing.T) {
+	c := cell{bintest.NewCell(t, bintest.CellOptions{Realm: realm, Servers: 2})}
+	a, b := c.Venus("a"), c.Venus("b")
+	sh(t, "echo cached > "+a.Root+"/f && echo other > "+a.Root+"/o && cat "+a.Root+"/f "+a.Root+"/o > /dev/null")
+	mustRun(t, "cfs", "flushobject", a.Root+"/f")
+	mustRun(t, "cfs", "disconnect", "--mount", a.Mount)
+	if _, err := os.ReadFile(a.Root + "/f"); !errors.Is(err, syscall.ETIMEDOUT) {
+		t.Fatalf("a flushed file while disconnected: %v, want ETIMEDOUT", err)
+	}
+	if out := sh(t, "cat "+a.Root+"/o"); out != "other\n" {
+		t.Fatalf("an unflushed file while disconnected: %q", out)
+	}
+	sh(t, "echo logged > "+a.Root+"/g")
+	if r := bintest.Run(t, "n\n", "cfs", "flushvolume", a.Root); r.Code != 1 || !strings.Contains(r.Stderr, "not flushed") {
+		t.Fatalf("flushvolume answered no: exit %d %q", r.Code, r.Stderr)
+	}
+	if r := bintest.Run(t, "", "cfs", "flushvolume", "--yes", a.Root); r.Code != 1 || !strings.Contains(r.Stderr, "kept") {
+		t.Fatalf("flushvolume with changes logged: exit %d %q", r.Code, r.Stderr)
+	}
+	if n := logged(t, mustRun(t, "cfs", "lv", a.Root).Stdout); n != 2 {
+		t.Fatalf("%d updates logged after a flush that kept them, want 2", n)
+	}
+	mustRun(t, "cfs", "flushvolume", "--yes", "--force", a.Root)
+	mustRun(t, "cfs", "reconnect", "--mount", a.Mount)
+	if n := logged(t, mustRun(t, "cfs", "lv", a.Root).Stdout); n != 0 {
+		t.Fatalf("%d updates logged after flushvolume --force", n)
+	}
+	if out := sh(t, "ls "+a.Root+" && cat "+a.Root+"/f"); out != "f\no\ncached\n" {
+		t.Fatalf("after the flushes: %q", out)
+	}
+	if _, err := os.Stat(b.Root + "/g"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a change dropped by flushvolume --force reached the servers: %v", err)
+	}
+}
