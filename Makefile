@@ -84,7 +84,7 @@ fuzz:
 
 bench: build
 	CODA_BIN=$(CURDIR)/$(BIN) scripts/bench.sh
-	go test -run '^$$' -bench 'Resync|PartitionResolution|Reintegration' -benchtime 1x ./client/e2e/
+	go test -run '^$$' -bench 'Resync|PartitionResolution|Reintegration|HugeDirectory' -benchtime 1x ./client/e2e/
 
 # Prints where the cell is mounted and how to stop it.
 demo: build

