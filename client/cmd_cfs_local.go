@@ -3,6 +3,7 @@ package client
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -195,6 +196,41 @@ EXAMPLES:
 				return fmt.Errorf("cfs flushvolume %s: %w", path, err)
 			}
 			fmt.Fprintf(c.App.Writer, "%s: %d objects flushed\n", path, r.Flushed)
+			return nil
+		},
+	}
+}
+
+func newCfsCheckpointML() *cli.Command {
+	return &cli.Command{
+		Name:      "checkpointml",
+		Usage:     "write a volume's logged changes and their data to a tar archive",
+		UsageText: "coda cfs checkpointml PATH OUTDIR",
+		Description: `Writes the changes logged for reintegration in the volume holding PATH to OUTDIR as
+VOLUME.cml.tar (cml.txt, the listing, and the data of each logged store, named by the file's
+FID) and VOLUME.cml.txt beside it: a safety copy of disconnected work, readable with tar.
+Root only (venus writes the files).
+
+EXAMPLES:
+   coda cfs checkpointml /coda/example.org/www /var/backups && tar tvf /var/backups/www.cml.tar`,
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 2 {
+				return usageErrorf("cfs checkpointml: need PATH OUTDIR")
+			}
+			path, out := c.Args().Get(0), c.Args().Get(1)
+			abs, err := filepath.Abs(out)
+			if err != nil {
+				return err
+			}
+			var st syscall.Stat_t
+			if err := syscall.Lstat(path, &st); err != nil {
+				return &os.PathError{Op: "stat", Path: path, Err: err}
+			}
+			var archive string
+			if err := callVenus(c.Context, path, OpCheckpoint, LocalArgs{Ino: st.Ino, Dir: abs}, &archive); err != nil {
+				return fmt.Errorf("cfs checkpointml %s: %w", path, err)
+			}
+			fmt.Fprintf(c.App.Writer, "%s\n", archive)
 			return nil
 		},
 	}

@@ -48,6 +48,7 @@ const (
 	OpStrong     = "strong"        // WDArgs → int (volumes set; root only)
 	OpForce      = "fr"            // WDArgs → int (records left)
 	OpFlushObj   = "flushobject"   // LocalArgs (Ino) → nothing
+	OpCheckpoint = "checkpointml"  // LocalArgs (Ino, Dir) → string (the archive; root only)
 	OpFlushVol   = "flushvolume"   // LocalArgs (All: force) → FlushReply
 )
 
@@ -65,6 +66,7 @@ type WDArgs struct {
 type LocalArgs struct {
 	Ino uint64 `json:"ino"`
 	All bool   `json:"all,omitempty"`
+	Dir string `json:"dir,omitempty"` // OpCheckpoint: where the archive goes
 }
 
 // FlushReply says how many objects a volume flush dropped and kept.
@@ -282,6 +284,15 @@ func controlHandler(v *venus.Venus) control.Handler {
 			}
 			secs := func(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 			return v.WriteDisconnect(a.Inos, op == OpWD, secs(a.Age), secs(a.Time))
+		case OpCheckpoint:
+			var a LocalArgs
+			if err := json.Unmarshal(raw, &a); err != nil {
+				return nil, fmt.Errorf("%s: %v", op, err)
+			}
+			if p.UID != 0 {
+				return nil, fmt.Errorf("cfs checkpointml writes where it is told as venus: root only")
+			}
+			return v.CheckpointML(a.Ino, a.Dir)
 		case OpFlushObj, OpFlushVol:
 			var a LocalArgs
 			if err := json.Unmarshal(raw, &a); err != nil {

@@ -298,6 +298,15 @@ func TestReintegrationWaitsForToken(t *testing.T) {
 	if out := mustRun(t, "cfs", "checklocal", a.Root).Stdout; !strings.Contains(out, `"f" in 7f000001.`) || !strings.Contains(out, "waits on: no valid token") {
 		t.Fatalf("cfs checklocal:\n%s", out)
 	}
+	// A safety copy of the waiting work opens with tar.
+	out := t.TempDir()
+	archive := strings.TrimSpace(mustRun(t, "cfs", "checkpointml", a.Root, out).Stdout)
+	if list := sh(t, "tar tf "+archive); !strings.HasPrefix(list, "cml.txt\n7f000001.") {
+		t.Fatalf("checkpoint archive %s holds:\n%s", archive, list)
+	}
+	if data := sh(t, "cd "+out+" && tar xf "+archive+" && cat 7f000001.*"); data != "while away\n" {
+		t.Fatalf("checkpointed data: %q", data)
+	}
 	if _, err := os.Stat(b.Root + "/t/f"); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the update reached the servers without a token: %v", err)
 	}

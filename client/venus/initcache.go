@@ -1,14 +1,18 @@
 package venus
 
 import (
+	"archive/tar"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/coda-fs/coda/server/proto"
 )
 
 // InitCache empties the cache in dir (venus --init): its database and
@@ -94,4 +98,72 @@ func checkpointCML(dir string, recs []*cmlRecord, vols []uint32) (string, error)
 		return "", err
 	}
 	return cp, nil
+}
+
+// CheckpointML writes the log of the volume holding ino to outdir as
+// NAME.cml.tar (the listing cml.txt and each logged store's data, named by
+// FID) and NAME.cml.txt beside it (cfs checkpointml): a safety copy of
+// disconnected work. It returns the archive's path.
+func (v *Venus) CheckpointML(ino uint64, outdir string) (string, error) {
+	o, err := v.object(ino)
+	if err != nil {
+		return "", err
+	}
+	v.mu.Lock()
+	vol := v.volumeFor(o.fid.Volume)
+	recs := slices.Clone(vol.cml)
+	label := vol.label()
+	conts := make([]string, len(recs))
+	for i, r := range recs {
+		conts[i] = r.cont
+		if ob := v.objs[r.subject]; r.op == proto.OpStore && ob != nil && ob.cont != "" {
+			conts[i] = ob.cont
+		}
+	}
+	v.mu.Unlock()
+	var listing strings.Builder
+	for _, r := range recs {
+		fmt.Fprintf(&listing, "%6d uid %d %-8s %v %s\n", r.seq, r.uid, r.op, r.subject, r.describe())
+	}
+	base := filepath.Join(outdir, strings.NewReplacer("/", "_", " ", "_").Replace(label)+".cml")
+	if err := os.WriteFile(base+".txt", []byte(listing.String()), 0o600); err != nil {
+		return "", err
+	}
+	tmp := base + ".tar.tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return "", err
+	}
+	tw := tar.NewWriter(f)
+	add := func(name string, data []byte) error {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o600, Size: int64(len(data)), ModTime: time.Now().Truncate(time.Second)}); err != nil {
+			return err
+		}
+		_, err := tw.Write(data)
+		return err
+	}
+	err = add("cml.txt", []byte(listing.String()))
+	for i, r := range recs {
+		if err != nil || r.op != proto.OpStore || conts[i] == "" {
+			continue
+		}
+		var data []byte
+		if data, err = os.ReadFile(v.conts.path(conts[i])); err == nil {
+			err = add(r.subject.String(), data)
+		}
+	}
+	if err == nil {
+		err = tw.Close()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, base+".tar")
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	return base + ".tar", nil
 }

@@ -57,15 +57,28 @@ func (v *Venus) startReintegration() {
 
 // reintegrateMode replays volume id's log until it is empty or a record
 // cannot go yet; a write-disconnected volume sends only the records old
-// enough, for about its chunk of time, unless force (cfs fr, cfs strong).
+// enough, for about its chunk of time, unless force (cfs fr, cfs strong),
+// which also waits for a replay already running to end and goes on after
+// it.
 func (v *Venus) reintegrateMode(id uint32, force bool) {
 	v.mu.Lock()
 	vol := v.volumeFor(id)
+	for force && vol.reintegrating {
+		done := vol.reintDone
+		v.mu.Unlock()
+		select {
+		case <-done:
+		case <-v.closing:
+			return
+		}
+		v.mu.Lock()
+	}
 	if vol.reintegrating || len(vol.cml) == 0 {
 		v.mu.Unlock()
 		return
 	}
 	vol.reintegrating = true
+	vol.reintDone = make(chan struct{})
 	trickle := vol.wd.on && !force
 	v.mu.Unlock()
 	if !trickle {
@@ -76,6 +89,7 @@ func (v *Venus) reintegrateMode(id uint32, force bool) {
 	defer func() {
 		v.mu.Lock()
 		vol.reintegrating = false
+		close(vol.reintDone)
 		vol.waitReason = why
 		left := len(vol.cml)
 		v.mu.Unlock()

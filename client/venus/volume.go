@@ -37,6 +37,7 @@ type volume struct {
 	// first (cml.go); reintegrating is set while it is being replayed.
 	cml           []*cmlRecord
 	reintegrating bool
+	reintDone     chan struct{} // closed when the replay running ends
 	// why reintegration waits, for cfs lv ("" when it does not).
 	waitReason string
 	// wd is the volume's write-disconnected mode (wd.go).
