@@ -178,15 +178,25 @@ func aclCall(ctx context.Context, dir, op string, args ACLArgs, result any) erro
 // number on the mount) to the venus serving it; dirOnly refuses anything
 // but a directory.
 func pathCall(ctx context.Context, path string, dirOnly bool, op string, args ACLArgs, result any) error {
-	var st syscall.Stat_t
-	if err := syscall.Lstat(path, &st); err != nil {
-		return &os.PathError{Op: "stat", Path: path, Err: err}
+	st, err := lstat(path)
+	if err != nil {
+		return err
 	}
 	if dirOnly && st.Mode&syscall.S_IFMT != syscall.S_IFDIR {
 		return errors.New("not a directory (ACLs belong to directories)")
 	}
 	args.Ino = st.Ino
 	return callVenus(ctx, path, op, args, result)
+}
+
+// lstat is syscall.Lstat with the path in its error: venus names objects
+// by the inode numbers it gives.
+func lstat(path string) (syscall.Stat_t, error) {
+	var st syscall.Stat_t
+	if err := syscall.Lstat(path, &st); err != nil {
+		return st, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	return st, nil
 }
 
 // callVenus sends one control operation to the venus serving path ("":

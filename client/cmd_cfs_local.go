@@ -5,16 +5,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 )
 
 // localCall sends a log operation for the volume holding path.
 func localCall(c *cli.Context, path, op string, all bool, result any) error {
-	var st syscall.Stat_t
-	if err := syscall.Lstat(path, &st); err != nil {
-		return &os.PathError{Op: "stat", Path: path, Err: err}
+	st, err := lstat(path)
+	if err != nil {
+		return err
 	}
 	return callVenus(c.Context, path, op, LocalArgs{Ino: st.Ino, All: all}, result)
 }
@@ -222,9 +221,9 @@ EXAMPLES:
 			if err != nil {
 				return err
 			}
-			var st syscall.Stat_t
-			if err := syscall.Lstat(path, &st); err != nil {
-				return &os.PathError{Op: "stat", Path: path, Err: err}
+			st, err := lstat(path)
+			if err != nil {
+				return err
 			}
 			var archive string
 			if err := callVenus(c.Context, path, OpCheckpoint, LocalArgs{Ino: st.Ino, Dir: abs}, &archive); err != nil {

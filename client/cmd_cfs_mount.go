@@ -12,16 +12,25 @@ import (
 // entryCall sends an operation on the object at DIR (a mount point, a
 // conflict), named by its directory's inode number and its name there.
 func entryCall(c *cli.Context, dir, op, vol string, result any) error {
-	abs, err := filepath.Abs(dir)
+	abs, dirIno, err := entryOf(dir)
 	if err != nil {
 		return err
 	}
-	parent, name := filepath.Dir(abs), filepath.Base(abs)
-	var st syscall.Stat_t
-	if err := syscall.Stat(parent, &st); err != nil {
-		return &os.PathError{Op: "stat", Path: parent, Err: err}
+	return callVenus(c.Context, filepath.Dir(abs), op, EntryArgs{Dir: dirIno, Name: filepath.Base(abs), Volume: vol}, result)
+}
+
+// entryOf returns path made absolute and the inode number of the
+// directory holding it, by which venus names an object without following
+// it (a mount point, a conflict link).
+func entryOf(path string) (abs string, dirIno uint64, err error) {
+	if abs, err = filepath.Abs(path); err != nil {
+		return "", 0, err
 	}
-	return callVenus(c.Context, parent, op, EntryArgs{Dir: st.Ino, Name: name, Volume: vol}, result)
+	var st syscall.Stat_t
+	if err := syscall.Stat(filepath.Dir(abs), &st); err != nil {
+		return "", 0, &os.PathError{Op: "stat", Path: filepath.Dir(abs), Err: err}
+	}
+	return abs, st.Ino, nil
 }
 
 func newCfsMkMount() *cli.Command {

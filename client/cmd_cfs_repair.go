@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -73,15 +72,11 @@ EXAMPLES:
 			case keepAll:
 				a.Mode = venus.RepairKeepAll
 			}
-			abs, err := filepath.Abs(path)
+			abs, dirIno, err := entryOf(path)
 			if err != nil {
-				return err
+				return fmt.Errorf("cfs repair: %w", err)
 			}
-			var st syscall.Stat_t
-			if err := syscall.Stat(filepath.Dir(abs), &st); err != nil {
-				return fmt.Errorf("cfs repair: %w", &os.PathError{Op: "stat", Path: filepath.Dir(abs), Err: err})
-			}
-			a.Dir, a.Name = st.Ino, filepath.Base(abs)
+			a.Dir, a.Name = dirIno, filepath.Base(abs)
 			var did string
 			if err := callVenus(c.Context, filepath.Dir(abs), OpRepair, a, &did); err != nil {
 				return fmt.Errorf("cfs repair %s: %w", path, err)

@@ -2,8 +2,6 @@ package client
 
 import (
 	"fmt"
-	"os"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 )
@@ -12,9 +10,9 @@ import (
 // the paths (every volume when none).
 func wdCall(c *cli.Context, op string, a WDArgs, result any) error {
 	for _, p := range c.Args().Slice() {
-		var st syscall.Stat_t
-		if err := syscall.Lstat(p, &st); err != nil {
-			return &os.PathError{Op: "stat", Path: p, Err: err}
+		st, err := lstat(p)
+		if err != nil {
+			return err
 		}
 		a.Inos = append(a.Inos, st.Ino)
 	}
