@@ -315,6 +315,11 @@ func (r *cmlRecord) describe() string {
 	return ""
 }
 
+// line is r on one line of a checkpoint's listing.
+func (r *cmlRecord) line() string {
+	return fmt.Sprintf("%6d uid %d %-8s %v %s", r.seq, r.uid, r.op, r.subject, r.describe())
+}
+
 // ListLocal lists the logged updates of the volume holding ino, oldest
 // first, and why reintegration waits ("" when it does not).
 func (v *Venus) ListLocal(ino uint64) ([]LocalRecord, string, error) {

@@ -73,7 +73,7 @@ func checkpointCML(dir string, recs []*cmlRecord, vols []uint32) (string, error)
 	}
 	var b strings.Builder
 	for i, r := range recs {
-		fmt.Fprintf(&b, "volume %#x %6d uid %d %-8s %v %s\n", vols[i], r.seq, r.uid, r.op, r.subject, r.describe())
+		fmt.Fprintf(&b, "volume %#x %s\n", vols[i], r.line())
 		if r.cont == "" {
 			continue
 		}
@@ -115,15 +115,14 @@ func (v *Venus) CheckpointML(ino uint64, outdir string) (string, error) {
 	label := vol.label()
 	conts := make([]string, len(recs))
 	for i, r := range recs {
-		conts[i] = r.cont
-		if ob := v.objs[r.subject]; r.op == proto.OpStore && ob != nil && ob.cont != "" {
-			conts[i] = ob.cont
+		if r.op == proto.OpStore {
+			conts[i] = v.storeContainer(r)
 		}
 	}
 	v.mu.Unlock()
 	var listing strings.Builder
 	for _, r := range recs {
-		fmt.Fprintf(&listing, "%6d uid %d %-8s %v %s\n", r.seq, r.uid, r.op, r.subject, r.describe())
+		listing.WriteString(r.line() + "\n")
 	}
 	base := filepath.Join(outdir, strings.NewReplacer("/", "_", " ", "_").Replace(label)+".cml")
 	if err := os.WriteFile(base+".txt", []byte(listing.String()), 0o600); err != nil {
@@ -144,7 +143,7 @@ func (v *Venus) CheckpointML(ino uint64, outdir string) (string, error) {
 	}
 	err = add("cml.txt", []byte(listing.String()))
 	for i, r := range recs {
-		if err != nil || r.op != proto.OpStore || conts[i] == "" {
+		if err != nil || conts[i] == "" {
 			continue
 		}
 		var data []byte

@@ -243,13 +243,20 @@ func (v *Venus) ship(vol *volume, rec *cmlRecord) string {
 	return ""
 }
 
+// storeContainer names the container holding the data of the logged store
+// rec: its object's, else the one it was logged with (venus died since).
+// Callers hold v.mu.
+func (v *Venus) storeContainer(rec *cmlRecord) string {
+	if o := v.objs[rec.subject]; o != nil && o.cont != "" {
+		return o.cont
+	}
+	return rec.cont
+}
+
 // shipData opens the container whose data a logged store sends.
 func (v *Venus) shipData(rec *cmlRecord) (*os.File, int64, error) {
 	v.mu.Lock()
-	name := rec.cont // what the record was logged with, if venus died since
-	if o := v.objs[rec.subject]; o != nil && o.cont != "" {
-		name = o.cont
-	}
+	name := v.storeContainer(rec)
 	v.mu.Unlock()
 	if name == "" {
 		return nil, 0, fmt.Errorf("the data of %v is not in the cache", rec.subject)
