@@ -23,7 +23,7 @@ func TestCMLRecordRoundTripAndRemap(t *testing.T) {
 	if got.uid != 1000 || got.who != 12 || got.op != proto.OpStore || got.subject != local || got.cont != r.cont || !got.hasBase || got.base != r.base || got.size != 5 {
 		t.Fatalf("round trip: %+v", got)
 	}
-	if !got.remap(local, real) {
+	if !got.remap(map[proto.FID]proto.FID{local: real}) {
 		t.Fatal("remap changed nothing")
 	}
 	m, err := got.request()
@@ -34,13 +34,13 @@ func TestCMLRecordRoundTripAndRemap(t *testing.T) {
 		t.Fatalf("after remap: request %+v, subject %v, fids %v", m, got.subject, got.fids)
 	}
 	cr := &cmlRecord{op: proto.OpCreate, req: proto.Marshal(&proto.Create{Dir: local, Name: "x", FID: proto.FID{Volume: 7, Vnode: 5, Unique: 5}}), fids: []proto.FID{local}}
-	if !cr.remap(local, real) {
+	if !cr.remap(map[proto.FID]proto.FID{local: real}) {
 		t.Fatal("remap of a create in a local directory changed nothing")
 	}
 	if m, _ := cr.request(); m.(*proto.Create).Dir != real {
 		t.Fatalf("create's directory after remap: %v", m.(*proto.Create).Dir)
 	}
-	if (&cmlRecord{op: proto.OpRemove, req: proto.Marshal(&proto.Remove{Dir: dir, Name: "y"}), fids: []proto.FID{dir}}).remap(local, real) {
+	if (&cmlRecord{op: proto.OpRemove, req: proto.Marshal(&proto.Remove{Dir: dir, Name: "y"}), fids: []proto.FID{dir}}).remap(map[proto.FID]proto.FID{local: real}) {
 		t.Fatal("remap changed a record that does not name the FID")
 	}
 }

@@ -2,7 +2,6 @@ package venus
 
 import (
 	"encoding/binary"
-	"slices"
 
 	"github.com/coda-fs/coda/server/proto"
 	"github.com/coda-fs/coda/server/store"
@@ -52,10 +51,20 @@ func (v *Venus) loadLocalNext() error {
 // remapFID renames the local FID from to the servers' FID to. Callers hold
 // v.mu.
 func (v *Venus) remapFID(vol *volume, from, to proto.FID) {
-	if from == to {
-		return
+	if from != to {
+		v.remapFIDs(vol, map[proto.FID]proto.FID{from: to})
 	}
-	if o := v.objs[from]; o != nil {
+}
+
+// remapFIDs renames local FIDs to the servers' FIDs (m maps each local FID
+// to its new name) in one pass over the cache and the log. Callers hold
+// v.mu.
+func (v *Venus) remapFIDs(vol *volume, m map[proto.FID]proto.FID) {
+	for from, to := range m {
+		o := v.objs[from]
+		if o == nil {
+			continue
+		}
 		delete(v.objs, from)
 		v.meta.delObject(from)
 		o.fid = to
@@ -73,14 +82,14 @@ func (v *Venus) remapFID(vol *volume, from, to proto.FID) {
 		}
 	}
 	for _, o := range v.objs {
-		if o.parent == from {
+		if to, ok := m[o.parent]; ok {
 			o.parent = to
 		}
 		if o.dir == nil {
 			continue
 		}
 		for name, de := range o.dir.entries {
-			if de.FID == from {
+			if to, ok := m[de.FID]; ok {
 				de.FID = to
 				o.dir.entries[name] = de
 				o.dir.list = nil
@@ -88,27 +97,38 @@ func (v *Venus) remapFID(vol *volume, from, to proto.FID) {
 			}
 		}
 	}
-	if n := v.pins[from]; n > 0 {
-		delete(v.pins, from)
-		v.pins[to] += n
+	for from, to := range m {
+		if n := v.pins[from]; n > 0 {
+			delete(v.pins, from)
+			v.pins[to] += n
+		}
 	}
 	for _, r := range vol.cml {
-		if r.remap(from, to) {
+		if r.remap(m) {
 			v.meta.write(func(b *store.Batch) { b.Set(cmlKey(vol.id, r.seq), r.encode()) })
 		}
 	}
 }
 
-// remap renames FID from to to in r; it reports whether r changed. Every
-// FID of a record's request is among its fids, so a record not naming from
-// there is left alone undecoded.
-func (r *cmlRecord) remap(from, to proto.FID) bool {
-	if r.subject != from && !slices.Contains(r.fids, from) {
+// remap renames the FIDs m maps in r; it reports whether r changed. Every
+// FID of a record's request is among its fids, so a record naming none of
+// them is left alone undecoded.
+func (r *cmlRecord) remap(m map[proto.FID]proto.FID) bool {
+	names := false
+	if _, ok := m[r.subject]; ok {
+		names = true
+	}
+	for _, f := range r.fids {
+		if _, ok := m[f]; ok {
+			names = true
+		}
+	}
+	if !names {
 		return false
 	}
 	changed := false
 	swap := func(f *proto.FID) {
-		if *f == from {
+		if to, ok := m[*f]; ok {
 			*f, changed = to, true
 		}
 	}
@@ -120,22 +140,22 @@ func (r *cmlRecord) remap(from, to proto.FID) bool {
 	if err != nil {
 		return changed
 	}
-	switch m := req.(type) {
+	switch q := req.(type) {
 	case *proto.Create:
-		swap(&m.Dir)
-		swap(&m.FID)
+		swap(&q.Dir)
+		swap(&q.FID)
 	case *proto.Remove:
-		swap(&m.Dir)
+		swap(&q.Dir)
 	case *proto.Rename:
-		swap(&m.FromDir)
-		swap(&m.ToDir)
+		swap(&q.FromDir)
+		swap(&q.ToDir)
 	case *proto.Link:
-		swap(&m.Dir)
-		swap(&m.Target)
+		swap(&q.Dir)
+		swap(&q.Target)
 	case *proto.Store:
-		swap(&m.FID)
+		swap(&q.FID)
 	case *proto.SetAttr:
-		swap(&m.FID)
+		swap(&q.FID)
 	}
 	if changed {
 		r.req = proto.Marshal(req)

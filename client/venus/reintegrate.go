@@ -2,8 +2,12 @@ package venus
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"slices"
+	"sort"
 	"time"
 
 	"github.com/coda-fs/coda/server/proto"
@@ -113,21 +117,238 @@ func (v *Venus) reintegrateMode(id uint32, force bool) {
 			v.mu.Unlock()
 			return
 		}
-		rec := vol.cml[0]
-		rec.shipping = true
+		batch := v.nextBatch(vol, trickle, start)
+		for _, r := range batch {
+			r.shipping = true
+		}
 		v.mu.Unlock()
-		if v.disconnected(id) {
+		n := 0
+		switch {
+		case v.disconnected(id):
 			why = "no replica reachable"
-		} else {
-			why = v.ship(vol, rec)
+		case len(batch) == 1 && !batchable(batch[0]):
+			if why = v.ship(vol, batch[0]); why == "" {
+				n = 1
+			}
+		default:
+			n, why = v.shipBatch(vol, batch)
 		}
 		v.mu.Lock()
-		rec.shipping = false
+		for _, r := range batch {
+			r.shipping = false
+		}
 		v.mu.Unlock()
+		shipped += n
 		if why != "" {
 			return
 		}
-		shipped++
+	}
+}
+
+// maxBatchBytes bounds the requests of one batch (a frame holds 4 MiB).
+const maxBatchBytes = 1 << 20
+
+// nextBatch returns the records at the head of vol's log that go to the
+// servers together: made by one local user, each one a batch may carry
+// (else the head alone), at most proto.MaxReintRecords, and for a trickle
+// only those due. Callers hold v.mu.
+func (v *Venus) nextBatch(vol *volume, trickle bool, start time.Time) []*cmlRecord {
+	head := vol.cml[0]
+	if !batchable(head) {
+		return vol.cml[:1:1]
+	}
+	bytes, n := 0, 0
+	for _, r := range vol.cml {
+		bytes += len(r.req) + 16
+		if n == proto.MaxReintRecords || bytes > maxBatchBytes || r.uid != head.uid || !batchable(r) ||
+			trickle && !vol.due(r, start) {
+			break
+		}
+		n++
+	}
+	return slices.Clone(vol.cml[:n])
+}
+
+// batchable reports whether a batch may carry r: all but a size change
+// (its servers copy data before their transaction), which goes alone.
+func batchable(r *cmlRecord) bool {
+	if r.op != proto.OpSetAttr {
+		return true
+	}
+	req, err := r.request()
+	return err == nil && req.(*proto.SetAttr).Mask&proto.SetSize == 0
+}
+
+// batchRefusal is a batch every replica refused because of one record.
+type batchRefusal struct {
+	index int
+	err   error
+}
+
+func (e *batchRefusal) Error() string { return e.err.Error() }
+func (e *batchRefusal) Unwrap() error { return e.err }
+
+// refusal turns a batch's reply that refused a record into an error.
+func refusal(m proto.Message) error {
+	if r, ok := m.(*proto.ReintegrateReply); ok && r.Refused > 0 {
+		return &batchRefusal{index: int(r.Refused) - 1, err: r.Err()}
+	}
+	return nil
+}
+
+// shipBatch sends records recs (the head of vol's log) in one
+// Reintegrate: the servers apply them in one transaction each, and one
+// COP2 completes them. When a record is refused, the records before it go
+// again as a batch and it goes alone (ship), which says why it cannot go.
+// It returns how many records went and, when not all, why.
+func (v *Venus) shipBatch(vol *volume, recs []*cmlRecord) (int, string) {
+	c := Caller{UID: recs[0].uid}
+	if idn, _ := v.identityOf(c); idn.uid != recs[0].who {
+		return 0, fmt.Sprintf("no valid token for local uid %d (run clog as that user)", recs[0].uid)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), v.opts.DataTimeout)
+	defer cancel()
+	// Objects created under local FIDs get FIDs the servers reserved,
+	// and venus renames them before the batch names them.
+	remap := map[proto.FID]proto.FID{}
+	for _, r := range recs {
+		if r.created && isLocalFID(r.subject) {
+			fid, err := v.newFID(ctx, c, vol.id)
+			if err != nil {
+				return 0, "no replica reachable"
+			}
+			remap[r.subject] = fid
+		}
+	}
+	if len(remap) > 0 {
+		v.mu.Lock()
+		v.remapFIDs(vol, remap)
+		v.mu.Unlock()
+	}
+	req := &proto.Reintegrate{Volume: vol.id, StoreID: v.nextStoreID(), Records: make([]proto.ReintRecord, len(recs))}
+	var data multiSource
+	defer data.close()
+	for i, r := range recs {
+		body := r.req
+		if r.op == proto.OpStore {
+			f, size, err := v.shipData(r)
+			if err != nil {
+				return 0, err.Error()
+			}
+			if err := data.add(f, size); err != nil {
+				return 0, err.Error()
+			}
+			m, err := r.request()
+			if err != nil {
+				return 0, err.Error()
+			}
+			st := m.(*proto.Store)
+			st.Size = size
+			if r.force {
+				st.HasBase = false // cfs preservelocal: over the servers' version
+			}
+			body = proto.Marshal(st)
+		}
+		req.Records[i] = proto.ReintRecord{Op: r.op, Req: body}
+	}
+	var opts *rpc.CallOpts
+	if data.size > 0 {
+		opts = &rpc.CallOpts{Upload: &rpc.Source{R: &data, Size: data.size, Extents: data.extents}}
+	}
+	st, resp, err := v.send(ctx, c, vol.id, proto.OpReintegrate, req, req.StoreID, func() proto.Message { return &proto.ReintegrateReply{} }, opts)
+	var refused *batchRefusal
+	switch {
+	case errors.As(err, &refused) && refused.index < len(recs):
+		n := 0
+		if refused.index > 0 {
+			var why string
+			if n, why = v.shipBatch(vol, recs[:refused.index]); why != "" {
+				return n, why
+			}
+		}
+		if why := v.ship(vol, recs[n]); why != "" {
+			return n, why
+		}
+		return n + 1, ""
+	case err != nil && connFailure(err):
+		return 0, "no replica reachable"
+	case err != nil:
+		v.log.Warn("a batch of logged updates was refused; it stays in the log", "volume", vol.label(), "records", len(recs), "err", err)
+		return 0, fmt.Sprintf("the servers refused %d logged updates: %v", len(recs), err)
+	}
+	v.stats.reintegrated.Add(int64(len(recs)))
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	stored := map[proto.FID]bool{}
+	for _, r := range recs {
+		if len(vol.cml) > 0 && vol.cml[0] == r {
+			vol.cml = vol.cml[1:]
+		}
+		v.cmlForget(vol, r)
+		if r.op == proto.OpStore {
+			stored[r.subject] = true
+		}
+	}
+	for _, a := range resp.(*proto.ReintegrateReply).Attrs {
+		o := v.objs[a.FID]
+		if a.FID.IsZero() || o == nil || v.pinned(o) {
+			continue // a later record changes it again: venus's version stands
+		}
+		if stored[a.FID] && o.cont != "" && o.contVV == o.attr.VV {
+			o.contVV = a.VV // the servers hold the data venus has
+		}
+		v.applyAttr(o, a, st)
+	}
+	return len(recs), ""
+}
+
+// multiSource is the data of a batch's stores, one file after the other.
+type multiSource struct {
+	files   []*os.File
+	starts  []int64
+	sizes   []int64
+	size    int64
+	extents []rpc.Extent
+}
+
+// add appends size bytes of f (f is closed by close).
+func (m *multiSource) add(f *os.File, size int64) error {
+	ext, err := rpc.FileExtents(f, size)
+	if err != nil {
+		f.Close()
+		return err
+	}
+	for _, e := range ext {
+		m.extents = append(m.extents, rpc.Extent{Off: m.size + e.Off, Len: e.Len})
+	}
+	m.files = append(m.files, f)
+	m.starts = append(m.starts, m.size)
+	m.sizes = append(m.sizes, size)
+	m.size += size
+	return nil
+}
+
+func (m *multiSource) ReadAt(p []byte, off int64) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		i := sort.Search(len(m.starts), func(i int) bool { return m.starts[i]+m.sizes[i] > off })
+		if i == len(m.starts) || off < m.starts[i] {
+			return n, io.EOF
+		}
+		k := min(int64(len(p)), m.starts[i]+m.sizes[i]-off)
+		got, err := m.files[i].ReadAt(p[:k], off-m.starts[i])
+		n += got
+		if err != nil && !(err == io.EOF && int64(got) == k) {
+			return n, err
+		}
+		p, off = p[k:], off+k
+	}
+	return n, nil
+}
+
+func (m *multiSource) close() {
+	for _, f := range m.files {
+		f.Close()
 	}
 }
 

@@ -193,6 +193,9 @@ func (v *Venus) send(ctx context.Context, c Caller, id uint32, op proto.Op, req 
 	if len(reps) <= 1 {
 		resp := newResp()
 		st, err := v.callVol(ctx, c, id, op, req, resp, opts)
+		if err == nil {
+			err = refusal(resp)
+		}
 		return st, resp, err
 	}
 	res := make([]cop1, len(reps))
@@ -214,6 +217,9 @@ func (v *Venus) send(ctx context.Context, c Caller, id uint32, op proto.Op, req 
 				}
 				r.resp, r.sent = newResp(), true
 				r.st, r.err = v.callOn(ctx, c, conn, op, req, r.resp, opts)
+				if r.err == nil {
+					r.err = refusal(r.resp) // a batch refused: not applied
+				}
 			}()
 		}
 		wg.Wait()
@@ -300,8 +306,10 @@ func (v *Venus) complete(ctx context.Context, c Caller, id uint32, sid proto.Sto
 			}
 		}
 	}
-	if len(fids) > 0 {
-		v.cop2(ctx, c, res, proto.COP2{StoreID: sid, Updated: updated, Confirmed: confirmed, FIDs: fids})
+	for len(fids) > 0 { // a batch's may name more FIDs than one COP2 carries
+		n := min(len(fids), proto.MaxAllocFIDs)
+		v.cop2(ctx, c, res, proto.COP2{StoreID: sid, Updated: updated, Confirmed: confirmed, FIDs: fids[:n]})
+		fids = fids[n:]
 	}
 	return res[best].st, res[best].resp, nil
 }
@@ -342,6 +350,12 @@ func replyAttrs(m proto.Message) []*proto.Attr {
 		return []*proto.Attr{&r.FromDir, &r.ToDir, &r.Attr, &r.Replaced}
 	case *proto.ACLReply:
 		return []*proto.Attr{&r.Dir}
+	case *proto.ReintegrateReply:
+		out := make([]*proto.Attr, len(r.Attrs))
+		for i := range r.Attrs {
+			out[i] = &r.Attrs[i]
+		}
+		return out
 	}
 	return nil
 }

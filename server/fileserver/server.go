@@ -174,6 +174,7 @@ func (s *Server) Register(mux *rpc.Mux) {
 	mux.Handle(proto.OpGetPolicy, handler(s, s.getPolicy))
 	mux.Handle(proto.OpFetch, handler(s, s.fetch))
 	mux.Handle(proto.OpStore, handler(s, s.store))
+	mux.Handle(proto.OpReintegrate, handler(s, s.reintegrate))
 	mux.Handle(proto.OpCreate, handler(s, s.create(proto.TypeFile)))
 	mux.Handle(proto.OpMkdir, handler(s, s.create(proto.TypeDir)))
 	mux.Handle(proto.OpSymlink, handler(s, s.create(proto.TypeSymlink)))

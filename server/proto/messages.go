@@ -56,6 +56,7 @@ const (
 	OpSetLogParms     // LogParms → LogParms (volutil setlogparms)
 	OpSetPolicy       // SetPolicy → AttrReply (cfs setpolicy; an update)
 	OpGetPolicy       // FIDReq → PolicyReply (cfs getpolicy)
+	OpReintegrate     // Reintegrate (+ stores' data) → ReintegrateReply
 	OpMax
 )
 
@@ -78,7 +79,7 @@ var opNames = [OpMax]string{
 	OpResolve: "resolve", OpGetVnode: "getvnode", OpInstallVnode: "installvnode",
 	OpGetVnodes: "getvnodes", OpInstallVnodes: "installvnodes", OpResync: "resync",
 	OpApplyMerge: "applymerge", OpRepair: "repair", OpSetLogParms: "setlogparms",
-	OpSetPolicy: "setpolicy", OpGetPolicy: "getpolicy",
+	OpSetPolicy: "setpolicy", OpGetPolicy: "getpolicy", OpReintegrate: "reintegrate",
 }
 
 func (o Op) String() string {

@@ -95,6 +95,8 @@ func messageSamples() []Message {
 		&Join{ServerID: 2, Addr: "10.0.0.2:2432", PubKey: []byte{1, 2}, Nonce: []byte{3}, MAC: []byte{4, 5}},
 		&JoinReply{Cert: []byte("-----BEGIN"), AdminKey: []byte("00ff\n"), Proof: []byte{6}},
 		&DBFetchReply{DBs: []DBSnapshot{{"pdb", 8, []byte("user admin 1\n")}, {"passwd", 4, []byte{1, 2}}}},
+		&Reintegrate{Volume: 0x7f000001, StoreID: sid, Records: []ReintRecord{{Op: OpCreate, Req: Marshal(&Create{Dir: FID{1, 1, 1}, Name: "a"})}, {Op: OpStore, Req: []byte{}}}},
+		&ReintegrateReply{Refused: 2, Code: CodeExists, Msg: "exists", Attrs: []Attr{sampleAttr(1)}},
 	}
 }
 

@@ -12,6 +12,8 @@ import "encoding/binary"
 //	                                getpath, dumps see every name)
 //	'I' vol vnode                 → inline data of a small file
 //	'A' vol                       → the highest vnode number AllocFIDs handed out
+//	'M' vol client                → store ids of the records last taken from the
+//	                                client in reintegration batches (reintegrate.go)
 //
 // Directory entries are keyed by (directory, name), so a lookup is one point
 // get and a readdir one range scan, whatever the directory's size.

@@ -53,31 +53,9 @@ func (v *Volume) SetAttr(c Cred, a proto.SetAttr) (proto.Attr, *Change, error) {
 		}
 	}
 	var out proto.Attr
-	ch, err := v.update(a.StoreID, func(t *txn) error {
-		n, err := t.getFID(a.FID)
-		if err != nil {
-			return err
-		}
-		gov, err := governing(t.get, n)
-		if err != nil {
-			return err
-		}
-		if applied(n, a.StoreID) {
-			out = stamp(n.attr(a.FID), c, gov)
-			return errApplied
-		}
-		if err := notPlaceholder(n); err != nil {
-			return err
-		}
-		if err := t.setattr(c, n, a, rightsOn(c, gov), newCt, newBlocks); err != nil {
-			return err
-		}
-		if n.Type == proto.TypeDir {
-			t.logOp(a.FID.Vnode, resolve.LogOp{Kind: resolve.OpSetAttr, FID: a.FID, Type: n.Type})
-		}
-		t.touch(a.FID.Vnode, n)
-		out = stamp(n.attr(a.FID), c, gov)
-		return nil
+	ch, err := v.update(a.StoreID, func(t *txn) (err error) {
+		out, err = t.setAttr(c, a, newCt, newBlocks)
+		return err
 	})
 	if (err != nil || ch.Duplicate) && newCt != 0 {
 		v.set.db.RemoveContainer(newCt)
@@ -85,8 +63,47 @@ func (v *Volume) SetAttr(c Cred, a proto.SetAttr) (proto.Attr, *Change, error) {
 	return out, ch, err
 }
 
-// setattr applies a to n for c, whose rights on n's governing ACL are r.
-func (t *txn) setattr(c Cred, n *vnode, a proto.SetAttr, r acl.Rights, newCt store.ContainerID, newBlocks int64) error {
+// setAttr is SetAttr within transaction t, with the container holding a
+// truncated file's kept prefix (made before the transaction).
+func (t *txn) setAttr(c Cred, a proto.SetAttr, newCt store.ContainerID, newBlocks int64) (out proto.Attr, err error) {
+	n, gov, out, err := t.target(c, a.FID, a.StoreID)
+	if err != nil {
+		return out, err
+	}
+	if err := t.applyAttrs(c, n, a, rightsOn(c, gov), newCt, newBlocks); err != nil {
+		return out, err
+	}
+	if n.Type == proto.TypeDir {
+		t.logOp(a.FID.Vnode, resolve.LogOp{Kind: resolve.OpSetAttr, FID: a.FID, Type: n.Type})
+	}
+	t.touch(a.FID.Vnode, n)
+	out = stamp(n.attr(a.FID), c, gov)
+	return out, nil
+}
+
+// target reads the object fid an update of one object (store, setattr)
+// changes, with the ACL governing it. When the update named by sid was
+// applied already it returns errApplied and the object's status.
+func (t *txn) target(c Cred, fid proto.FID, sid proto.StoreID) (*vnode, acl.ACL, proto.Attr, error) {
+	n, err := t.getFID(fid)
+	if err != nil {
+		return nil, acl.ACL{}, proto.Attr{}, err
+	}
+	gov, err := governing(t.get, n)
+	if err != nil {
+		return nil, acl.ACL{}, proto.Attr{}, err
+	}
+	if applied(n, sid) {
+		return n, gov, stamp(n.attr(fid), c, gov), errApplied
+	}
+	if err := notPlaceholder(n); err != nil {
+		return nil, acl.ACL{}, proto.Attr{}, err
+	}
+	return n, gov, proto.Attr{}, nil
+}
+
+// applyAttrs applies a to n for c, whose rights on n's governing ACL are r.
+func (t *txn) applyAttrs(c Cred, n *vnode, a proto.SetAttr, r acl.Rights, newCt store.ContainerID, newBlocks int64) error {
 	if a.Mask&proto.SetMode != 0 {
 		if err := checkChmod(c, n, r); err != nil {
 			return err
@@ -264,63 +281,59 @@ type StoreArgs struct {
 // removes it.
 func (v *Volume) Store(c Cred, a StoreArgs) (proto.Attr, *Change, error) {
 	var out proto.Attr
-	ch, err := v.update(a.StoreID, func(t *txn) error {
-		n, err := t.getFID(a.FID)
-		if err != nil {
-			return err
-		}
-		switch n.Type {
-		case proto.TypeDir:
-			return proto.ErrIsDir
-		case proto.TypeSymlink:
-			return proto.ErrInvalid
-		}
-		gov, err := governing(t.get, n)
-		if err != nil {
-			return err
-		}
-		if applied(n, a.StoreID) {
-			out = stamp(n.attr(a.FID), c, gov)
-			return errApplied
-		}
-		if err := notPlaceholder(n); err != nil {
-			return err
-		}
-		if a.HasBase && resolve.CompareCounters(n.VV, a.Base) != resolve.Equal && !resolve.WeaklyEqual(n.VV, a.Base) {
-			return proto.Errorf(proto.CodeConflict, fmt.Sprintf("%v was changed on the servers (version %v) after the version the change was made on (%v)", a.FID, n.VV, a.Base))
-		}
-		if !mayWriteData(c, n, rightsOn(c, gov)) {
-			return proto.ErrAccess
-		}
-		if n.Container != 0 {
-			t.ch.freed = append(t.ch.freed, store.ContainerID(n.Container))
-		}
-		key := inlineKey(v.hdr.ID, a.FID.Vnode)
-		switch {
-		case a.Inline != nil:
-			t.b.Set(key, a.Inline)
-			n.Flags |= flagInline
-		case n.inline():
-			t.b.Delete(key)
-			n.Flags &^= flagInline
-		}
-		t.ch.byteDelta += a.Blocks - n.Blocks
-		n.Container, n.Size, n.Blocks = uint64(a.Container), a.Size, a.Blocks
-		n.Mtime, n.Ctime = a.Mtime, t.now
-		if n.Mtime == 0 {
-			n.Mtime = t.now
-		}
-		t.touch(a.FID.Vnode, n)
-		out = stamp(n.attr(a.FID), c, gov)
-		return nil
+	ch, err := v.update(a.StoreID, func(t *txn) (err error) {
+		out, err = t.store(c, a)
+		return err
 	})
 	return out, ch, err
+}
+
+// store is Store within transaction t.
+func (t *txn) store(c Cred, a StoreArgs) (out proto.Attr, err error) {
+	v := t.v
+	n, gov, out, err := t.target(c, a.FID, a.StoreID)
+	if err != nil {
+		return out, err
+	}
+	switch n.Type {
+	case proto.TypeDir:
+		return out, proto.ErrIsDir
+	case proto.TypeSymlink:
+		return out, proto.ErrInvalid
+	}
+	if a.HasBase && resolve.CompareCounters(n.VV, a.Base) != resolve.Equal && !resolve.WeaklyEqual(n.VV, a.Base) {
+		return out, proto.Errorf(proto.CodeConflict, fmt.Sprintf("%v was changed on the servers (version %v) after the version the change was made on (%v)", a.FID, n.VV, a.Base))
+	}
+	if !mayWriteData(c, n, rightsOn(c, gov)) {
+		return out, proto.ErrAccess
+	}
+	if n.Container != 0 {
+		t.ch.freed = append(t.ch.freed, store.ContainerID(n.Container))
+	}
+	key := inlineKey(v.hdr.ID, a.FID.Vnode)
+	switch {
+	case a.Inline != nil:
+		t.b.Set(key, a.Inline)
+		n.Flags |= flagInline
+	case n.inline():
+		t.b.Delete(key)
+		n.Flags &^= flagInline
+	}
+	t.ch.byteDelta += a.Blocks - n.Blocks
+	n.Container, n.Size, n.Blocks = uint64(a.Container), a.Size, a.Blocks
+	n.Mtime, n.Ctime = a.Mtime, t.now
+	if n.Mtime == 0 {
+		n.Mtime = t.now
+	}
+	t.touch(a.FID.Vnode, n)
+	out = stamp(n.attr(a.FID), c, gov)
+	return out, nil
 }
 
 // shrinkInline cuts a file's inline data to size bytes.
 func (t *txn) shrinkInline(n *vnode, vn uint32, size int64) error {
 	key := inlineKey(t.v.hdr.ID, vn)
-	data, err := t.v.set.db.Get(key)
+	data, err := t.r.Get(key)
 	if err != nil {
 		return fmt.Errorf("inline data of vnode %d: %w", vn, err)
 	}

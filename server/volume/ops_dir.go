@@ -38,88 +38,95 @@ type CreateArgs struct {
 // w and x mode bits. A new directory inherits the directory's ACL. It
 // returns the directory's and the new object's status.
 func (v *Volume) Create(c Cred, a CreateArgs) (dir, obj proto.Attr, ch *Change, err error) {
-	if err := proto.CheckName(a.Name); err != nil {
-		return dir, obj, nil, err
-	}
 	ch, err = v.update(a.StoreID, func(t *txn) error {
-		d, da, err := t.dirWithACL(a.Dir)
-		if err != nil {
-			return err
-		}
-		if applied(d, a.StoreID) {
-			if e, err := t.lookup(a.Dir.Vnode, a.Name); err == nil {
-				if n, err := t.get(e.Vnode); err == nil && applied(n, a.StoreID) {
-					dir = stamp(d.attr(a.Dir), c, da)
-					obj, err = childAttr(c, proto.FID{Volume: v.hdr.ID, Vnode: e.Vnode, Unique: e.Unique}, n, da)
-					if err != nil {
-						return err
-					}
-					return errApplied
-				}
-			}
-		}
-		if err := need(rightsOn(c, da), acl.Insert); err != nil {
-			return err
-		}
-		if err := check(c, d, permW|permX); err != nil {
-			return err
-		}
-		if _, err := t.lookup(a.Dir.Vnode, a.Name); err == nil {
-			return proto.ErrExists
-		} else if err != proto.ErrNotFound {
-			return err
-		}
-		var vn, uniq uint32
-		if a.FID.IsZero() {
-			vn, uniq = v.nextOwn(), v.nextUnique
-			v.nextUnique++
-		} else {
-			if a.FID.Volume != v.hdr.ID || a.FID.Vnode <= RootVnode || a.FID.Unique == 0 {
-				return proto.Errorf(proto.CodeInvalid, fmt.Sprintf("bad proposed FID %s", a.FID))
-			}
-			if _, err := t.get(a.FID.Vnode); err == nil {
-				return proto.Errorf(proto.CodeExists, fmt.Sprintf("FID %s is in use", a.FID))
-			} else if err != proto.ErrNotFound {
-				return err
-			}
-			vn, uniq = a.FID.Vnode, a.FID.Unique
-			if v.inClass(vn) && vn >= v.nextVnode {
-				v.nextVnode = vn + 1 // ours, handed out before a lost mark
-			}
-		}
-		if a.Reserve != nil {
-			a.Reserve(proto.FID{Volume: v.hdr.ID, Vnode: vn, Unique: uniq})
-		}
-		mtime := a.Mtime
-		if mtime == 0 {
-			mtime = t.now
-		}
-		n := &vnode{Type: a.Type, Mode: a.Mode & 07777, UID: newOwner(c), GID: newGroup(c, d, a.GID),
-			Nlink: 1, Unique: uniq, Mtime: mtime, Ctime: t.now, Target: a.Target, Parent: a.Dir.Vnode}
-		if a.Type == proto.TypeDir {
-			n.Nlink = 2
-			n.ACL = slices.Clone(d.ACL)
-			d.Nlink++
-		}
-		if d.Mode&02000 != 0 { // setgid directory: inherit the group
-			n.GID = d.GID
-			if a.Type == proto.TypeDir {
-				n.Mode |= 02000
-			}
-		}
-		t.touch(vn, n)
-		t.ch.fileDelta++
-		t.setEntry(a.Dir.Vnode, a.Name, entry{Vnode: vn, Unique: uniq, Type: a.Type})
-		t.logOp(a.Dir.Vnode, resolve.LogOp{Kind: resolve.OpInsert, Name: a.Name, Type: a.Type,
-			FID: proto.FID{Volume: v.hdr.ID, Vnode: vn, Unique: uniq}})
-		d.Size++
-		d.Mtime, d.Ctime = t.now, t.now
-		t.touch(a.Dir.Vnode, d)
-		dir = stamp(d.attr(a.Dir), c, da)
-		obj = stamp(n.attr(proto.FID{Volume: v.hdr.ID, Vnode: vn, Unique: uniq}), c, da)
-		return nil
+		dir, obj, err = t.create(c, a)
+		return err
 	})
 	return dir, obj, ch, err
+}
+
+// create is Create within transaction t.
+func (t *txn) create(c Cred, a CreateArgs) (dir, obj proto.Attr, err error) {
+	v := t.v
+	if err := proto.CheckName(a.Name); err != nil {
+		return dir, obj, err
+	}
+	d, da, err := t.dirWithACL(a.Dir)
+	if err != nil {
+		return dir, obj, err
+	}
+	if applied(d, a.StoreID) {
+		if e, err := t.lookup(a.Dir.Vnode, a.Name); err == nil {
+			if n, err := t.get(e.Vnode); err == nil && applied(n, a.StoreID) {
+				dir = stamp(d.attr(a.Dir), c, da)
+				obj, err = childAttr(c, proto.FID{Volume: v.hdr.ID, Vnode: e.Vnode, Unique: e.Unique}, n, da)
+				if err != nil {
+					return dir, obj, err
+				}
+				return dir, obj, errApplied
+			}
+		}
+	}
+	if err := need(rightsOn(c, da), acl.Insert); err != nil {
+		return dir, obj, err
+	}
+	if err := check(c, d, permW|permX); err != nil {
+		return dir, obj, err
+	}
+	if _, err := t.lookup(a.Dir.Vnode, a.Name); err == nil {
+		return dir, obj, proto.ErrExists
+	} else if err != proto.ErrNotFound {
+		return dir, obj, err
+	}
+	var vn, uniq uint32
+	if a.FID.IsZero() {
+		vn, uniq = v.nextOwn(), v.nextUnique
+		v.nextUnique++
+	} else {
+		if a.FID.Volume != v.hdr.ID || a.FID.Vnode <= RootVnode || a.FID.Unique == 0 {
+			return dir, obj, proto.Errorf(proto.CodeInvalid, fmt.Sprintf("bad proposed FID %s", a.FID))
+		}
+		if _, err := t.get(a.FID.Vnode); err == nil {
+			return dir, obj, proto.Errorf(proto.CodeExists, fmt.Sprintf("FID %s is in use", a.FID))
+		} else if err != proto.ErrNotFound {
+			return dir, obj, err
+		}
+		vn, uniq = a.FID.Vnode, a.FID.Unique
+		if v.inClass(vn) && vn >= v.nextVnode {
+			v.nextVnode = vn + 1 // ours, handed out before a lost mark
+		}
+	}
+	if a.Reserve != nil {
+		a.Reserve(proto.FID{Volume: v.hdr.ID, Vnode: vn, Unique: uniq})
+	}
+	mtime := a.Mtime
+	if mtime == 0 {
+		mtime = t.now
+	}
+	n := &vnode{Type: a.Type, Mode: a.Mode & 07777, UID: newOwner(c), GID: newGroup(c, d, a.GID),
+		Nlink: 1, Unique: uniq, Mtime: mtime, Ctime: t.now, Target: a.Target, Parent: a.Dir.Vnode}
+	if a.Type == proto.TypeDir {
+		n.Nlink = 2
+		n.ACL = slices.Clone(d.ACL)
+		d.Nlink++
+	}
+	if d.Mode&02000 != 0 { // setgid directory: inherit the group
+		n.GID = d.GID
+		if a.Type == proto.TypeDir {
+			n.Mode |= 02000
+		}
+	}
+	t.touch(vn, n)
+	t.ch.fileDelta++
+	t.setEntry(a.Dir.Vnode, a.Name, entry{Vnode: vn, Unique: uniq, Type: a.Type})
+	t.logOp(a.Dir.Vnode, resolve.LogOp{Kind: resolve.OpInsert, Name: a.Name, Type: a.Type,
+		FID: proto.FID{Volume: v.hdr.ID, Vnode: vn, Unique: uniq}})
+	d.Size++
+	d.Mtime, d.Ctime = t.now, t.now
+	t.touch(a.Dir.Vnode, d)
+	dir = stamp(d.attr(a.Dir), c, da)
+	obj = stamp(n.attr(proto.FID{Volume: v.hdr.ID, Vnode: vn, Unique: uniq}), c, da)
+	return dir, obj, nil
 }
 
 // newOwner is the owner of what c creates.
@@ -161,42 +168,49 @@ func (t *txn) dirWithACL(fid proto.FID) (*vnode, acl.ACL, error) {
 // object's remaining status (Nlink 0 when it is gone).
 func (v *Volume) Remove(c Cred, dirFID proto.FID, name string, rmdir bool, sid proto.StoreID) (dir, obj proto.Attr, ch *Change, err error) {
 	ch, err = v.update(sid, func(t *txn) error {
-		d, da, err := t.dirWithACL(dirFID)
-		if err != nil {
-			return err
-		}
-		if applied(d, sid) {
-			if _, err := t.lookup(dirFID.Vnode, name); err != nil {
-				dir = stamp(d.attr(dirFID), c, da) // obj stays zero: the name is gone
-				return errApplied
-			}
-		}
-		if err := need(rightsOn(c, da), acl.Delete); err != nil {
-			return err
-		}
-		if err := check(c, d, permW|permX); err != nil {
-			return err
-		}
-		e, err := t.lookup(dirFID.Vnode, name)
-		if err != nil {
-			return err
-		}
-		n, err := t.get(e.Vnode)
-		if err != nil {
-			return err
-		}
-		if err := checkSticky(c, d, n); err != nil {
-			return err
-		}
-		fid := proto.FID{Volume: v.hdr.ID, Vnode: e.Vnode, Unique: e.Unique}
-		if err := t.unlink(dirFID.Vnode, d, name, e.Vnode, n, rmdir); err != nil {
-			return err
-		}
-		dir = stamp(d.attr(dirFID), c, da)
-		obj, err = childAttr(c, fid, n, da)
+		dir, obj, err = t.remove(c, dirFID, name, rmdir, sid)
 		return err
 	})
 	return dir, obj, ch, err
+}
+
+// remove is Remove within transaction t.
+func (t *txn) remove(c Cred, dirFID proto.FID, name string, rmdir bool, sid proto.StoreID) (dir, obj proto.Attr, err error) {
+	v := t.v
+	d, da, err := t.dirWithACL(dirFID)
+	if err != nil {
+		return dir, obj, err
+	}
+	if applied(d, sid) {
+		if _, err := t.lookup(dirFID.Vnode, name); err != nil {
+			dir = stamp(d.attr(dirFID), c, da) // obj stays zero: the name is gone
+			return dir, obj, errApplied
+		}
+	}
+	if err := need(rightsOn(c, da), acl.Delete); err != nil {
+		return dir, obj, err
+	}
+	if err := check(c, d, permW|permX); err != nil {
+		return dir, obj, err
+	}
+	e, err := t.lookup(dirFID.Vnode, name)
+	if err != nil {
+		return dir, obj, err
+	}
+	n, err := t.get(e.Vnode)
+	if err != nil {
+		return dir, obj, err
+	}
+	if err := checkSticky(c, d, n); err != nil {
+		return dir, obj, err
+	}
+	fid := proto.FID{Volume: v.hdr.ID, Vnode: e.Vnode, Unique: e.Unique}
+	if err := t.unlink(dirFID.Vnode, d, name, e.Vnode, n, rmdir); err != nil {
+		return dir, obj, err
+	}
+	dir = stamp(d.attr(dirFID), c, da)
+	obj, err = childAttr(c, fid, n, da)
+	return dir, obj, err
 }
 
 // unlink removes entry name (object n) from directory d, checking type.
@@ -236,56 +250,62 @@ func (t *txn) unlink(dvn uint32, d *vnode, name string, vn uint32, n *vnode, rmd
 // and x mode bits. Links are allowed only within one directory until the
 // hard-links issue lifts that.
 func (v *Volume) Link(c Cred, dirFID proto.FID, name string, target proto.FID, sid proto.StoreID) (dir, obj proto.Attr, ch *Change, err error) {
-	if err := proto.CheckName(name); err != nil {
-		return dir, obj, nil, err
-	}
-	if target.Volume != dirFID.Volume {
-		return dir, obj, nil, proto.ErrCrossDevice
-	}
 	ch, err = v.update(sid, func(t *txn) error {
-		d, da, err := t.dirWithACL(dirFID)
-		if err != nil {
-			return err
-		}
-		n, err := t.getFID(target)
-		if err != nil {
-			return err
-		}
-		if n.Type == proto.TypeDir {
-			return proto.ErrPerm
-		}
-		if applied(d, sid) && applied(n, sid) {
-			dir, obj = stamp(d.attr(dirFID), c, da), stamp(n.attr(target), c, da)
-			return errApplied
-		}
-		if err := notPlaceholder(n); err != nil {
-			return err
-		}
-		if err := need(rightsOn(c, da), acl.Insert); err != nil {
-			return err
-		}
-		if err := check(c, d, permW|permX); err != nil {
-			return err
-		}
-		if n.Parent != dirFID.Vnode {
-			return proto.Errorf(proto.CodeCrossDevice, "hard links across directories are not supported yet")
-		}
-		if n.Nlink >= maxLinks {
-			return proto.ErrTooManyLinks
-		}
-		if _, err := t.lookup(dirFID.Vnode, name); err == nil {
-			return proto.ErrExists
-		}
-		t.setEntry(dirFID.Vnode, name, entry{Vnode: target.Vnode, Unique: target.Unique, Type: n.Type})
-		t.logOp(dirFID.Vnode, resolve.LogOp{Kind: resolve.OpInsert, Name: name, Type: n.Type, FID: target})
-		n.Nlink++
-		n.Ctime = t.now
-		t.touch(target.Vnode, n)
-		d.Size++
-		d.Mtime, d.Ctime = t.now, t.now
-		t.touch(dirFID.Vnode, d)
-		dir, obj = stamp(d.attr(dirFID), c, da), stamp(n.attr(target), c, da)
-		return nil
+		dir, obj, err = t.link(c, dirFID, name, target, sid)
+		return err
 	})
 	return dir, obj, ch, err
+}
+
+// link is Link within transaction t.
+func (t *txn) link(c Cred, dirFID proto.FID, name string, target proto.FID, sid proto.StoreID) (dir, obj proto.Attr, err error) {
+	if err := proto.CheckName(name); err != nil {
+		return dir, obj, err
+	}
+	if target.Volume != dirFID.Volume {
+		return dir, obj, proto.ErrCrossDevice
+	}
+	d, da, err := t.dirWithACL(dirFID)
+	if err != nil {
+		return dir, obj, err
+	}
+	n, err := t.getFID(target)
+	if err != nil {
+		return dir, obj, err
+	}
+	if n.Type == proto.TypeDir {
+		return dir, obj, proto.ErrPerm
+	}
+	if applied(d, sid) && applied(n, sid) {
+		dir, obj = stamp(d.attr(dirFID), c, da), stamp(n.attr(target), c, da)
+		return dir, obj, errApplied
+	}
+	if err := notPlaceholder(n); err != nil {
+		return dir, obj, err
+	}
+	if err := need(rightsOn(c, da), acl.Insert); err != nil {
+		return dir, obj, err
+	}
+	if err := check(c, d, permW|permX); err != nil {
+		return dir, obj, err
+	}
+	if n.Parent != dirFID.Vnode {
+		return dir, obj, proto.Errorf(proto.CodeCrossDevice, "hard links across directories are not supported yet")
+	}
+	if n.Nlink >= maxLinks {
+		return dir, obj, proto.ErrTooManyLinks
+	}
+	if _, err := t.lookup(dirFID.Vnode, name); err == nil {
+		return dir, obj, proto.ErrExists
+	}
+	t.setEntry(dirFID.Vnode, name, entry{Vnode: target.Vnode, Unique: target.Unique, Type: n.Type})
+	t.logOp(dirFID.Vnode, resolve.LogOp{Kind: resolve.OpInsert, Name: name, Type: n.Type, FID: target})
+	n.Nlink++
+	n.Ctime = t.now
+	t.touch(target.Vnode, n)
+	d.Size++
+	d.Mtime, d.Ctime = t.now, t.now
+	t.touch(dirFID.Vnode, d)
+	dir, obj = stamp(d.attr(dirFID), c, da), stamp(n.attr(target), c, da)
+	return dir, obj, nil
 }

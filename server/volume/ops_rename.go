@@ -19,19 +19,20 @@ type RenameResult struct {
 // bits of both and the sticky rule (EPERM). A file with several links may not leave its directory
 // until the hard-links issue lifts that (EXDEV).
 func (v *Volume) Rename(c Cred, a proto.Rename) (res RenameResult, ch *Change, err error) {
-	if err := proto.CheckName(a.ToName); err != nil {
-		return res, nil, err
-	}
-	if a.FromDir.Volume != a.ToDir.Volume {
-		return res, nil, proto.ErrCrossDevice
-	}
 	ch, err = v.update(a.StoreID, func(t *txn) error {
 		return t.rename(c, a, &res)
 	})
 	return res, ch, err
 }
 
+// rename is Rename within transaction t.
 func (t *txn) rename(c Cred, a proto.Rename, res *RenameResult) error {
+	if err := proto.CheckName(a.ToName); err != nil {
+		return err
+	}
+	if a.FromDir.Volume != a.ToDir.Volume {
+		return proto.ErrCrossDevice
+	}
 	fd, fda, err := t.dirWithACL(a.FromDir)
 	if err != nil {
 		return err

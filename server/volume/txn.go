@@ -51,10 +51,14 @@ func applied(n *vnode, sid proto.StoreID) bool {
 
 // txn is one atomic metadata update of a volume, built under Volume.mu.
 type txn struct {
-	v      *Volume
-	b      *store.Batch
-	now    int64
-	sid    proto.StoreID
+	v   *Volume
+	b   *store.Batch
+	now int64
+	sid proto.StoreID
+	// r reads the volume as this transaction sees it: the store, or for
+	// a transaction of several updates (Reintegrate) the indexed batch,
+	// so that each sees the entries and data the earlier ones wrote.
+	r      store.Reader
 	dirty  map[uint32]*vnode
 	loaded map[uint32]*vnode
 	ch     *Change
@@ -65,15 +69,27 @@ type txn struct {
 // update runs fn under the volume lock, applies its batch, and returns once
 // the batch is durable. On error nothing is applied.
 func (v *Volume) update(sid proto.StoreID, fn func(t *txn) error) (*Change, error) {
+	return v.transact(sid, false, fn)
+}
+
+// transact is update; a transaction of several updates (indexed) reads
+// its own writes.
+func (v *Volume) transact(sid proto.StoreID, indexed bool, fn func(t *txn) error) (*Change, error) {
 	ch := &Change{}
 	v.mu.Lock()
 	if v.deleted {
 		v.mu.Unlock()
 		return nil, proto.Errorf(proto.CodeNoVolume, fmt.Sprintf("volume %s was deleted", v.hdr.Name))
 	}
-	t := &txn{v: v, b: v.set.db.NewBatch(), now: v.set.now(), sid: sid,
+	t := &txn{v: v, b: v.set.db.NewBatch(), r: v.set.db, now: v.set.now(), sid: sid,
 		dirty: map[uint32]*vnode{}, loaded: map[uint32]*vnode{}, ch: ch}
+	if indexed {
+		t.b = v.set.db.NewIndexedBatch()
+		t.r = t.b
+	}
+	logCount := v.logCount
 	if err := fn(t); err != nil {
+		v.logCount = logCount // the records logged are not applied
 		v.mu.Unlock()
 		t.b.Close()
 		if err == errApplied {
@@ -118,7 +134,7 @@ func (t *txn) get(vn uint32) (*vnode, error) {
 	if n, ok := t.loaded[vn]; ok {
 		return n, nil
 	}
-	n, err := t.v.readVnode(vn)
+	n, err := t.v.readVnodeFrom(t.r, vn)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +197,7 @@ func (t *txn) drop(vn uint32, n *vnode) {
 
 // lookup finds name in directory dir.
 func (t *txn) lookup(dir uint32, name string) (entry, error) {
-	return t.v.lookupEntry(dir, name)
+	return t.v.lookupEntryFrom(t.r, dir, name)
 }
 
 func (t *txn) setEntry(dir uint32, name string, e entry) {
@@ -213,7 +229,12 @@ func (v *Volume) readVnodeFrom(r store.Reader, vn uint32) (*vnode, error) {
 
 // lookupEntry reads one directory entry.
 func (v *Volume) lookupEntry(dir uint32, name string) (entry, error) {
-	b, err := v.set.db.Get(entryKey(v.hdr.ID, dir, name))
+	return v.lookupEntryFrom(v.set.db, dir, name)
+}
+
+// lookupEntryFrom reads one directory entry through r.
+func (v *Volume) lookupEntryFrom(r store.Reader, dir uint32, name string) (entry, error) {
+	b, err := r.Get(entryKey(v.hdr.ID, dir, name))
 	if errors.Is(err, store.ErrNotFound) {
 		return entry{}, proto.ErrNotFound
 	}

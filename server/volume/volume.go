@@ -204,7 +204,7 @@ func (s *Set) Delete(id uint32) error {
 	b.Delete(nameKey(v.hdr.Name))
 	b.Delete(allocKey(id))
 	b.Delete(logSizeKey(id))
-	for _, pfx := range []byte{pfxVnode, pfxEntry, pfxParent, pfxInline, pfxLog, pfxLogOrder, pfxTruncated, pfxPolicy} {
+	for _, pfx := range []byte{pfxVnode, pfxEntry, pfxParent, pfxInline, pfxLog, pfxLogOrder, pfxTruncated, pfxPolicy, pfxReint} {
 		p := binary.BigEndian.AppendUint32([]byte{pfx}, id)
 		b.DeleteRange(p, prefixEnd(p))
 	}
