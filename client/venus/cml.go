@@ -3,6 +3,7 @@ package venus
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/coda-fs/coda/server/proto"
 	"github.com/coda-fs/coda/server/store"
@@ -144,20 +145,50 @@ func (r *cmlRecord) newReply() proto.Message {
 func (v *Venus) cmlAppend(vol *volume, rec *cmlRecord) {
 	switch {
 	case rec.op == proto.OpStore:
-		v.cmlDrop(vol, func(old *cmlRecord) bool { return old.op == proto.OpStore && old.subject == rec.subject })
+		var older []*cmlRecord
+		for _, old := range vol.naming[rec.subject] {
+			if old.op == proto.OpStore && old.subject == rec.subject {
+				older = append(older, old)
+			}
+		}
+		v.cmlDrop(vol, older)
 	case (rec.op == proto.OpRemove || rec.op == proto.OpRmdir) && v.cmlCancels(vol, rec.subject):
-		v.cmlDrop(vol, func(old *cmlRecord) bool { return old.subject == rec.subject })
+		v.cmlDrop(vol, vol.naming[rec.subject])
 		v.cmlCommit()
 		return
 	}
 	v.cmlNext++
 	rec.seq = v.cmlNext
+	v.cmlAdd(vol, rec)
+	v.meta.write(func(b *store.Batch) { b.Set(cmlKey(vol.id, rec.seq), rec.encode()) })
+	v.cmlCommit()
+}
+
+// cmlAdd appends rec to vol's log and its index, and pins what it names.
+// Callers hold v.mu.
+func (v *Venus) cmlAdd(vol *volume, rec *cmlRecord) {
 	vol.cml = append(vol.cml, rec)
 	for _, f := range rec.fids {
 		v.pins[f]++
 	}
-	v.meta.write(func(b *store.Batch) { b.Set(cmlKey(vol.id, rec.seq), rec.encode()) })
-	v.cmlCommit()
+	if vol.naming == nil {
+		vol.naming = map[proto.FID][]*cmlRecord{}
+	}
+	for _, f := range rec.names() {
+		vol.naming[f] = append(vol.naming[f], rec)
+	}
+}
+
+// names lists the objects r names (its subject and fids), once each.
+func (r *cmlRecord) names() []proto.FID {
+	out := make([]proto.FID, 0, len(r.fids)+1)
+	out = append(out, r.subject)
+	for _, f := range r.fids {
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // cmlCancels reports whether every record about obj can go with its
@@ -165,19 +196,14 @@ func (v *Venus) cmlAppend(vol *volume, rec *cmlRecord) {
 // record about it has effects beyond it (or is being shipped).
 func (v *Venus) cmlCancels(vol *volume, obj proto.FID) bool {
 	created := false
-	for _, r := range vol.cml {
-		if r.subject == obj {
-			if r.shipping || r.replaces {
-				return false
-			}
-			created = created || r.created
-			continue
+	for _, r := range vol.naming[obj] {
+		if r.subject != obj {
+			return false // e.g. a name made or moved in it
 		}
-		for _, f := range r.fids {
-			if f == obj {
-				return false // e.g. a name made or moved in it
-			}
+		if r.shipping || r.replaces {
+			return false
 		}
+		created = created || r.created
 	}
 	return created
 }
@@ -189,7 +215,7 @@ func (v *Venus) cmlBase(vol *volume, o *object) (proto.VV, bool) {
 	if !v.pinned(o) {
 		return o.attr.VV, true
 	}
-	for _, r := range vol.cml {
+	for _, r := range vol.naming[o.fid] {
 		if r.subject != o.fid {
 			continue
 		}
@@ -203,27 +229,48 @@ func (v *Venus) cmlBase(vol *volume, o *object) (proto.VV, bool) {
 	return proto.VV{}, false
 }
 
-// cmlDrop removes the records of vol that drop reports, unless shipping.
-// Callers hold v.mu.
-func (v *Venus) cmlDrop(vol *volume, drop func(*cmlRecord) bool) {
+// cmlDrop removes the records drop of vol's log, except those being
+// shipped. Callers hold v.mu.
+func (v *Venus) cmlDrop(vol *volume, drop []*cmlRecord) {
+	gone := map[*cmlRecord]bool{}
+	for _, r := range drop {
+		if !r.shipping {
+			gone[r] = true
+		}
+	}
+	if len(gone) == 0 {
+		return
+	}
 	kept := vol.cml[:0]
 	for _, r := range vol.cml {
-		if r.shipping || !drop(r) {
+		if !gone[r] {
 			kept = append(kept, r)
-			continue
 		}
-		v.cmlForget(vol, r)
 	}
 	clear(vol.cml[len(kept):])
 	vol.cml = kept
+	for r := range gone {
+		v.cmlForget(vol, r)
+	}
 }
 
-// cmlForget deletes r from the database and unpins its objects.
-// Callers hold v.mu.
+// cmlForget deletes r (already out of vol.cml) from the database and the
+// index, and unpins its objects. Callers hold v.mu.
 func (v *Venus) cmlForget(vol *volume, r *cmlRecord) {
 	for _, f := range r.fids {
 		if v.pins[f]--; v.pins[f] <= 0 {
 			delete(v.pins, f)
+		}
+	}
+	for _, f := range r.names() {
+		list := vol.naming[f]
+		if i := slices.Index(list, r); i >= 0 {
+			list = slices.Delete(list, i, i+1)
+		}
+		if len(list) == 0 {
+			delete(vol.naming, f)
+		} else {
+			vol.naming[f] = list
 		}
 	}
 	v.meta.write(func(b *store.Batch) { b.Delete(cmlKey(vol.id, r.seq)) })
@@ -253,11 +300,7 @@ func (v *Venus) loadCML() error {
 		if err != nil {
 			return err
 		}
-		vol := v.volumeFor(id)
-		vol.cml = append(vol.cml, r)
-		for _, f := range r.fids {
-			v.pins[f]++
-		}
+		v.cmlAdd(v.volumeFor(id), r)
 		v.cmlNext = max(v.cmlNext, seq)
 		return nil
 	})

@@ -103,9 +103,17 @@ func (v *Venus) remapFIDs(vol *volume, m map[proto.FID]proto.FID) {
 			v.pins[to] += n
 		}
 	}
-	for _, r := range vol.cml {
-		if r.remap(m) {
-			v.meta.write(func(b *store.Batch) { b.Set(cmlKey(vol.id, r.seq), r.encode()) })
+	for from, to := range m {
+		list := vol.naming[from]
+		if len(list) == 0 {
+			continue
+		}
+		delete(vol.naming, from)
+		vol.naming[to] = append(vol.naming[to], list...) // to is new: no record named it
+		for _, r := range list {
+			if r.remap(m) {
+				v.meta.write(func(b *store.Batch) { b.Set(cmlKey(vol.id, r.seq), r.encode()) })
+			}
 		}
 	}
 }

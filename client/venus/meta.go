@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/coda-fs/coda/server/proto"
 	"github.com/coda-fs/coda/server/store"
@@ -33,8 +34,14 @@ type meta struct {
 	flushMu sync.Mutex     // serialises flushes so a returned flush covers all earlier writes
 }
 
+// metaSyncInterval spaces the syncs of the cache database's log: every
+// change (a logged update above all) reaches the operating system before
+// venus answers, and the disk with the changes of the same 50 ms (an
+// fsync of a file while its volume logs waits for it).
+const metaSyncInterval = 50 * time.Millisecond
+
 func openMeta(dir string, log *slog.Logger) (*meta, error) {
-	db, err := store.Open(store.Options{Dir: dir, Logger: log})
+	db, err := store.Open(store.Options{Dir: dir, Logger: log, MinSyncInterval: metaSyncInterval})
 	if err != nil {
 		return nil, fmt.Errorf("cache database: %w", err)
 	}

@@ -86,9 +86,17 @@ func (v *Venus) Flush(ctx context.Context, c Caller, h *Handle) error {
 	return v.storeIfDirty(ctx, c, h.o)
 }
 
-// Fsync stores the file if it changed (the server's copy is what survives).
+// Fsync stores the file if it changed (the server's copy is what
+// survives); while its volume logs updates, it waits until the log is on
+// disk.
 func (v *Venus) Fsync(ctx context.Context, c Caller, h *Handle) error {
-	return v.Flush(ctx, c, h)
+	if err := v.Flush(ctx, c, h); err != nil {
+		return err
+	}
+	if v.logging(h.o.fid.Volume) {
+		return v.meta.flush()
+	}
+	return nil
 }
 
 // Release ends a handle. The last release stores changes made since the

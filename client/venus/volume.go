@@ -35,7 +35,10 @@ type volume struct {
 	validating chan struct{}
 	// cml is the volume's log of updates made while disconnected, oldest
 	// first (cml.go); reintegrating is set while it is being replayed.
-	cml           []*cmlRecord
+	cml []*cmlRecord
+	// naming indexes cml by object: the records whose subject or fids
+	// name each FID, oldest first.
+	naming        map[proto.FID][]*cmlRecord
 	reintegrating bool
 	reintDone     chan struct{} // closed when the replay running ends
 	// why reintegration waits, for cfs lv ("" when it does not).

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -29,6 +30,11 @@ type Options struct {
 	// server uses more so that a batched validate of 100,000 objects reads
 	// from memory.
 	CacheSize int64
+	// MinSyncInterval spaces the log's syncs at least this far apart:
+	// a commit is written to the operating system at once (a crash of the
+	// process loses nothing applied) but synced with the commits of the
+	// interval. Venus's cache uses it; 0 syncs as soon as asked.
+	MinSyncInterval time.Duration
 }
 
 // DB is an open store. See the package documentation for its contracts.
@@ -39,7 +45,8 @@ type DB struct {
 	noSync bool
 	wopts  *pebble.WriteOptions
 
-	cacheSize int64
+	cacheSize       int64
+	minSyncInterval time.Duration
 
 	lock io.Closer
 	pdb  *pebble.DB
@@ -62,12 +69,12 @@ func Open(opts Options) (*DB, error) {
 		return nil, errors.New("store: Options.Dir is empty")
 	}
 	db := &DB{
-		cacheSize: opts.CacheSize,
-		fs:        opts.FS,
-		dir:       filepath.Clean(opts.Dir),
-		log:       opts.Logger,
-		noSync:    opts.NoSync,
-		wopts:     pebble.Sync,
+		cacheSize: opts.CacheSize, minSyncInterval: opts.MinSyncInterval,
+		fs:     opts.FS,
+		dir:    filepath.Clean(opts.Dir),
+		log:    opts.Logger,
+		noSync: opts.NoSync,
+		wopts:  pebble.Sync,
 	}
 	if db.fs == nil {
 		db.fs = vfs.Default
@@ -96,6 +103,9 @@ func (db *DB) open() error {
 		FS:                 db.fs,
 		Logger:             pebbleLogger{db.log},
 		FormatMajorVersion: pebble.FormatNewest,
+	}
+	if d := db.minSyncInterval; d > 0 {
+		popts.WALMinSyncInterval = func() time.Duration { return d }
 	}
 	if db.cacheSize > 0 {
 		cache := pebble.NewCache(db.cacheSize)
