@@ -19,37 +19,43 @@ import (
 // calling uid, which comes from the socket's peer credentials; only root
 // may name another uid (clog -as).
 const (
-	OpRealm      = "realm"         // → RealmInfo
-	OpSetToken   = "settoken"      // SetTokenArgs → TokenReply
-	OpTokens     = "tokens"        // → []TokenReply (zero or one)
-	OpGetToken   = "gettoken"      // → proto.TokenInfo of the caller
-	OpDropTokens = "droptokens"    // → DropReply
-	OpListACL    = "listacl"       // ACLArgs → []proto.ACLEntry
-	OpSetACL     = "setacl"        // ACLArgs → nothing
-	OpGetFID     = "getfid"        // ACLArgs (Ino) → FIDReply
-	OpVolume     = "volume"        // ACLArgs (Ino) → venus.VolumeStatus
-	OpCheck      = "checkservers"  // CheckArgs → []venus.ServerStatus
-	OpGetPath    = "getpath"       // GetPathArgs → string
-	OpDisconnect = "disconnect"    // CheckArgs → nothing (root only)
-	OpReconnect  = "reconnect"     // CheckArgs → nothing (root only)
-	OpMkMount    = "mkmount"       // EntryArgs → nothing
-	OpLsMount    = "lsmount"       // EntryArgs → volume name
-	OpRmMount    = "rmmount"       // EntryArgs → nothing
-	OpRepair     = "repair"        // RepairArgs → string (what was done)
-	OpExpand     = "expand"        // EntryArgs → string (what it shows)
-	OpCollapse   = "collapse"      // EntryArgs → nothing
-	OpSetPolicy  = "setpolicy"     // PolicyArgs → nothing
-	OpGetPolicy  = "getpolicy"     // PolicyArgs (Ino) → PolicyArgs
-	OpEvents     = "events"        // EventsArgs → venus.EventBatch
-	OpListLocal  = "listlocal"     // LocalArgs → LocalReply
-	OpDiscard    = "discardlocal"  // LocalArgs → int (how many went)
-	OpPreserve   = "preservelocal" // LocalArgs → int (how many will go over the servers' state)
-	OpWD         = "wd"            // WDArgs → int (volumes set; root only)
-	OpStrong     = "strong"        // WDArgs → int (volumes set; root only)
-	OpForce      = "fr"            // WDArgs → int (records left)
-	OpFlushObj   = "flushobject"   // LocalArgs (Ino) → nothing
-	OpCheckpoint = "checkpointml"  // LocalArgs (Ino, Dir) → string (the archive; root only)
-	OpFlushVol   = "flushvolume"   // LocalArgs (All: force) → FlushReply
+	OpRealm       = "realm"         // → RealmInfo
+	OpSetToken    = "settoken"      // SetTokenArgs → TokenReply
+	OpTokens      = "tokens"        // → []TokenReply (zero or one)
+	OpGetToken    = "gettoken"      // → proto.TokenInfo of the caller
+	OpDropTokens  = "droptokens"    // → DropReply
+	OpListACL     = "listacl"       // ACLArgs → []proto.ACLEntry
+	OpSetACL      = "setacl"        // ACLArgs → nothing
+	OpGetFID      = "getfid"        // ACLArgs (Ino) → FIDReply
+	OpVolume      = "volume"        // ACLArgs (Ino) → venus.VolumeStatus
+	OpCheck       = "checkservers"  // CheckArgs → []venus.ServerStatus
+	OpGetPath     = "getpath"       // GetPathArgs → string
+	OpDisconnect  = "disconnect"    // CheckArgs → nothing (root only)
+	OpReconnect   = "reconnect"     // CheckArgs → nothing (root only)
+	OpMkMount     = "mkmount"       // EntryArgs → nothing
+	OpLsMount     = "lsmount"       // EntryArgs → volume name
+	OpRmMount     = "rmmount"       // EntryArgs → nothing
+	OpRepair      = "repair"        // RepairArgs → string (what was done)
+	OpExpand      = "expand"        // EntryArgs → string (what it shows)
+	OpCollapse    = "collapse"      // EntryArgs → nothing
+	OpSetPolicy   = "setpolicy"     // PolicyArgs → nothing
+	OpGetPolicy   = "getpolicy"     // PolicyArgs (Ino) → PolicyArgs
+	OpEvents      = "events"        // EventsArgs → venus.EventBatch
+	OpListLocal   = "listlocal"     // LocalArgs → LocalReply
+	OpDiscard     = "discardlocal"  // LocalArgs → int (how many went)
+	OpPreserve    = "preservelocal" // LocalArgs → int (how many will go over the servers' state)
+	OpWD          = "wd"            // WDArgs → int (volumes set; root only)
+	OpStrong      = "strong"        // WDArgs → int (volumes set; root only)
+	OpForce       = "fr"            // WDArgs → int (records left)
+	OpFlushObj    = "flushobject"   // LocalArgs (Ino) → nothing
+	OpCheckpoint  = "checkpointml"  // LocalArgs (Ino, Dir) → string (the archive; root only)
+	OpFlushVol    = "flushvolume"   // LocalArgs (All: force) → FlushReply
+	OpHoardAdd    = "hoardadd"      // HoardArgs → int (entries added)
+	OpHoardDelete = "hoarddelete"   // HoardArgs (Entry.Path) → int (entries removed)
+	OpHoardList   = "hoardlist"     // HoardArgs → []venus.HoardEntry
+	OpHoardWalk   = "hoardwalk"     // HoardArgs → venus.HoardReport
+	OpHoardVerify = "hoardverify"   // HoardArgs → []string
+	OpHoardClear  = "hoardclear"    // HoardArgs (UID: root only) → int
 )
 
 // WDArgs name volumes by inode numbers of objects in them (none: every
@@ -316,6 +322,28 @@ func controlHandler(v *venus.Venus) control.Handler {
 			}
 			recs, why, err := v.ListLocal(a.Ino)
 			return LocalReply{Records: recs, Waiting: why}, err
+		case OpHoardAdd, OpHoardDelete, OpHoardList, OpHoardWalk, OpHoardVerify, OpHoardClear:
+			var a HoardArgs
+			if err := json.Unmarshal(raw, &a); err != nil {
+				return nil, fmt.Errorf("%s: %v", op, err)
+			}
+			c := venus.Caller{UID: p.UID, GID: p.GID, PID: p.PID}
+			switch op {
+			case OpHoardAdd:
+				return v.HoardAdd(ctx, c, a.Entry)
+			case OpHoardDelete:
+				return v.HoardDelete(c, a.Entry.Path)
+			case OpHoardList:
+				return v.HoardList(c), nil
+			case OpHoardWalk:
+				return v.HoardWalk(ctx)
+			case OpHoardVerify:
+				return v.HoardVerify(c), nil
+			}
+			if a.UID != nil && p.UID != 0 {
+				return nil, errors.New("only root may clear another user's hoard entries")
+			}
+			return v.HoardClear(c, a.UID), nil
 		case OpEvents:
 			var a EventsArgs
 			if err := json.Unmarshal(raw, &a); err != nil {

@@ -1,6 +1,7 @@
 package venus
 
 import (
+	"container/list"
 	"time"
 
 	"github.com/coda-fs/coda/server/proto"
@@ -66,7 +67,7 @@ func (v *Venus) releaseContainer(o *object, remove func(name string)) {
 		return
 	}
 	if o.lru != nil {
-		v.lru.Remove(o.lru)
+		v.lruOf(o).Remove(o.lru)
 		o.lru = nil
 	}
 	v.cachedBytes -= o.contBytes
@@ -89,10 +90,31 @@ func (v *Venus) touchLRU(o *object) {
 		return
 	}
 	if o.lru == nil {
-		o.lru = v.lru.PushBack(o)
+		o.lru = v.lruOf(o).PushBack(o)
 	} else {
-		v.lru.MoveToBack(o.lru)
+		v.lruOf(o).MoveToBack(o.lru)
 	}
+}
+
+// lruOf is the LRU list o's container is in: hoarded objects have their
+// own, evicted only when the other is empty. Callers hold v.mu.
+func (v *Venus) lruOf(o *object) *list.List {
+	if o.hoard > 0 {
+		return &v.hoardLRU
+	}
+	return &v.lru
+}
+
+// setHoard gives o hoard priority pri (0: not hoarded), moving its
+// container to the LRU list that goes with it. Callers hold v.mu.
+func (v *Venus) setHoard(o *object, pri int) {
+	if (o.hoard > 0) == (pri > 0) || o.lru == nil {
+		o.hoard = pri
+		return
+	}
+	v.lruOf(o).Remove(o.lru)
+	o.hoard = pri
+	o.lru = v.lruOf(o).PushBack(o)
 }
 
 // evict drops least recently used closed, unmodified containers until the
@@ -101,19 +123,22 @@ func (v *Venus) evict() {
 	for v.cachedBytes > v.opts.CacheSize {
 		e := v.lru.Front()
 		if e == nil {
+			e = v.hoardLRU.Front() // nothing unhoarded is left
+		}
+		if e == nil {
 			return
 		}
 		o := e.Value.(*object)
 		if v.pinned(o) {
 			// Its logged store ships this container: kept until then.
-			v.lru.Remove(e)
+			v.lruOf(o).Remove(e)
 			o.lru = nil
 			continue
 		}
 		if st, _, err := v.conts.check(o.cont); err == nil && st != o.contStat {
 			// Written through a mapping after its last close: keep it
 			// until a close stores it.
-			v.lru.Remove(e)
+			v.lruOf(o).Remove(e)
 			o.lru, o.pending = nil, true
 			v.markUnsynced(o)
 			v.meta.putObject(o)

@@ -32,6 +32,8 @@ const (
 	// EventReintegrated: updates logged while disconnected went to the
 	// servers (or reintegration waits, and why).
 	EventReintegrated = "reintegrated"
+	// EventHoardWalk: a hoard walk ended (what it fetched).
+	EventHoardWalk = "hoard-walk"
 )
 
 // Event is one thing venus did or found.

@@ -19,16 +19,17 @@ type object struct {
 	removed bool   // the server said its last link is gone
 
 	// Regular files: the container and what it holds.
-	cont      string   // container file name; "" when none
-	contVV    proto.VV // the version whose data the container holds
-	contStat  fileStat // the container's stat when it last matched contVV
-	contBytes int64    // allocated bytes of the container
-	pending   bool     // the container holds changes a store did not get to the server
-	unsynced  bool     // the container's data is not synced yet: records omit it
-	syncGen   uint64   // counts markUnsynced, so a sync knows it is stale
-	lastUse   int64    // ns; LRU order across restarts
-	lru       *list.Element
-	of        *openFile // non-nil while open
+	cont      string        // container file name; "" when none
+	contVV    proto.VV      // the version whose data the container holds
+	contStat  fileStat      // the container's stat when it last matched contVV
+	contBytes int64         // allocated bytes of the container
+	pending   bool          // the container holds changes a store did not get to the server
+	unsynced  bool          // the container's data is not synced yet: records omit it
+	syncGen   uint64        // counts markUnsynced, so a sync knows it is stale
+	lastUse   int64         // ns; LRU order across restarts
+	lru       *list.Element // in v.lruOf(o)
+	hoard     int           // hoard priority the last walk gave it (0: not hoarded)
+	of        *openFile     // non-nil while open
 
 	// Directories: the cached entries, and the version of the entries
 	// persisted in the cache database (loaded on first use after a restart).

@@ -117,7 +117,7 @@ func (v *Venus) Open(ctx context.Context, c Caller, ino uint64, flags uint32) (*
 	o.of = &openFile{f: f, refs: 1, released: make(chan struct{})}
 	v.openFiles++
 	if o.lru != nil {
-		v.lru.Remove(o.lru)
+		v.lruOf(o).Remove(o.lru)
 		o.lru = nil
 	}
 	return &Handle{o: o, of: o.of, writable: writable, keepCache: !fetched}, nil

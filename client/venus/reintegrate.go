@@ -37,14 +37,7 @@ func (v *Venus) logging(id uint32) bool {
 // startReintegration reintegrates, in the background, every volume whose
 // log holds updates (a server came back, a user got a token).
 func (v *Venus) startReintegration() {
-	select {
-	case <-v.closing:
-		return
-	default:
-	}
-	v.bg.Add(1)
-	go func() {
-		defer v.bg.Done()
+	v.background(func() {
 		v.mu.Lock()
 		var ids []uint32
 		for id, vol := range v.vols {
@@ -56,7 +49,7 @@ func (v *Venus) startReintegration() {
 		for _, id := range ids {
 			v.reintegrateMode(id, false)
 		}
-	}()
+	})
 }
 
 // reintegrateMode replays volume id's log until it is empty or a record

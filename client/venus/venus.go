@@ -54,16 +54,21 @@ type Venus struct {
 	vols        map[uint32]*volume
 	roots       map[string]proto.FID // root directories of mounted volumes, by name
 	root        rootInfo
-	lru         list.List
+	lru         list.List // closed containers, least recently used first
+	hoardLRU    list.List // the same, of hoarded objects: evicted after lru's (hoard.go)
 	cachedBytes int64
 	openFiles   int
-	unsynced    map[*object]struct{}     // containers whose data is not synced yet
-	pins        map[proto.FID]int        // objects named by logged updates (cml.go)
-	cmlNext     uint64                   // the last log record's sequence number
-	localNext   uint64                   // the next local FID's number (localfid.go)
-	expanded    map[proto.FID]*expansion // conflicts shown as directories of replicas (expand.go)
-	views       map[uint64]*view         // the replicas' objects under them, by inode number
-	viewInos    map[viewKey]*view
+	unsynced    map[*object]struct{}    // containers whose data is not synced yet
+	pins        map[proto.FID]int       // objects named by logged updates (cml.go)
+	hoard       map[hoardKey]HoardEntry // the hoard database (hoard.go)
+	hoardLast   hoardDone               // what the last hoard walk reached
+	// hoardWalking holds a token while a hoard walk runs.
+	hoardWalking chan struct{}
+	cmlNext      uint64                   // the last log record's sequence number
+	localNext    uint64                   // the next local FID's number (localfid.go)
+	expanded     map[proto.FID]*expansion // conflicts shown as directories of replicas (expand.go)
+	views        map[uint64]*view         // the replicas' objects under them, by inode number
+	viewInos     map[viewKey]*view
 }
 
 // New opens (or creates) the cache in opts.CacheDir and prepares the
@@ -82,7 +87,7 @@ func New(ctx context.Context, opts Options) (*Venus, error) {
 		roots:    map[string]proto.FID{},
 		unsynced: map[*object]struct{}{}, toks: tokens{byUID: map[uint32]*token{}},
 		expanded: map[proto.FID]*expansion{}, views: map[uint64]*view{}, viewInos: map[viewKey]*view{},
-		pins: map[proto.FID]int{}}
+		pins: map[proto.FID]int{}, hoardWalking: make(chan struct{}, 1)}
 	v.link.v = v
 	v.mux = &rpc.Mux{}
 	v.mux.Handle(proto.OpCallbackBreak, v.handleBreak)
@@ -94,9 +99,10 @@ func New(ctx context.Context, opts Options) (*Venus, error) {
 		v.meta.close()
 		return nil, err
 	}
-	v.bg.Add(2)
+	v.bg.Add(3)
 	go v.every(500*time.Millisecond, v.flushOnce)
 	go v.every(trickleEvery, v.trickle)
+	go v.every(hoardWalkEvery, v.periodicHoardWalk)
 	return v, nil
 }
 
@@ -162,6 +168,9 @@ func (v *Venus) load() error {
 	if err := v.loadWD(); err != nil {
 		return fmt.Errorf("cache database: %w", err)
 	}
+	if err := v.loadHoard(); err != nil {
+		return fmt.Errorf("cache database: %w", err)
+	}
 	var withCont []*object
 	err = v.meta.scan(prefObject, func(k, val []byte) error {
 		o, dirVV, hasDir, err := decodeRecord(keyFID(k), val)
@@ -221,7 +230,7 @@ func (v *Venus) checkContainers(objs []*object) error {
 		o.contBytes = blocks
 		v.cachedBytes += blocks
 		if !o.pending {
-			o.lru = v.lru.PushBack(o)
+			o.lru = v.lruOf(o).PushBack(o)
 		}
 	}
 	n, err := v.conts.cleanOrphans(keep)
@@ -229,6 +238,21 @@ func (v *Venus) checkContainers(objs []*object) error {
 		v.log.Info("removed orphan containers", "count", n)
 	}
 	return err
+}
+
+// background runs fn in a goroutine counted in v.bg, unless venus is
+// closing.
+func (v *Venus) background(fn func()) {
+	select {
+	case <-v.closing:
+		return
+	default:
+	}
+	v.bg.Add(1)
+	go func() {
+		defer v.bg.Done()
+		fn()
+	}()
 }
 
 // every runs fn every d until venus closes: a background loop counted in
