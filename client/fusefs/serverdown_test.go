@@ -82,3 +82,42 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestKernelCacheDroppedOnReconnect: while venus is cut off from the
+// server the kernel may cache what venus serves (nothing else can change
+// it then); when the server is back those caches go, so a change made on
+// the server meanwhile is seen at once (its size, its data), not an hour
+// later.
+func TestKernelCacheDroppedOnReconnect(t *testing.T) {
+	srv := venustest.NewServer(t)
+	v := venustest.Start(t, srv, venustest.Options{})
+	venustest.Sh(t, "echo old > "+v.Path("f"))
+	v.Core.Disconnect(nil)
+	waitFor(t, "venus to be cut off", func() bool { return !v.Core.Connected() })
+	for range 3 { // the last use leaves the kernel holding f's attributes
+		if out := venustest.Sh(t, "cat "+v.Path("f")+" && stat -c %s "+v.Path("f")); out != "old\n4\n" {
+			t.Fatalf("disconnected: %q", out)
+		}
+	}
+	other := srv.Client()
+	root, err := other.Root(venustest.RootVolume)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := other.Lookup(root, "f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Store(f.FID, []byte("changed on the server\n")); err != nil {
+		t.Fatal(err)
+	}
+	v.Core.Reconnect(nil)
+	waitFor(t, "venus to reconnect", v.Core.Connected)
+	// The kernel's caches are dropped just after the server attaches
+	// (not under the link's lock): within moments, not an hour.
+	var out string
+	waitFor(t, "the kernel to see the server's change", func() bool {
+		out = venustest.Sh(t, "stat -c %s "+v.Path("f")+" && cat "+v.Path("f"))
+		return out == "22\nchanged on the server\n"
+	})
+}

@@ -178,6 +178,6 @@ func (v *Venus) attrOf(o *object) Attr {
 			out.Atime = st.Mtime
 		}
 	}
-	out.Timeout = v.dur(v.hasCB(o) && o.of == nil && !o.removed && v.public(o))
+	out.Timeout = v.dur(v.trusted(o) && o.of == nil && !o.removed && v.public(o))
 	return out
 }

@@ -107,7 +107,7 @@ func (v *Venus) makeChild(ctx context.Context, c Caller, d *object, op proto.Op,
 		o.target, o.targetVV, o.hasTarget = target, r.Attr.VV, true
 		v.meta.putObject(o)
 	}
-	return o, Entry{Attr: v.attrOf(o), EntryTimeout: v.dur(v.hasCB(d) && v.hasCB(o))}, nil
+	return o, Entry{Attr: v.attrOf(o), EntryTimeout: v.dur(v.trusted(d) && v.trusted(o))}, nil
 }
 
 // Create makes and opens a new file. An existing name is opened instead
@@ -209,5 +209,5 @@ func (v *Venus) Link(ctx context.Context, c Caller, parent uint64, name string, 
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	o = v.applyNewChild(st, d, name, r)
-	return Entry{Attr: v.attrOf(o), EntryTimeout: v.dur(v.hasCB(d) && v.hasCB(o))}, nil
+	return Entry{Attr: v.attrOf(o), EntryTimeout: v.dur(v.trusted(d) && v.trusted(o))}, nil
 }

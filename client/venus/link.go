@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coda-fs/coda/server/proto"
@@ -32,6 +33,37 @@ type link struct {
 	// dialled until cfs reconnect; cutAll cuts every server.
 	cut    map[string]bool
 	cutAll bool
+
+	// now is which servers are down or cut, published on every change,
+	// for readers that may not take mu (they hold Venus.mu).
+	now atomic.Pointer[linkState]
+}
+
+// linkState is a snapshot of which servers cannot be reached.
+type linkState struct {
+	cutAll bool
+	down   map[string]bool
+}
+
+// publish snapshots the servers that are down or cut. Called with l.mu
+// held, after every change of either.
+func (l *link) publish() {
+	s := &linkState{cutAll: l.cutAll, down: map[string]bool{}}
+	for a := range l.cut {
+		s.down[a] = true
+	}
+	for a, p := range l.peers {
+		if p.conn == nil && p.down {
+			s.down[a] = true
+		}
+	}
+	l.now.Store(s)
+}
+
+// isDownNow is isDown from the last published snapshot, without l.mu.
+func (l *link) isDownNow(addr string) bool {
+	s := l.now.Load()
+	return s != nil && (s.cutAll || s.down[addr])
 }
 
 // peer is venus's state of one server.
@@ -175,6 +207,7 @@ func (l *link) markDown(p *peer, why error) {
 		l.v.event(nil, EventServerDown, proto.FID{}, fmt.Sprintf("%s: %v", p.addr, why))
 	}
 	p.down, p.downAt, p.lastErr = true, time.Now(), why
+	l.publish()
 	select {
 	case <-l.v.closing:
 		return
@@ -293,6 +326,7 @@ func (l *link) disconnect(addrs []string) {
 	for _, a := range addrs {
 		l.cut[a] = true
 	}
+	l.publish()
 	var drop []*peer
 	for addr, p := range l.peers {
 		if p.conn != nil && l.isCut(addr) {
@@ -319,6 +353,7 @@ func (l *link) reconnect(addrs []string) {
 	for _, a := range addrs {
 		delete(l.cut, a)
 	}
+	l.publish()
 	for _, p := range l.peers {
 		p.downAt = time.Time{}
 	}
@@ -331,7 +366,13 @@ func (l *link) attach(p *peer, conn *rpc.Conn) {
 	l.v.event(nil, EventServerUp, proto.FID{}, p.addr)
 	l.v.startReintegration() // logged updates go once a replica is back
 	p.conn, p.down, p.lastErr = conn, false, nil
+	l.publish()
 	l.v.newGen()
+	if l.v.offlineGrants.Swap(false) {
+		// The kernel cached entries while the volume was disconnected
+		// (offline): they are checked again from now on.
+		go l.v.notify(kernelNotes{all: true}, 0)
+	}
 	inc := conn.HelloReply.Incarnation
 	if p.incarnation != 0 && inc != p.incarnation {
 		l.v.log.Info("server restarted; revalidating the cache", "server", p.addr, "incarnation", inc)

@@ -104,7 +104,7 @@ func (v *Venus) Lookup(ctx context.Context, c Caller, parent uint64, name string
 			return Entry{}, err
 		}
 		v.mu.Lock()
-		e := Entry{Attr: v.attrOf(o), EntryTimeout: v.dur(v.hasCB(d) && v.hasCB(o))}
+		e := Entry{Attr: v.attrOf(o), EntryTimeout: v.dur(v.trusted(d) && v.trusted(o))}
 		v.mu.Unlock()
 		return e, nil
 	}

@@ -66,6 +66,36 @@ func (v *Venus) hasCB(o *object) bool {
 	return o.hasAttr && (o.cbGen != 0 && o.cbGen == v.gen || v.pinned(o))
 }
 
+// trusted reports whether the kernel may cache o's status and entry: o
+// holds a promise, or its volume is disconnected (nothing but this venus
+// changes what it serves then; the kernel's caches are dropped when a
+// server is back). Callers hold v.mu.
+func (v *Venus) trusted(o *object) bool {
+	if v.hasCB(o) {
+		return true
+	}
+	if !o.hasAttr || !v.offline(o.fid.Volume) {
+		return false
+	}
+	v.offlineGrants.Store(true)
+	return true
+}
+
+// offline reports whether every replica of volume id is down or cut off,
+// from the link's published state. Callers hold v.mu.
+func (v *Venus) offline(id uint32) bool {
+	vol := v.vols[id]
+	if vol == nil || !vol.repsKnown || len(vol.reps) == 0 {
+		return false
+	}
+	for _, r := range vol.reps {
+		if !v.link.isDownNow(r.Addr) {
+			return false
+		}
+	}
+	return true
+}
+
 // lookupFID returns the object of fid, or nil. Callers hold v.mu.
 func (v *Venus) lookupFID(fid proto.FID) *object { return v.objs[fid] }
 

@@ -118,7 +118,7 @@ func (v *Venus) cachedRights(o *object, who int32, stale bool) (acl.Rights, bool
 // Callers hold v.mu.
 func (v *Venus) public(o *object) bool {
 	g := v.governing(o)
-	return g != nil && v.hasCB(g) && g.hasAnyRights && g.anyRights.Has(acl.Lookup)
+	return g != nil && v.trusted(g) && g.hasAnyRights && g.anyRights.Has(acl.Lookup)
 }
 
 // rightsFor returns c's rights on the ACL governing o, asking the server

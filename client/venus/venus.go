@@ -62,6 +62,9 @@ type Venus struct {
 	pins        map[proto.FID]int       // objects named by logged updates (cml.go)
 	hoard       map[hoardKey]HoardEntry // the hoard database (hoard.go)
 	hoardLast   hoardDone               // what the last hoard walk reached
+	// offlineGrants: the kernel was let cache objects of a disconnected
+	// volume (trusted); the next server to attach drops its caches.
+	offlineGrants atomic.Bool
 	// hoardWalking holds a token while a hoard walk runs.
 	hoardWalking chan struct{}
 	cmlNext      uint64                   // the last log record's sequence number
