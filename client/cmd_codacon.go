@@ -15,7 +15,8 @@ import (
 
 // eventKinds are the kinds codacon --only accepts.
 var eventKinds = []string{venus.EventFetch, venus.EventStore, venus.EventServerDown, venus.EventServerUp,
-	venus.EventConflict, venus.EventResolved, venus.EventRepaired, venus.EventReintegrated}
+	venus.EventConflict, venus.EventResolved, venus.EventRepaired, venus.EventVolume, venus.EventReintegrating,
+	venus.EventReintegrated, venus.EventTokenExpired, venus.EventHoardWalk}
 
 // NewCodaconCommand returns the codacon mode: venus's event stream.
 func NewCodaconCommand() *cli.Command {
@@ -35,8 +36,12 @@ event, as it happens: TIME KIND [FID [PATH]]: DETAILS. The kinds:
    conflict              replicas found diverged that the servers could not merge
    resolved              replicas made level again by the servers (a merge, a policy)
    repaired              a conflict repaired with cfs repair
+   volume                a volume disconnected (no replica reachable) or connected again
+   reintegrating         reintegration of a volume's log started, or its progress
    reintegrated          updates made while disconnected sent to the servers (or why
                          they wait: servers down, no token, a refused update)
+   token-expired         a user's token expired (what it logged waits for clog)
+   hoard-walk            a hoard walk ended: what it fetched, what it missed
 
 Root sees every event; other users see those their own accesses caused and those of no one
 in particular (servers). Venus keeps the last 4096 events: --history prints those first,

@@ -291,6 +291,10 @@ func TestReintegrationWaitsForToken(t *testing.T) {
 	if out := mustRun(t, "codacon", "--dump", "--json", "--only", "reintegrated", a.Root).Stdout; !strings.Contains(out, `"kind":"reintegrated"`) || !strings.Contains(out, "no valid token") {
 		t.Fatalf("codacon does not say why reintegration waits:\n%s", out)
 	}
+	if out := mustRun(t, "codacon", "--dump", "--only", "volume,reintegrating", a.Root).Stdout; !strings.Contains(out, "volume: volume coda.root disconnected") ||
+		!strings.Contains(out, "volume: volume coda.root connected") || !strings.Contains(out, "reintegrating: volume coda.root: reintegrating 2 updates") {
+		t.Fatalf("codacon does not show the volume's states:\n%s", out)
+	}
 	if out := mustRun(t, "cfs", "listlocal", a.Root).Stdout; !strings.HasPrefix(out, "2 changes logged\n") || !strings.Contains(out, `create   7f000001.`) ||
 		!strings.Contains(out, "reintegration waits: no valid token") {
 		t.Fatalf("cfs listlocal:\n%s", out)

@@ -1,10 +1,12 @@
 package fusefs_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/coda-fs/coda/client/venus"
 	"github.com/coda-fs/coda/client/venustest"
 	"github.com/coda-fs/coda/server/proto"
 )
@@ -120,4 +122,54 @@ func TestKernelCacheDroppedOnReconnect(t *testing.T) {
 		out = venustest.Sh(t, "stat -c %s "+v.Path("f")+" && cat "+v.Path("f"))
 		return out == "22\nchanged on the server\n"
 	})
+}
+
+// TestVolumeAndTokenEvents: codacon's stream says when a volume is
+// disconnected and connected again, when reintegration starts, and when a
+// user's token expires. A clog by one user does not make venus forget the
+// others' rights (uid 0 still works disconnected).
+func TestVolumeAndTokenEvents(t *testing.T) {
+	srv := venustest.NewServer(t)
+	v := venustest.Start(t, srv, venustest.Options{})
+	venustest.Sh(t, "echo x > "+v.Path("f")+" && ls -l "+v.Path("")+" >/dev/null")
+	c := srv.AnonClient()
+	defer c.Close()
+	srv.AddUser("bob", "bobs password")
+	tok, err := c.Login("bob", "bobs password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok.Expires = time.Now().Add(300 * time.Millisecond).UnixNano() // venus's view: soon
+	// Another user's clog keeps what venus knows of the rights of the
+	// others (disconnected, it is all venus has to go by).
+	if _, err := v.Core.SetToken(context.Background(), 4242, tok); err != nil {
+		t.Fatal(err)
+	}
+	v.Core.Disconnect(nil)
+	venustest.Sh(t, "echo while away > "+v.Path("g"))
+	v.Core.Reconnect(nil)
+	want := map[string]string{
+		venus.EventVolume:        "disconnected",
+		venus.EventReintegrating: "reintegrating 2 updates",
+		venus.EventTokenExpired:  "local uid 4242 (bob) expired",
+	}
+	var seen []string
+	after := uint64(0)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(want) > 0 && time.Now().Before(deadline) {
+		b, err := v.Core.Events(context.Background(), venus.Caller{}, after, false, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after = b.Last
+		for _, e := range b.Events {
+			seen = append(seen, e.Kind+": "+e.Msg)
+			if w, ok := want[e.Kind]; ok && strings.Contains(e.Msg, w) {
+				delete(want, e.Kind)
+			}
+		}
+	}
+	if len(want) > 0 {
+		t.Fatalf("events missing: %v; seen:\n%s", want, strings.Join(seen, "\n"))
+	}
 }

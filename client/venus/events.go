@@ -34,6 +34,14 @@ const (
 	EventReintegrated = "reintegrated"
 	// EventHoardWalk: a hoard walk ended (what it fetched).
 	EventHoardWalk = "hoard-walk"
+	// EventVolume: a volume was disconnected (no replica reachable) or
+	// connected again.
+	EventVolume = "volume"
+	// EventReintegrating: reintegration of a volume's log started, or
+	// went on (progress between batches).
+	EventReintegrating = "reintegrating"
+	// EventTokenExpired: a user's token expired.
+	EventTokenExpired = "token-expired"
 )
 
 // Event is one thing venus did or found.

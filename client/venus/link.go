@@ -58,6 +58,7 @@ func (l *link) publish() {
 		}
 	}
 	l.now.Store(s)
+	l.v.volumeStates()
 }
 
 // isDownNow is isDown from the last published snapshot, without l.mu.

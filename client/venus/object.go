@@ -2,6 +2,7 @@ package venus
 
 import (
 	"container/list"
+	"fmt"
 	"sync"
 
 	"github.com/coda-fs/coda/auth/acl"
@@ -94,6 +95,26 @@ func (v *Venus) offline(id uint32) bool {
 		}
 	}
 	return true
+}
+
+// volumeStates announces the volumes that became disconnected (every
+// replica down or cut off) or connected again since the link last changed.
+// Called with the link's lock held (which is taken before v.mu).
+func (v *Venus) volumeStates() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, vol := range v.vols {
+		off := v.offline(vol.id)
+		if off == vol.offlineSeen {
+			continue
+		}
+		vol.offlineSeen = off
+		msg := fmt.Sprintf("volume %s connected", vol.label())
+		if off {
+			msg = fmt.Sprintf("volume %s disconnected: no replica reachable; serving the cache, logging updates", vol.label())
+		}
+		v.event(nil, EventVolume, proto.FID{}, msg)
+	}
 }
 
 // lookupFID returns the object of fid, or nil. Callers hold v.mu.

@@ -89,13 +89,15 @@ func dropRights(d *object) {
 	d.hasAnyRights = false
 }
 
-// forgetRights forgets every cached right (a token came or went).
-func (v *Venus) forgetRights() {
+// forgetRights forgets the cached rights of the Coda users who (a token
+// came or went for them: their groups may have changed). Other users'
+// rights stay: while disconnected they are all venus has to go by.
+func (v *Venus) forgetRights(who ...int32) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	for _, o := range v.objs {
-		if o.rights != nil {
-			dropRights(o)
+		for _, id := range who {
+			delete(o.rights, id)
 		}
 	}
 }

@@ -83,6 +83,12 @@ func (v *Venus) reintegrateMode(id uint32, force bool) {
 	}
 	start, shipped := time.Now(), 0
 	why := ""
+	if !trickle {
+		v.mu.Lock()
+		total := len(vol.cml)
+		v.mu.Unlock()
+		v.event(nil, EventReintegrating, proto.FID{}, fmt.Sprintf("volume %s: reintegrating %d updates", vol.label(), total))
+	}
 	defer func() {
 		v.mu.Lock()
 		vol.reintegrating = false
@@ -134,6 +140,12 @@ func (v *Venus) reintegrateMode(id uint32, force bool) {
 		shipped += n
 		if why != "" {
 			return
+		}
+		v.mu.Lock()
+		left := len(vol.cml)
+		v.mu.Unlock()
+		if !trickle && left > 0 {
+			v.event(nil, EventReintegrating, proto.FID{}, fmt.Sprintf("volume %s: %d updates reintegrated, %d to go", vol.label(), shipped, left))
 		}
 	}
 }

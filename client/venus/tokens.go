@@ -42,6 +42,8 @@ type token struct {
 	// refused: a server refused the token (its user deleted, a clock
 	// ahead of ours); its uid acts anonymously until the next clog.
 	refused bool
+	// expiry announces the token's expiry (codacon) when it comes.
+	expiry *time.Timer
 }
 
 func (t *token) expired(now time.Time) bool { return now.UnixNano() >= t.info.Expires }
@@ -90,11 +92,16 @@ func (v *Venus) SetToken(ctx context.Context, local uint32, info proto.TokenInfo
 	v.toks.mu.Lock()
 	old := v.toks.byUID[local]
 	v.toks.byUID[local] = t
+	t.expiry = time.AfterFunc(time.Until(time.Unix(0, info.Expires)), func() { v.tokenExpired(t) })
+	if old != nil {
+		old.expiry.Stop()
+	}
 	v.toks.mu.Unlock()
 	if old != nil {
 		v.unbind(old, t)
+		v.forgetRights(old.ident.uid)
 	}
-	v.forgetRights()
+	v.forgetRights(t.ident.uid)
 	v.startReintegration() // updates logged for this user may go now
 	v.log.Info("tokens set", "uid", local, "user", info.User, "expires", time.Unix(0, info.Expires).Format(time.RFC3339))
 	return t.status(time.Now()), nil
@@ -117,14 +124,30 @@ func (v *Venus) DropTokens(local uint32) bool {
 	v.toks.mu.Lock()
 	t := v.toks.byUID[local]
 	delete(v.toks.byUID, local)
+	if t != nil {
+		t.expiry.Stop()
+	}
 	v.toks.mu.Unlock()
 	if t == nil {
 		return false
 	}
 	v.unbind(t, nil)
-	v.forgetRights()
+	v.forgetRights(t.ident.uid)
 	v.log.Info("tokens discarded", "uid", local, "user", t.info.User)
 	return true
+}
+
+// tokenExpired announces that t, still local uid's token, expired: what
+// that user logged waits until clog.
+func (v *Venus) tokenExpired(t *token) {
+	v.toks.mu.Lock()
+	current := v.toks.byUID[t.local] == t
+	v.toks.mu.Unlock()
+	if !current {
+		return
+	}
+	c := Caller{UID: t.local}
+	v.event(&c, EventTokenExpired, proto.FID{}, fmt.Sprintf("the token of local uid %d (%s) expired: run clog; updates it logged wait for it", t.local, t.info.User))
 }
 
 func (t *token) status(now time.Time) TokenStatus {

@@ -40,6 +40,7 @@ type volume struct {
 	// name each FID, oldest first.
 	naming        map[proto.FID][]*cmlRecord
 	reintegrating bool
+	offlineSeen   bool          // the state last announced (volumeStates)
 	reintDone     chan struct{} // closed when the replay running ends
 	// why reintegration waits, for cfs lv ("" when it does not).
 	waitReason string
