@@ -25,7 +25,7 @@ func InitCache(dir string, force bool, log *slog.Logger) (checkpoint string, err
 	if _, err := os.Stat(dbDir); os.IsNotExist(err) {
 		return "", nil // nothing cached yet
 	}
-	m, err := openMeta(dbDir, log)
+	m, err := openMeta(nil, dbDir, log)
 	if err != nil {
 		return "", err
 	}

@@ -1,12 +1,15 @@
 package venus
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/coda-fs/coda/server/proto"
 	"github.com/coda-fs/coda/server/store"
@@ -40,8 +43,8 @@ type meta struct {
 // fsync of a file while its volume logs waits for it).
 const metaSyncInterval = 50 * time.Millisecond
 
-func openMeta(dir string, log *slog.Logger) (*meta, error) {
-	db, err := store.Open(store.Options{Dir: dir, Logger: log, MinSyncInterval: metaSyncInterval})
+func openMeta(fs vfs.FS, dir string, log *slog.Logger) (*meta, error) {
+	db, err := store.Open(store.Options{FS: fs, Dir: dir, Logger: log, MinSyncInterval: metaSyncInterval})
 	if err != nil {
 		return nil, fmt.Errorf("cache database: %w", err)
 	}
@@ -178,7 +181,9 @@ func (m *meta) scan(prefix byte, fn func(k, v []byte) error) error {
 		return err
 	}
 	for ok := it.First(); ok; ok = it.Next() {
-		if err := fn(it.Key(), it.Value()); err != nil {
+		// The iterator's slices are valid only until it moves; what fn
+		// decodes may keep them (a log record keeps its request).
+		if err := fn(bytes.Clone(it.Key()), bytes.Clone(it.Value())); err != nil {
 			it.Close()
 			return err
 		}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // Options configure a Venus.
@@ -37,6 +39,9 @@ type Options struct {
 	// CacheTimeout is how long the kernel may cache entries and attributes
 	// of objects holding a callback (default 1h).
 	CacheTimeout time.Duration
+	// FS holds the cache database (nil: the real file system); tests put
+	// it on a crash-simulating file system. Containers are always files.
+	FS vfs.FS
 }
 
 // DefaultCacheSize is the cache size when Options.CacheSize is 0.

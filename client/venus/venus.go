@@ -118,7 +118,7 @@ func (v *Venus) openCache() error {
 		return err
 	}
 	v.conts = conts
-	m, err := openMeta(filepath.Join(v.opts.CacheDir, "db"), v.log)
+	m, err := openMeta(v.opts.FS, filepath.Join(v.opts.CacheDir, "db"), v.log)
 	if err != nil {
 		conts.close()
 		return err
