@@ -78,6 +78,33 @@ EXAMPLES:
 	}
 }
 
+func newCfsAdaptive() *cli.Command {
+	return &cli.Command{
+		Name:      "adaptive",
+		Usage:     "log updates while the link is weak, send them at once while it is not",
+		UsageText: "coda cfs adaptive [PATH...]",
+		Description: `Puts the volumes holding each PATH (every volume venus knows when none) in adaptive
+mode: venus measures the bandwidth of its link to the servers from the files it fetches and
+stores, and while it is below 50 KB/s the volumes are write-disconnected (updates are logged
+and trickled back, 15 seconds at a time, as with cfs wd -age 0 -time 15); while it is above,
+they are strongly connected and what was logged is sent. cfs lv shows the mode and the
+measured bandwidth; codacon announces each switch; cfs strong or cfs wd end the mode. The
+setting survives venus restarts. Root only.
+
+EXAMPLES:
+   coda cfs adaptive
+   coda cfs adaptive /coda/example.org/home`,
+		Action: func(c *cli.Context) error {
+			var n int
+			if err := wdCall(c, OpAdaptive, WDArgs{}, &n); err != nil {
+				return fmt.Errorf("cfs adaptive: %w", err)
+			}
+			fmt.Fprintf(c.App.Writer, "%d volumes adaptive\n", n)
+			return nil
+		},
+	}
+}
+
 func newCfsForceReintegrate() *cli.Command {
 	return &cli.Command{
 		Name:      "fr",

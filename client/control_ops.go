@@ -46,6 +46,7 @@ const (
 	OpPreserve    = "preservelocal" // LocalArgs → int (how many will go over the servers' state)
 	OpWD          = "wd"            // WDArgs → int (volumes set; root only)
 	OpStrong      = "strong"        // WDArgs → int (volumes set; root only)
+	OpAdaptive    = "adaptive"      // WDArgs → int (volumes set; root only)
 	OpForce       = "fr"            // WDArgs → int (records left)
 	OpFlushObj    = "flushobject"   // LocalArgs (Ino) → nothing
 	OpCheckpoint  = "checkpointml"  // LocalArgs (Ino, Dir) → string (the archive; root only)
@@ -277,7 +278,7 @@ func controlHandler(v *venus.Venus) control.Handler {
 				return v.MountPoint(ctx, c, a.Dir, a.Name)
 			}
 			return struct{}{}, v.RemoveMount(ctx, c, a.Dir, a.Name)
-		case OpWD, OpStrong, OpForce:
+		case OpWD, OpStrong, OpForce, OpAdaptive:
 			var a WDArgs
 			if err := json.Unmarshal(raw, &a); err != nil {
 				return nil, fmt.Errorf("%s: %v", op, err)
@@ -287,6 +288,9 @@ func controlHandler(v *venus.Venus) control.Handler {
 			}
 			if p.UID != 0 {
 				return nil, fmt.Errorf("cfs %s changes how every user's updates go: root only", op)
+			}
+			if op == OpAdaptive {
+				return v.Adaptive(a.Inos)
 			}
 			secs := func(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 			return v.WriteDisconnect(a.Inos, op == OpWD, secs(a.Age), secs(a.Time))

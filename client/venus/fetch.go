@@ -40,8 +40,10 @@ func (v *Venus) fetch(ctx context.Context, c Caller, o *object) (*os.File, error
 	}
 	sink := &fileSink{f: f}
 	var r proto.AttrReply
+	start := time.Now()
 	st, err := v.callVol(ctx, c, o.fid.Volume, proto.OpFetch, &proto.FIDReq{FID: o.fid}, &r, &rpc.CallOpts{Download: sink})
 	if err == nil {
+		v.noteTransfer(r.Attr.Size, time.Since(start))
 		err = v.conts.commit(f, name)
 	}
 	var cst fileStat

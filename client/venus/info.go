@@ -63,6 +63,17 @@ func (v *Venus) VolumeOf(ctx context.Context, c Caller, ino uint64) (VolumeStatu
 	if vol.wd.on && st.State == "connected" {
 		st.State = fmt.Sprintf("write-disconnected (sending changes older than %v, %v at a time)", vol.wd.age, vol.wd.chunk)
 	}
+	if vol.wd.adaptive && st.State != "disconnected" {
+		link := "not measured yet"
+		if bw := v.Bandwidth(); bw > 0 {
+			link = fmt.Sprintf("%.0f KB/s", bw/1024)
+		}
+		if vol.wd.on {
+			st.State = fmt.Sprintf("write-disconnected (adaptive: the link is weak, %s; weak below %d KB/s)", link, WeakBandwidth>>10)
+		} else {
+			st.State = fmt.Sprintf("connected (adaptive: the link is strong, %s; weak below %d KB/s)", link, WeakBandwidth>>10)
+		}
+	}
 	if vol.reintegrating && !vol.wd.on {
 		st.State = "reintegrating"
 	}

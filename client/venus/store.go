@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/coda-fs/coda/server/proto"
 	"github.com/coda-fs/coda/server/rpc"
@@ -31,10 +32,14 @@ func (v *Venus) storeIfDirty(ctx context.Context, c Caller, o *object) error {
 		return err
 	}
 	req := proto.Store{FID: o.fid, Size: cur.Size, Mtime: cur.Mtime, StoreID: v.nextStoreID()}
+	start := time.Now()
 	st, r, err := updateAs[proto.AttrReply](ctx, v, c, o.fid.Volume, proto.OpStore, &req, req.StoreID,
 		&rpc.CallOpts{Upload: &rpc.Source{R: of.f, Size: cur.Size, Extents: ext}})
 	if err != nil {
 		return v.storeFailed(o, err)
+	}
+	if !st.local {
+		v.noteTransfer(cur.Size, time.Since(start))
 	}
 	_, blocks, _ := fstat(of.f)
 	v.stats.storedBytes.Add(cur.Size)

@@ -65,6 +65,7 @@ type Venus struct {
 	// offlineGrants: the kernel was let cache objects of a disconnected
 	// volume (trusted); the next server to attach drops its caches.
 	offlineGrants atomic.Bool
+	bw            bandwidth // the link's measured bandwidth (adaptive.go)
 	// hoardWalking holds a token while a hoard walk runs.
 	hoardWalking chan struct{}
 	cmlNext      uint64                   // the last log record's sequence number

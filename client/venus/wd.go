@@ -22,6 +22,8 @@ const prefWD = 'W'
 type wdSettings struct {
 	on         bool
 	age, chunk time.Duration
+	// adaptive: on follows the link's measured bandwidth (adaptive.go).
+	adaptive bool
 }
 
 // trickleEvery is how often the trickler looks at write-disconnected
@@ -35,18 +37,35 @@ func wdKey(id uint32) []byte { return binary.BigEndian.AppendUint32([]byte{prefW
 // strong, which also sends the log before it returns). It returns how
 // many volumes it set.
 func (v *Venus) WriteDisconnect(inos []uint64, on bool, age, chunk time.Duration) (int, error) {
+	return v.setWD(inos, wdSettings{on: on, age: age, chunk: chunk})
+}
+
+// Adaptive puts the volumes holding inos (every volume venus knows when
+// none) in adaptive mode: write-disconnected while the measured link is
+// weak, strongly connected while it is not (cfs adaptive).
+func (v *Venus) Adaptive(inos []uint64) (int, error) {
+	return v.setWD(inos, wdSettings{on: v.weakLink(), chunk: adaptiveChunk, adaptive: true})
+}
+
+// setWD gives the volumes holding inos the write-disconnected setting s,
+// kept across restarts. Ending it sends the log before it returns.
+func (v *Venus) setWD(inos []uint64, s wdSettings) (int, error) {
 	ids, err := v.volumesOf(inos)
 	if err != nil {
 		return 0, err
 	}
+	on := s.on
 	v.mu.Lock()
 	for _, id := range ids {
 		vol := v.volumeFor(id)
-		vol.wd = wdSettings{on: on, age: age, chunk: chunk}
-		if on {
-			var b [16]byte
-			binary.BigEndian.PutUint64(b[:], uint64(age))
-			binary.BigEndian.PutUint64(b[8:], uint64(chunk))
+		vol.wd = s
+		if s.on || s.adaptive {
+			var b [17]byte
+			binary.BigEndian.PutUint64(b[:], uint64(s.age))
+			binary.BigEndian.PutUint64(b[8:], uint64(s.chunk))
+			if s.adaptive {
+				b[16] = 1
+			}
 			v.meta.write(func(bt *store.Batch) { bt.Set(wdKey(id), b[:]) })
 		} else {
 			v.meta.write(func(bt *store.Batch) { bt.Delete(wdKey(id)) })
@@ -105,18 +124,23 @@ func (v *Venus) volumesOf(inos []uint64) ([]uint32, error) {
 // loadWD restores the write-disconnected settings.
 func (v *Venus) loadWD() error {
 	return v.meta.scan(prefWD, func(k, val []byte) error {
-		if len(k) != 5 || len(val) != 16 {
+		if len(k) != 5 || len(val) != 16 && len(val) != 17 {
 			return nil // not ours to judge: ignored
 		}
 		vol := v.volumeFor(binary.BigEndian.Uint32(k[1:]))
 		vol.wd = wdSettings{on: true, age: time.Duration(binary.BigEndian.Uint64(val)), chunk: time.Duration(binary.BigEndian.Uint64(val[8:]))}
+		if len(val) == 17 && val[16] == 1 {
+			vol.wd.adaptive, vol.wd.on = true, false // strong until a transfer says otherwise
+		}
 		return nil
 	})
 }
 
-// trickle sends what is due of the write-disconnected volumes' logs (run
-// every trickleEvery in the background).
+// trickle adapts the adaptive volumes to the link and sends what is due
+// of the write-disconnected volumes' logs (run every trickleEvery in the
+// background).
 func (v *Venus) trickle() {
+	v.adapt()
 	v.mu.Lock()
 	var ids []uint32
 	for id, vol := range v.vols {
