@@ -520,3 +520,59 @@ func TestFlush(t *testing.T) {
 		t.Fatalf("a change dropped by flushvolume --force reached the servers: %v", err)
 	}
 }
+
+// TestLocalGlobalNameConflict: a file created while disconnected under a
+// name another client took on the servers meanwhile is refused; the rest
+// of the log (another new file) still reaches the servers; the log is
+// checkpointed in venus's spool (the local data, readable with tar), and
+// codacon says so; cfs discardlocal drops the local file and the global
+// one shows.
+func TestLocalGlobalNameConflict(t *testing.T) {
+	c := cell{bintest.NewCell(t, bintest.CellOptions{Realm: realm, Servers: 2})}
+	a, b := c.Venus("a"), c.Venus("b")
+	sh(t, "mkdir "+a.Root+"/d && touch "+a.Root+"/d/seed && ls -l "+a.Root+"/d > /dev/null && ls "+b.Root+"/d > /dev/null")
+	mustRun(t, "cfs", "disconnect", "--mount", a.Mount)
+	sh(t, "echo local > "+a.Root+"/d/x && echo independent > "+a.Root+"/d/y")
+	sh(t, "echo global > "+b.Root+"/d/x")
+	mustRun(t, "cfs", "reconnect", "--mount", a.Mount)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		y, _ := os.ReadFile(b.Root + "/d/y")
+		out := mustRun(t, "cfs", "checklocal", a.Root).Stdout
+		if string(y) == "independent\n" && strings.Contains(out, "waits on: the servers refused a logged create") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("b reads d/y as %q; cfs checklocal:\n%s", y, out)
+		}
+		time.Sleep(100 * time.Millisecond) // poll: reintegration starts by itself
+	}
+	if out := mustRun(t, "codacon", "--dump", "--only", "conflict", a.Root).Stdout; !strings.Contains(out, "the rest of the log goes on") {
+		t.Fatalf("codacon does not show the refused update:\n%s", out)
+	}
+	archives, _ := filepath.Glob(filepath.Join(c.VenusCache("a"), "spool", "cml-*", "*.cml.tar"))
+	if len(archives) == 0 {
+		t.Fatal("no checkpoint of the log in the spool")
+	}
+	if data := sh(t, "cd "+t.TempDir()+" && tar xf "+archives[0]+" && cat 7f000001.*"); !strings.Contains(data, "local\n") {
+		t.Fatalf("the checkpoint's data: %q", data)
+	}
+	if out := mustRun(t, "cfs", "discardlocal", "--all", a.Root).Stdout; !strings.Contains(out, "changes discarded") {
+		t.Fatalf("cfs discardlocal: %q", out)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		x, _ := os.ReadFile(a.Root + "/d/x")
+		if string(x) == "global\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after discardlocal a reads d/x as %q\n%s", x, mustRun(t, "cfs", "lv", a.Root).Stdout)
+		}
+		time.Sleep(100 * time.Millisecond) // poll: the discarded objects are fetched again
+	}
+	if n := logged(t, mustRun(t, "cfs", "lv", a.Root).Stdout); n != 0 {
+		t.Fatalf("%d updates still logged", n)
+	}
+	c.waitLevel(t, a.Root)
+}

@@ -49,8 +49,12 @@ type cmlRecord struct {
 	// anyway (cfs preservelocal).
 	base           proto.VV
 	hasBase, force bool
-	shipping       bool  // being reintegrated: not to be cancelled
-	made           int64 // when it was logged (ns since the epoch)
+	shipping       bool // being reintegrated: not to be cancelled
+	// conflict: why the servers refused it (it waits, with what depends
+	// on it, until cfs preservelocal or discardlocal; not kept across
+	// restarts: it is tried again).
+	conflict string
+	made     int64 // when it was logged (ns since the epoch)
 }
 
 func cmlKey(vol uint32, seq uint64) []byte {
@@ -232,24 +236,34 @@ func (v *Venus) cmlBase(vol *volume, o *object) (proto.VV, bool) {
 // cmlDrop removes the records drop of vol's log, except those being
 // shipped. Callers hold v.mu.
 func (v *Venus) cmlDrop(vol *volume, drop []*cmlRecord) {
-	gone := map[*cmlRecord]bool{}
+	var gone []*cmlRecord
 	for _, r := range drop {
 		if !r.shipping {
-			gone[r] = true
+			gone = append(gone, r)
 		}
 	}
+	v.cmlRemove(vol, gone)
+}
+
+// cmlRemove takes the records gone out of vol's log, wherever they are,
+// and forgets them. Callers hold v.mu.
+func (v *Venus) cmlRemove(vol *volume, gone []*cmlRecord) {
 	if len(gone) == 0 {
 		return
 	}
+	set := make(map[*cmlRecord]bool, len(gone))
+	for _, r := range gone {
+		set[r] = true
+	}
 	kept := vol.cml[:0]
 	for _, r := range vol.cml {
-		if !gone[r] {
+		if !set[r] {
 			kept = append(kept, r)
 		}
 	}
 	clear(vol.cml[len(kept):])
 	vol.cml = kept
-	for r := range gone {
+	for r := range set {
 		v.cmlForget(vol, r)
 	}
 }
@@ -389,11 +403,21 @@ func (v *Venus) DiscardLocal(ino uint64, c Caller, all bool) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	v.mu.Lock()
+	vol := v.volumeFor(o.fid.Volume)
+	empty := len(vol.cml) == 0
+	v.mu.Unlock()
+	if !empty {
+		// Nothing logged goes without a copy in the spool.
+		if _, err := v.spoolCheckpoint(vol); err != nil {
+			return 0, fmt.Errorf("checkpoint before the discard: %w", err)
+		}
+	}
+	defer v.startReintegration() // what waited on a discarded record may go now
 	var notes kernelNotes
 	defer func() { v.notify(notes, kernelWait) }() // after v.mu is released
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	vol := v.volumeFor(o.fid.Volume)
 	n := 0
 	for len(vol.cml) > 0 && (all || n == 0) {
 		r := vol.cml[0]
@@ -445,7 +469,7 @@ func (v *Venus) PreserveLocal(ino uint64, c Caller, all bool) (int, error) {
 			v.mu.Unlock()
 			return n, proto.Errorf(proto.CodePerm, fmt.Sprintf("update %d was made by local uid %d: only that user or root may preserve it", r.seq, r.uid))
 		}
-		r.force = true
+		r.force, r.conflict = true, "" // tried again, over the servers' state
 		v.meta.write(func(b *store.Batch) { b.Set(cmlKey(vol.id, r.seq), r.encode()) })
 		n++
 	}

@@ -111,6 +111,25 @@ func (v *Venus) CheckpointML(ino uint64, outdir string) (string, error) {
 	}
 	v.mu.Lock()
 	vol := v.volumeFor(o.fid.Volume)
+	v.mu.Unlock()
+	return v.checkpointVolume(vol, outdir)
+}
+
+// spoolCheckpoint writes vol's log to a new directory of the cache's spool
+// (a failed reintegration, a discard: nothing logged goes without a copy)
+// and returns the archive.
+func (v *Venus) spoolCheckpoint(vol *volume) (string, error) {
+	dir := filepath.Join(v.opts.CacheDir, "spool", "cml-"+time.Now().UTC().Format("20060102T150405.000000000Z"))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	return v.checkpointVolume(vol, dir)
+}
+
+// checkpointVolume writes vol's log to outdir: VOLUME.cml.tar (the listing
+// and each logged store's data, named by FID) and VOLUME.cml.txt.
+func (v *Venus) checkpointVolume(vol *volume, outdir string) (string, error) {
+	v.mu.Lock()
 	recs := slices.Clone(vol.cml)
 	label := vol.label()
 	conts := make([]string, len(recs))

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"sort"
 	"time"
 
@@ -82,7 +81,7 @@ func (v *Venus) reintegrateMode(id uint32, force bool) {
 		v.awaitReplicas(id)
 	}
 	start, shipped := time.Now(), 0
-	why := ""
+	why, conflicted := "", false
 	if !trickle {
 		v.mu.Lock()
 		total := len(vol.cml)
@@ -93,10 +92,11 @@ func (v *Venus) reintegrateMode(id uint32, force bool) {
 		v.mu.Lock()
 		vol.reintegrating = false
 		close(vol.reintDone)
+		news := why != vol.waitReason
 		vol.waitReason = why
 		left := len(vol.cml)
 		v.mu.Unlock()
-		if shipped > 0 && !trickle || why != "" {
+		if shipped > 0 && !trickle || why != "" && (news || !trickle) {
 			msg := fmt.Sprintf("volume %s: %d updates reintegrated in %v, %d left", vol.label(), shipped, time.Since(start).Round(time.Millisecond), left)
 			if why != "" {
 				msg += "; waiting: " + why
@@ -117,6 +117,12 @@ func (v *Venus) reintegrateMode(id uint32, force bool) {
 			return
 		}
 		batch := v.nextBatch(vol, trickle, start)
+		if len(batch) == 0 {
+			// Everything left waits on a record the servers refused.
+			why = v.conflictWait(vol)
+			v.mu.Unlock()
+			return
+		}
 		for _, r := range batch {
 			r.shipping = true
 		}
@@ -133,11 +139,29 @@ func (v *Venus) reintegrateMode(id uint32, force bool) {
 			n, why = v.shipBatch(vol, batch)
 		}
 		v.mu.Lock()
+		refused := false
 		for _, r := range batch {
 			r.shipping = false
+			refused = refused || r.conflict != ""
 		}
 		v.mu.Unlock()
 		shipped += n
+		if why != "" && refused {
+			// The servers refused a record: it waits (with what depends
+			// on it) and the rest of the log goes on. A copy of the log
+			// goes to the spool first.
+			if !conflicted {
+				conflicted = true
+				if cp, err := v.spoolCheckpoint(vol); err != nil {
+					v.log.Error("checkpoint of the log not written", "volume", vol.label(), "err", err)
+				} else {
+					v.log.Info("log checkpointed after a refused update", "volume", vol.label(), "archive", cp)
+				}
+			}
+			v.event(nil, EventConflict, proto.FID{}, fmt.Sprintf("volume %s: %s; it waits (cfs checklocal, preservelocal, discardlocal), the rest of the log goes on", vol.label(), why))
+			why = ""
+			continue
+		}
 		if why != "" {
 			return
 		}
@@ -158,20 +182,54 @@ const maxBatchBytes = 1 << 20
 // (else the head alone), at most proto.MaxReintRecords, and for a trickle
 // only those due. Callers hold v.mu.
 func (v *Venus) nextBatch(vol *volume, trickle bool, start time.Time) []*cmlRecord {
-	head := vol.cml[0]
-	if !batchable(head) {
-		return vol.cml[:1:1]
-	}
-	bytes, n := 0, 0
+	var out []*cmlRecord
+	blocked := map[proto.FID]bool{}
+	bytes := 0
 	for _, r := range vol.cml {
-		bytes += len(r.req) + 16
-		if n == proto.MaxReintRecords || bytes > maxBatchBytes || r.uid != head.uid || !batchable(r) ||
-			trickle && !vol.due(r, start) {
+		if r.conflict != "" || r.dependsOn(blocked) {
+			blocked[r.subject] = true // what names it waits too
+			continue
+		}
+		if trickle && !vol.due(r, start) {
 			break
 		}
-		n++
+		bytes += len(r.req) + 16
+		if len(out) > 0 && (len(out) == proto.MaxReintRecords || bytes > maxBatchBytes || r.uid != out[0].uid || !batchable(r)) {
+			break
+		}
+		out = append(out, r)
+		if !batchable(r) {
+			break // alone
+		}
 	}
-	return slices.Clone(vol.cml[:n])
+	return out
+}
+
+// dependsOn reports whether r names an object in blocked.
+func (r *cmlRecord) dependsOn(blocked map[proto.FID]bool) bool {
+	if len(blocked) == 0 {
+		return false
+	}
+	if blocked[r.subject] {
+		return true
+	}
+	for _, f := range r.fids {
+		if blocked[f] {
+			return true
+		}
+	}
+	return false
+}
+
+// conflictWait says why vol's log waits on records the servers refused.
+// Callers hold v.mu.
+func (v *Venus) conflictWait(vol *volume) string {
+	for _, r := range vol.cml {
+		if r.conflict != "" {
+			return fmt.Sprintf("%s (%d logged updates wait: cfs preservelocal or discardlocal)", r.conflict, len(vol.cml))
+		}
+	}
+	return ""
 }
 
 // batchable reports whether a batch may carry r: all but a size change
@@ -285,11 +343,8 @@ func (v *Venus) shipBatch(vol *volume, recs []*cmlRecord) (int, string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	stored := map[proto.FID]bool{}
+	v.cmlRemove(vol, recs)
 	for _, r := range recs {
-		if len(vol.cml) > 0 && vol.cml[0] == r {
-			vol.cml = vol.cml[1:]
-		}
-		v.cmlForget(vol, r)
 		if r.op == proto.OpStore {
 			stored[r.subject] = true
 		}
@@ -438,15 +493,16 @@ func (v *Venus) ship(vol *volume, rec *cmlRecord) string {
 			return "no replica reachable"
 		}
 		v.log.Warn("a logged update was refused; it stays in the log", "volume", vol.label(), "op", rec.op, "fid", rec.subject, "err", err)
-		return fmt.Sprintf("the servers refused a logged %v of %v: %v", rec.op, rec.subject, err)
+		why := fmt.Sprintf("the servers refused a logged %v of %v: %v", rec.op, rec.subject, err)
+		v.mu.Lock()
+		rec.conflict = why
+		v.mu.Unlock()
+		return why
 	}
 	v.stats.reintegrated.Add(1)
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if len(vol.cml) > 0 && vol.cml[0] == rec {
-		vol.cml = vol.cml[1:]
-	}
-	v.cmlForget(vol, rec)
+	v.cmlRemove(vol, []*cmlRecord{rec})
 	if !local.IsZero() {
 		if r, ok := resp.(*proto.DirOpReply); ok && !r.Attr.FID.IsZero() {
 			v.remapFID(vol, local, r.Attr.FID)
