@@ -372,17 +372,7 @@ func TestLocalGlobalConflict(t *testing.T) {
 		sh(t, "echo "+local+" > "+a.Root+"/f")
 		sh(t, "echo "+global+" > "+b.Root+"/f")
 		mustRun(t, "cfs", "reconnect", "--mount", a.Mount)
-		deadline := time.Now().Add(15 * time.Second)
-		for {
-			out := mustRun(t, "cfs", "checklocal", a.Root).Stdout
-			if strings.Contains(out, "waits on: the servers refused") && strings.Contains(out, "changed on the servers") {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("cfs checklocal never reported the conflict:\n%s", out)
-			}
-			time.Sleep(100 * time.Millisecond) // poll: reintegration starts by itself
-		}
+		waitRefused(t, a.Root, "the servers refused a logged store")
 		waitFile(b, global+"\n") // the global change was not overwritten
 	}
 	conflict("local", "global")
@@ -575,4 +565,68 @@ func TestLocalGlobalNameConflict(t *testing.T) {
 		t.Fatalf("%d updates still logged", n)
 	}
 	c.waitLevel(t, a.Root)
+}
+
+// TestLocalGlobalRemoveConflict: a file removed while disconnected that
+// another client changed on the servers meanwhile is not removed there:
+// the remove waits; cfs preservelocal removes it anyway; in a second round
+// cfs discardlocal keeps the other client's version.
+func TestLocalGlobalRemoveConflict(t *testing.T) {
+	c := cell{bintest.NewCell(t, bintest.CellOptions{Realm: realm, Servers: 2})}
+	a, b := c.Venus("a"), c.Venus("b")
+	round := func(name string) {
+		t.Helper()
+		sh(t, "echo base > "+a.Root+"/"+name+" && cat "+b.Root+"/"+name+" > /dev/null && ls -l "+a.Root+" > /dev/null")
+		mustRun(t, "cfs", "disconnect", "--mount", a.Mount)
+		sh(t, "rm "+a.Root+"/"+name)
+		sh(t, "echo changed > "+b.Root+"/"+name)
+		mustRun(t, "cfs", "reconnect", "--mount", a.Mount)
+		waitRefused(t, a.Root, "the servers refused a logged remove")
+		if out := sh(t, "cat "+b.Root+"/"+name); out != "changed\n" {
+			t.Fatalf("the other client's change was lost: %q", out)
+		}
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s\n%s", what, mustRun(t, "cfs", "lv", a.Root).Stdout)
+			}
+			time.Sleep(100 * time.Millisecond) // poll: reintegration and callbacks are asynchronous
+		}
+	}
+	round("g")
+	mustRun(t, "cfs", "preservelocal", a.Root)
+	waitFor("the remove to reach the servers", func() bool {
+		_, err := os.Stat(b.Root + "/g")
+		return errors.Is(err, os.ErrNotExist)
+	})
+	round("h")
+	mustRun(t, "cfs", "discardlocal", a.Root)
+	waitFor("a to see the other client's version", func() bool {
+		out, err := os.ReadFile(a.Root + "/h")
+		return err == nil && string(out) == "changed\n"
+	})
+	if n := logged(t, mustRun(t, "cfs", "lv", a.Root).Stdout); n != 0 {
+		t.Fatalf("%d updates still logged", n)
+	}
+	c.waitLevel(t, a.Root)
+}
+
+// waitRefused waits until cfs checklocal on root says the log waits on an
+// update the servers refused (what) because of a change made there.
+func waitRefused(t *testing.T, root, what string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		out := mustRun(t, "cfs", "checklocal", root).Stdout
+		if strings.Contains(out, "waits on: "+what) && strings.Contains(out, "changed on the servers") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cfs checklocal never reported the conflict (%s):\n%s", what, out)
+		}
+		time.Sleep(100 * time.Millisecond) // poll: reintegration starts by itself
+	}
 }

@@ -212,25 +212,26 @@ func (v *Venus) cmlCancels(vol *volume, obj proto.FID) bool {
 	return created
 }
 
-// cmlBase is the servers' version a change to o is made on: o's version
-// when the log names it nowhere yet, else the base an earlier logged store
-// recorded; none for an object the log created. Callers hold v.mu.
-func (v *Venus) cmlBase(vol *volume, o *object) (proto.VV, bool) {
-	if !v.pinned(o) {
+// logBase is the servers' version a logged change of o is checked
+// against (a store, a remove): o's version when the log names o nowhere
+// else (this change is the log's first of o), or, for a store, the base
+// of the earlier stores of o it supersedes when nothing else names o. A
+// later change gets none: the servers checked the first one, and what the
+// log did to o since is this client's own. Callers hold v.mu.
+func (v *Venus) logBase(vol *volume, o *object, op proto.Op) (proto.VV, bool) {
+	recs := vol.naming[o.fid]
+	if len(recs) == 0 {
 		return o.attr.VV, true
 	}
-	for _, r := range vol.naming[o.fid] {
-		if r.subject != o.fid {
-			continue
-		}
-		if r.created {
+	if op != proto.OpStore {
+		return proto.VV{}, false
+	}
+	for _, r := range recs {
+		if r.op != proto.OpStore || r.subject != o.fid || r.shipping {
 			return proto.VV{}, false
 		}
-		if r.hasBase {
-			return r.base, true
-		}
 	}
-	return proto.VV{}, false
+	return recs[0].base, recs[0].hasBase
 }
 
 // cmlDrop removes the records drop of vol's log, except those being

@@ -239,11 +239,19 @@ func (v *Venus) emulate(c Caller, id uint32, op proto.Op, req proto.Message, sid
 	}
 	vol := v.volumeFor(id)
 	if so := v.objs[rec.subject]; so != nil && !rec.created {
-		rec.base, rec.hasBase = v.cmlBase(vol, so)
+		rec.base, rec.hasBase = v.logBase(vol, so, op)
 	}
-	if s, ok := req.(*proto.Store); ok && rec.hasBase {
-		s.Base, s.HasBase = rec.base, true // the servers check it
-		rec.req = proto.Marshal(s)
+	switch m := req.(type) { // the servers check the base
+	case *proto.Store:
+		if rec.hasBase {
+			m.Base, m.HasBase = rec.base, true
+			rec.req = proto.Marshal(m)
+		}
+	case *proto.Remove:
+		if rec.hasBase {
+			m.Base, m.HasBase = rec.base, true
+			rec.req = proto.Marshal(m)
+		}
 	}
 	v.cmlAppend(vol, rec)
 	v.stats.emulated.Add(1)

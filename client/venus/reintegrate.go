@@ -116,7 +116,10 @@ func (v *Venus) reintegrateMode(id uint32, force bool) {
 			v.mu.Unlock()
 			return
 		}
-		batch := v.nextBatch(vol, trickle, start)
+		batch, sid := v.retryBatch(vol)
+		if batch == nil {
+			batch = v.nextBatch(vol, trickle, start)
+		}
 		if len(batch) == 0 {
 			// Everything left waits on a record the servers refused.
 			why = v.conflictWait(vol)
@@ -136,7 +139,7 @@ func (v *Venus) reintegrateMode(id uint32, force bool) {
 				n = 1
 			}
 		default:
-			n, why = v.shipBatch(vol, batch)
+			n, why = v.shipBatch(vol, batch, sid)
 		}
 		v.mu.Lock()
 		refused := false
@@ -242,6 +245,17 @@ func batchable(r *cmlRecord) bool {
 	return err == nil && req.(*proto.SetAttr).Mask&proto.SetSize == 0
 }
 
+// unbase drops the version a logged store or remove is checked against
+// (cfs preservelocal: it goes over whatever the servers hold).
+func unbase(m proto.Message) {
+	switch m := m.(type) {
+	case *proto.Store:
+		m.HasBase = false
+	case *proto.Remove:
+		m.HasBase = false
+	}
+}
+
 // batchRefusal is a batch every replica refused because of one record.
 type batchRefusal struct {
 	index int
@@ -259,12 +273,41 @@ func refusal(m proto.Message) error {
 	return nil
 }
 
+// batchRetry is a batch sent with store id sid whose outcome is unknown.
+type batchRetry struct {
+	sid  proto.StoreID
+	recs []*cmlRecord
+}
+
+// retryBatch returns the batch whose outcome is not known, and its store
+// id, while its records are still the head of vol's log: a replica that
+// took it then recognises it whole (its objects carry that store id), so
+// that the COP2 that completes it names every replica. Callers hold v.mu.
+func (v *Venus) retryBatch(vol *volume) ([]*cmlRecord, proto.StoreID) {
+	r := vol.retry
+	if r == nil {
+		return nil, proto.StoreID{}
+	}
+	if len(vol.cml) >= len(r.recs) {
+		same := true
+		for i, rec := range r.recs {
+			same = same && vol.cml[i] == rec && rec.conflict == ""
+		}
+		if same {
+			return r.recs, r.sid
+		}
+	}
+	vol.retry = nil
+	return nil, proto.StoreID{}
+}
+
 // shipBatch sends records recs (the head of vol's log) in one
-// Reintegrate: the servers apply them in one transaction each, and one
-// COP2 completes them. When a record is refused, the records before it go
-// again as a batch and it goes alone (ship), which says why it cannot go.
-// It returns how many records went and, when not all, why.
-func (v *Venus) shipBatch(vol *volume, recs []*cmlRecord) (int, string) {
+// Reintegrate, with store id sid (zero: a new one): the servers apply
+// them in one transaction each, and one COP2 completes them. When a record
+// is refused, the records before it go again as a batch and it goes alone
+// (ship), which says why it cannot go. It returns how many records went
+// and, when not all, why.
+func (v *Venus) shipBatch(vol *volume, recs []*cmlRecord, sid proto.StoreID) (int, string) {
 	c := Caller{UID: recs[0].uid}
 	if idn, _ := v.identityOf(c); idn.uid != recs[0].who {
 		return 0, fmt.Sprintf("no valid token for local uid %d (run clog as that user)", recs[0].uid)
@@ -288,7 +331,10 @@ func (v *Venus) shipBatch(vol *volume, recs []*cmlRecord) (int, string) {
 		v.remapFIDs(vol, remap)
 		v.mu.Unlock()
 	}
-	req := &proto.Reintegrate{Volume: vol.id, StoreID: v.nextStoreID(), Records: make([]proto.ReintRecord, len(recs))}
+	if sid == (proto.StoreID{}) {
+		sid = v.nextStoreID()
+	}
+	req := &proto.Reintegrate{Volume: vol.id, StoreID: sid, Records: make([]proto.ReintRecord, len(recs))}
 	var data multiSource
 	defer data.close()
 	for i, r := range recs {
@@ -308,9 +354,16 @@ func (v *Venus) shipBatch(vol *volume, recs []*cmlRecord) (int, string) {
 			st := m.(*proto.Store)
 			st.Size = size
 			if r.force {
-				st.HasBase = false // cfs preservelocal: over the servers' version
+				unbase(st) // cfs preservelocal: over the servers' version
 			}
 			body = proto.Marshal(st)
+		} else if r.force && (r.op == proto.OpRemove || r.op == proto.OpRmdir) {
+			m, err := r.request()
+			if err != nil {
+				return 0, err.Error()
+			}
+			unbase(m)
+			body = proto.Marshal(m)
 		}
 		req.Records[i] = proto.ReintRecord{Op: r.op, Req: body}
 	}
@@ -319,13 +372,19 @@ func (v *Venus) shipBatch(vol *volume, recs []*cmlRecord) (int, string) {
 		opts = &rpc.CallOpts{Upload: &rpc.Source{R: &data, Size: data.size, Extents: data.extents}}
 	}
 	st, resp, err := v.send(ctx, c, vol.id, proto.OpReintegrate, req, req.StoreID, func() proto.Message { return &proto.ReintegrateReply{} }, opts)
+	v.mu.Lock()
+	vol.retry = nil
+	if err != nil && connFailure(err) {
+		vol.retry = &batchRetry{sid: sid, recs: recs} // it may have been applied
+	}
+	v.mu.Unlock()
 	var refused *batchRefusal
 	switch {
 	case errors.As(err, &refused) && refused.index < len(recs):
 		n := 0
 		if refused.index > 0 {
 			var why string
-			if n, why = v.shipBatch(vol, recs[:refused.index]); why != "" {
+			if n, why = v.shipBatch(vol, recs[:refused.index], proto.StoreID{}); why != "" {
 				return n, why
 			}
 		}
@@ -468,14 +527,14 @@ func (v *Venus) ship(vol *volume, rec *cmlRecord) string {
 		}
 		defer f.Close()
 		req.(*proto.Store).Size = size
-		if rec.force {
-			req.(*proto.Store).HasBase = false // cfs preservelocal: over the servers' version
-		}
 		ext, err := rpc.FileExtents(f, size)
 		if err != nil {
 			return err.Error()
 		}
 		opts = &rpc.CallOpts{Upload: &rpc.Source{R: f, Size: size, Extents: ext}}
+	}
+	if rec.force {
+		unbase(req) // cfs preservelocal: over the servers' version
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), v.opts.DataTimeout)
 	defer cancel()

@@ -258,7 +258,7 @@ func (v *Venus) complete(ctx context.Context, c Caller, id uint32, sid proto.Sto
 	v.mu.Lock()
 	pref := v.volumeFor(id).pref
 	v.mu.Unlock()
-	best := -1
+	best, dup := -1, -1
 	var updated, confirmed uint8
 	var refusal error
 	var errs []error
@@ -266,6 +266,12 @@ func (v *Venus) complete(ctx context.Context, c Caller, id uint32, sid proto.Sto
 		switch {
 		case !r.tried:
 			// A replica known down: not part of this update.
+		case r.err == nil && !appliedNow(r.resp, sid):
+			// A batch it had taken before, under another store id: it
+			// applied nothing now and is not part of this update.
+			if dup < 0 {
+				dup = i
+			}
 		case r.err == nil:
 			updated |= 1 << r.slot
 			confirmed |= 1 << r.slot
@@ -284,6 +290,9 @@ func (v *Venus) complete(ctx context.Context, c Caller, id uint32, sid proto.Sto
 		}
 	}
 	if best < 0 {
+		if dup >= 0 {
+			return res[dup].st, res[dup].resp, nil // nothing to complete
+		}
 		if refusal != nil {
 			return stamp{}, nil, refusal
 		}
@@ -314,6 +323,22 @@ func (v *Venus) complete(ctx context.Context, c Caller, id uint32, sid proto.Sto
 	return res[best].st, res[best].resp, nil
 }
 
+// appliedNow reports whether a replica's reply says it applied update
+// sid: always, but for a reintegration batch whose records it had all
+// taken before (its reply shows no object carrying sid).
+func appliedNow(m proto.Message, sid proto.StoreID) bool {
+	r, ok := m.(*proto.ReintegrateReply)
+	if !ok {
+		return true
+	}
+	for _, a := range r.Attrs {
+		if a.VV.Store == sid {
+			return true
+		}
+	}
+	return false
+}
+
 // cop2 tells every replica that applied update sid which replicas did.
 // Failures are only logged: a replica that misses its COP2 keeps lower
 // counters for the others, which the next access notices and resolution
@@ -321,7 +346,7 @@ func (v *Venus) complete(ctx context.Context, c Caller, id uint32, sid proto.Sto
 func (v *Venus) cop2(ctx context.Context, c Caller, res []cop1, m proto.COP2) {
 	var wg sync.WaitGroup
 	for _, r := range res {
-		if !r.tried || r.err != nil {
+		if !r.tried || r.err != nil || m.Updated&(1<<r.slot) == 0 {
 			continue
 		}
 		wg.Add(1)

@@ -40,8 +40,11 @@ type volume struct {
 	// name each FID, oldest first.
 	naming        map[proto.FID][]*cmlRecord
 	reintegrating bool
-	offlineSeen   bool          // the state last announced (volumeStates)
-	reintDone     chan struct{} // closed when the replay running ends
+	offlineSeen   bool // the state last announced (volumeStates)
+	// retry is a batch whose outcome is not known (no replica answered):
+	// it is sent again as it was, with its store id (reintegrate.go).
+	retry     *batchRetry
+	reintDone chan struct{} // closed when the replay running ends
 	// why reintegration waits, for cfs lv ("" when it does not).
 	waitReason string
 	// wd is the volume's write-disconnected mode (wd.go).

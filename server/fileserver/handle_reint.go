@@ -277,7 +277,7 @@ func (s *Server) batchRecord(cl *client, it batchItem) (volume.Record, error) {
 			StoreID: req.StoreID, FID: req.FID, Reserve: func(fid proto.FID) { s.cb.Add(cl, fid) }}), nil
 	case *proto.Remove:
 		s.cb.Add(cl, req.Dir)
-		return volume.RemoveRecord(req.Dir, req.Name, it.op == proto.OpRmdir, req.StoreID), nil
+		return volume.RemoveRecord(*req, it.op == proto.OpRmdir), nil
 	case *proto.Rename:
 		s.cb.Add(cl, req.FromDir)
 		s.cb.Add(cl, req.ToDir)

@@ -195,7 +195,7 @@ func (s *Server) remove(rmdir bool) func(context.Context, *client, *rpc.Request,
 			return nil, nil, err
 		}
 		s.cb.Add(cl, req.Dir)
-		dir, obj, ch, err := v.Remove(s.cred(cl, r), req.Dir, req.Name, rmdir, req.StoreID)
+		dir, obj, ch, err := v.RemoveLogged(s.cred(cl, r), *req, rmdir)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -193,17 +193,26 @@ type Remove struct {
 	Dir     FID
 	Name    string
 	StoreID StoreID
+	// Base, when HasBase, is the version of the object the removal was
+	// decided on (a remove logged while disconnected): another version
+	// on the server is a conflict (CodeConflict), as for Store.
+	Base    VV
+	HasBase bool
 }
 
 func (m *Remove) Encode(e *Encoder) {
 	e.FID(m.Dir)
 	e.String(m.Name)
 	e.StoreID(m.StoreID)
+	e.VV(m.Base)
+	e.Bool(m.HasBase)
 }
 func (m *Remove) Decode(d *Decoder) {
 	m.Dir = d.FID()
 	m.Name = d.Name()
 	m.StoreID = d.StoreID()
+	m.Base = d.VV()
+	m.HasBase = d.Bool()
 }
 
 // Rename moves a name, replacing the target if POSIX allows it.

@@ -2,6 +2,7 @@ package volume
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/coda-fs/coda/server/proto"
 )
@@ -12,9 +13,10 @@ import (
 // The client then tells every replica that applied it which replicas did
 // (COP2): each adds one for each other replica in that set, so the
 // replicas that applied an update end with equal version vectors, and one
-// that missed it is dominated. A vnode takes a COP2 only while its last
-// update is still the one named and its COP2 is pending, so a retried
-// COP2 changes nothing.
+// that missed it is dominated. A vnode takes a COP2 only while the update
+// named is among those pending there (vnode.Pending): a retried COP2
+// changes nothing, and a COP2 that comes after a later update (two
+// clients writing one directory at once) still counts.
 
 // COP2 completes update sid on the vnodes fids: updated has bit i set for
 // every replica slot i that applied it. FIDs this replica does not have
@@ -44,15 +46,19 @@ func (v *Volume) COP2Confirmed(sid proto.StoreID, updated, confirmed uint8, fids
 			if err != nil {
 				return err
 			}
-			if n.Unique != fid.Unique || n.VV.Store != sid || n.Flags&flagCOP2 == 0 {
-				continue // another object, a later update, or done already
+			k := slices.Index(n.Pending, sid)
+			if n.Unique != fid.Unique || k < 0 {
+				continue // another object, or done already (or forgotten)
 			}
 			for i := range proto.MaxReplicas {
 				if updated&(1<<i) != 0 && uint8(i) != v.hdr.Slot {
 					n.VV.Counters[i]++
 				}
 			}
-			n.Flags &^= flagCOP2
+			n.Pending = slices.Delete(n.Pending, k, k+1)
+			if len(n.Pending) == 0 {
+				n.Flags &^= flagCOP2
+			}
 			t.dirty[fid.Vnode] = n // no touch: the content did not change
 			if n.Type == proto.TypeDir && confirmed&updated == all {
 				if err := t.completeLog(fid.Vnode, sid); err != nil {

@@ -1,6 +1,7 @@
 package volume
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/coda-fs/coda/server/proto"
@@ -15,17 +16,24 @@ func vvOf(t *testing.T, v *Volume, fid proto.FID) [2]uint32 {
 	return [2]uint32{a.VV.Counters[0], a.VV.Counters[1]}
 }
 
-// TestCOP2: an update applied by both replicas and completed by COP2
-// leaves equal version vectors; a retried COP2 changes nothing; an update
-// one replica missed leaves the other dominant.
-func TestCOP2(t *testing.T) {
-	_, r0 := replicaSet(t, t.TempDir(), 0, true)
-	_, r1 := replicaSet(t, t.TempDir(), 1, true)
-	dir := r0.Info().Root
+// twoReplicas makes both replicas of a two-replica volume and reserves two
+// FIDs on the first.
+func twoReplicas(t *testing.T) (r0, r1 *Volume, root proto.FID, fids []proto.FID) {
+	t.Helper()
+	_, r0 = replicaSet(t, t.TempDir(), 0, true)
+	_, r1 = replicaSet(t, t.TempDir(), 1, true)
 	fids, err := r0.AllocFIDs(2)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r0, r1, r0.Info().Root, fids
+}
+
+// TestCOP2: an update applied by both replicas and completed by COP2
+// leaves equal version vectors; a retried COP2 changes nothing; an update
+// one replica missed leaves the other dominant.
+func TestCOP2(t *testing.T) {
+	r0, r1, dir, fids := twoReplicas(t)
 	sid := proto.StoreID{Client: 7, Seq: 1}
 	for _, r := range []*Volume{r0, r1} {
 		if _, _, _, err := r.Create(root, CreateArgs{Dir: dir, Name: "f", Type: proto.TypeFile, Mode: 0o644, FID: fids[0], StoreID: sid}); err != nil {
@@ -60,5 +68,34 @@ func TestCOP2(t *testing.T) {
 	}
 	if a, b := vvOf(t, r0, dir), vvOf(t, r1, dir); a != [2]uint32{3, 2} || b != [2]uint32{2, 2} {
 		t.Fatalf("after a missed update the root's VVs are %v and %v, want [3 2] dominating [2 2]", a, b)
+	}
+}
+
+// TestCOP2AfterALaterUpdate: two clients update one directory at once;
+// each replica applies both updates before either COP2 arrives. Both
+// COP2s still count (once each), so the replicas end with equal version
+// vectors.
+func TestCOP2AfterALaterUpdate(t *testing.T) {
+	r0, r1, dir, fids := twoReplicas(t)
+	a := proto.StoreID{Client: 7, Seq: 1}
+	b := proto.StoreID{Client: 8, Seq: 1}
+	for _, r := range []*Volume{r0, r1} {
+		for i, sid := range []proto.StoreID{a, b} {
+			if _, _, _, err := r.Create(root, CreateArgs{Dir: dir, Name: fmt.Sprint("f", i), Type: proto.TypeFile, Mode: 0o644, FID: fids[i], StoreID: sid}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for range 2 { // the second round is a retry of both
+		for _, sid := range []proto.StoreID{a, b} {
+			for _, r := range []*Volume{r0, r1} {
+				if err := r.COP2(sid, 0b11, []proto.FID{dir}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	if x, y := vvOf(t, r0, dir), vvOf(t, r1, dir); x != y || x != [2]uint32{3, 3} {
+		t.Fatalf("after both COP2s the root's VVs are %v and %v, want [3 3] on both", x, y)
 	}
 }

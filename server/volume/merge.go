@@ -91,6 +91,7 @@ func (v *Volume) ApplyMerge(m proto.MergeActions) (*Change, error) {
 		}
 		d.VV = m.VV
 		d.Flags &^= flagCOP2
+		d.Pending = nil
 		d.Mtime, d.Ctime = t.now, t.now
 		t.dirty[m.Dir.Vnode] = d
 		t.ch.FIDs = append(t.ch.FIDs, m.Dir)

@@ -168,15 +168,27 @@ func (t *txn) dirWithACL(fid proto.FID) (*vnode, acl.ACL, error) {
 // object's remaining status (Nlink 0 when it is gone).
 func (v *Volume) Remove(c Cred, dirFID proto.FID, name string, rmdir bool, sid proto.StoreID) (dir, obj proto.Attr, ch *Change, err error) {
 	ch, err = v.update(sid, func(t *txn) error {
-		dir, obj, err = t.remove(c, dirFID, name, rmdir, sid)
+		dir, obj, err = t.remove(c, proto.Remove{Dir: dirFID, Name: name, StoreID: sid}, rmdir)
+		return err
+	})
+	return dir, obj, ch, err
+}
+
+// RemoveLogged is Remove of a request that may carry the version the
+// removal was decided on (a logged remove): another version here is a
+// conflict.
+func (v *Volume) RemoveLogged(c Cred, r proto.Remove, rmdir bool) (dir, obj proto.Attr, ch *Change, err error) {
+	ch, err = v.update(r.StoreID, func(t *txn) error {
+		dir, obj, err = t.remove(c, r, rmdir)
 		return err
 	})
 	return dir, obj, ch, err
 }
 
 // remove is Remove within transaction t.
-func (t *txn) remove(c Cred, dirFID proto.FID, name string, rmdir bool, sid proto.StoreID) (dir, obj proto.Attr, err error) {
+func (t *txn) remove(c Cred, r proto.Remove, rmdir bool) (dir, obj proto.Attr, err error) {
 	v := t.v
+	dirFID, name, sid := r.Dir, r.Name, r.StoreID
 	d, da, err := t.dirWithACL(dirFID)
 	if err != nil {
 		return dir, obj, err
@@ -205,6 +217,9 @@ func (t *txn) remove(c Cred, dirFID proto.FID, name string, rmdir bool, sid prot
 		return dir, obj, err
 	}
 	fid := proto.FID{Volume: v.hdr.ID, Vnode: e.Vnode, Unique: e.Unique}
+	if r.HasBase && resolve.CompareCounters(n.VV, r.Base) != resolve.Equal && !resolve.WeaklyEqual(n.VV, r.Base) {
+		return dir, obj, proto.Errorf(proto.CodeConflict, fmt.Sprintf("%v was changed on the servers (version %v) after the version the removal was decided on (%v)", fid, n.VV, r.Base))
+	}
 	if err := t.unlink(dirFID.Vnode, d, name, e.Vnode, n, rmdir); err != nil {
 		return dir, obj, err
 	}

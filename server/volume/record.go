@@ -9,11 +9,16 @@ import (
 
 // Record versions: vnodeVersion 2 added the ACL and a parent for every
 // object (nothing was deployed with version 1, so there is no migration);
+// 3 the updates awaiting their COP2 (version 2 records still load);
 // headerVersion is the volume header's.
 const (
-	vnodeVersion  = 2
+	vnodeVersion  = 3
 	headerVersion = 1
 )
+
+// maxPendingCOP2 bounds the updates a vnode remembers awaiting their COP2;
+// older ones are forgotten (their COP2 is then ignored, as a lost one is).
+const maxPendingCOP2 = 8
 
 // maxACLBytes bounds a stored ACL (acl.Encode of two full lists).
 const maxACLBytes = 5 + 5*2*acl.MaxEntries
@@ -40,6 +45,11 @@ type vnode struct {
 	Parent uint32
 	Flags  uint8  // flagInline, flagCOP2, flagConflict
 	ACL    []byte // directories: acl.Encode of the directory's ACL
+	// Pending are the updates applied here that await their COP2, oldest
+	// first (flagCOP2 is set while there is one). A COP2 credits the
+	// other replicas for its update even when later updates came since
+	// (two clients writing one directory), and only once.
+	Pending []proto.StoreID
 }
 
 // flagInline: the file's data (a prefix of it; zeros follow up to Size)
@@ -47,9 +57,9 @@ type vnode struct {
 // store costs one log sync instead of three.
 const flagInline = 1
 
-// flagCOP2: the vnode's last update (VV.Store) was applied here in a
-// first phase and awaits its COP2, which adds the other replicas that
-// applied it to the version vector.
+// flagCOP2: updates applied here in a first phase (Pending) await their
+// COP2, which adds the other replicas that applied them to the version
+// vector.
 const flagCOP2 = 2
 
 // flagConflict: a conflict object (proto.AttrConflict), a directory a
@@ -81,13 +91,18 @@ func (n *vnode) encode() []byte {
 	e.U32(n.Parent)
 	e.U8(n.Flags)
 	e.Bytes(n.ACL)
+	e.U8(uint8(len(n.Pending)))
+	for _, s := range n.Pending {
+		e.StoreID(s)
+	}
 	return e.B
 }
 
 func decodeVnode(b []byte) (*vnode, error) {
 	d := proto.NewDecoder(b)
-	if v := d.U8(); v != vnodeVersion && d.Err == nil {
-		return nil, fmt.Errorf("vnode record version %d unknown", v)
+	version := d.U8()
+	if version != vnodeVersion && version != 2 && d.Err == nil {
+		return nil, fmt.Errorf("vnode record version %d unknown", version)
 	}
 	n := &vnode{
 		Type:   proto.ObjType(d.U8()),
@@ -108,6 +123,14 @@ func decodeVnode(b []byte) (*vnode, error) {
 	n.Flags = d.U8()
 	if b := d.Bytes(maxACLBytes); len(b) > 0 {
 		n.ACL = append([]byte(nil), b...)
+	}
+	switch {
+	case version >= 3:
+		for k := d.U8(); k > 0 && d.Err == nil; k-- {
+			n.Pending = append(n.Pending, d.StoreID())
+		}
+	case n.Flags&flagCOP2 != 0:
+		n.Pending = []proto.StoreID{n.VV.Store} // version 2: the last update only
 	}
 	if err := d.Done(); err != nil {
 		return nil, fmt.Errorf("corrupt vnode record: %w", err)

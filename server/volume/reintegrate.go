@@ -49,9 +49,9 @@ func CreateRecord(a CreateArgs) Record {
 }
 
 // RemoveRecord is a logged remove or rmdir.
-func RemoveRecord(dir proto.FID, name string, rmdir bool, sid proto.StoreID) Record {
-	return Record{sid: sid, fids: []proto.FID{dir}, apply: func(t *txn, c Cred) error {
-		_, _, err := t.remove(c, dir, name, rmdir, sid)
+func RemoveRecord(r proto.Remove, rmdir bool) Record {
+	return Record{sid: r.StoreID, fids: []proto.FID{r.Dir}, apply: func(t *txn, c Cred) error {
+		_, _, err := t.remove(c, r, rmdir)
 		return err
 	}}
 }

@@ -34,7 +34,7 @@ func TestReintegrateBatch(t *testing.T) {
 		RenameRecord(proto.Rename{FromDir: r, FromName: "a", ToDir: d1, ToName: "b", StoreID: sid(4)}),
 		chmod(f1, 0600, 5),
 		CreateRecord(CreateArgs{Dir: r, Name: "tmp", Type: proto.TypeFile, Mode: 0644, FID: f2, StoreID: sid(6)}),
-		RemoveRecord(r, "tmp", false, sid(7)),
+		RemoveRecord(proto.Remove{Dir: r, Name: "tmp", StoreID: sid(7)}, false),
 	}
 	_, logBefore := v.LogSize()
 	batchSID := proto.StoreID{Client: 7, Seq: 100}

@@ -183,6 +183,7 @@ func (t *txn) install(a InstallArgs) error {
 	if len(st.Record) == 0 { // only a new version vector (weak equality)
 		cur.VV = st.VV
 		cur.Flags &^= flagCOP2
+		cur.Pending = nil
 		t.dirty[fid.Vnode] = cur
 		if cur.Type == proto.TypeDir {
 			return t.clearLog(fid.Vnode) // the replicas are equal now
@@ -197,6 +198,7 @@ func (t *txn) install(a InstallArgs) error {
 	n.VV = st.VV
 	n.Unique = fid.Unique   // a copy under another FID (repair --keep-all) has its own
 	n.Flags &= flagConflict // a conflict object stays one
+	n.Pending = nil
 	n.Container, n.Blocks = 0, 0
 	if cur != nil {
 		if cur.Container != 0 {

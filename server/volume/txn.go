@@ -175,7 +175,13 @@ func (t *txn) touch(vn uint32, n *vnode) {
 	if _, done := t.dirty[vn]; !done {
 		n.VV.Counters[t.v.hdr.Slot]++
 		n.VV.Store = t.sid
-		n.Flags |= flagCOP2
+		if t.sid != (proto.StoreID{}) {
+			n.Pending = append(n.Pending, t.sid)
+			if len(n.Pending) > maxPendingCOP2 {
+				n.Pending = n.Pending[len(n.Pending)-maxPendingCOP2:]
+			}
+			n.Flags |= flagCOP2
+		}
 		t.ch.FIDs = append(t.ch.FIDs, proto.FID{Volume: t.v.hdr.ID, Vnode: vn, Unique: n.Unique})
 	}
 	t.dirty[vn] = n
