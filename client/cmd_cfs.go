@@ -200,14 +200,20 @@ func lstat(path string) (syscall.Stat_t, error) {
 }
 
 // callVenus sends one control operation to the venus serving path ("":
-// $CODA_MOUNT, else /coda).
+// $CODA_MOUNT, else /coda), waiting a minute at most for the answer.
 func callVenus(ctx context.Context, path, op string, args, result any) error {
+	return callVenusWithin(ctx, time.Minute, path, op, args, result)
+}
+
+// callVenusWithin is callVenus waiting up to d (a hoard walk of a large
+// tree takes long).
+func callVenusWithin(ctx context.Context, d time.Duration, path, op string, args, result any) error {
 	vc, err := control.DialPath(path)
 	if err != nil {
 		return err
 	}
 	defer vc.Close()
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	if result == nil {
 		result = &struct{}{}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -156,7 +157,7 @@ EXAMPLES:
 				Flags: []cli.Flag{mountFlag},
 				Action: func(c *cli.Context) error {
 					var r venus.HoardReport
-					if err := callVenus(c.Context, mount, OpHoardWalk, HoardArgs{}, &r); err != nil {
+					if err := callVenusWithin(c.Context, hoardWalkWait, mount, OpHoardWalk, HoardArgs{}, &r); err != nil {
 						return fmt.Errorf("coda hoard walk: %w", err)
 					}
 					fmt.Fprintf(c.App.Writer, "%d objects hoarded, %d files fetched (%d bytes), %d left out (cache full), in %.1fs\n",
@@ -224,6 +225,10 @@ EXAMPLES:
 		},
 	}
 }
+
+// hoardWalkWait is how long coda hoard walk waits for the walk to end
+// (venus's own walks are bounded by the 10 minutes between them).
+const hoardWalkWait = time.Hour
 
 // parseHoardSpec parses [PRIO][:c|:c+|:d|:d+].
 func parseHoardSpec(s string) (venus.HoardEntry, error) {
