@@ -111,21 +111,8 @@ func decodeCMLRecord(seq uint64, b []byte) (*cmlRecord, error) {
 
 // request decodes the record's request.
 func (r *cmlRecord) request() (proto.Message, error) {
-	var m proto.Message
-	switch r.op {
-	case proto.OpCreate, proto.OpMkdir, proto.OpSymlink:
-		m = &proto.Create{}
-	case proto.OpRemove, proto.OpRmdir:
-		m = &proto.Remove{}
-	case proto.OpRename:
-		m = &proto.Rename{}
-	case proto.OpLink:
-		m = &proto.Link{}
-	case proto.OpStore:
-		m = &proto.Store{}
-	case proto.OpSetAttr:
-		m = &proto.SetAttr{}
-	default:
+	m := proto.NewLoggedRequest(r.op)
+	if m == nil {
 		return nil, fmt.Errorf("log record %d: op %v cannot be logged", r.seq, r.op)
 	}
 	return m, proto.Unmarshal(r.req, m)

@@ -87,21 +87,8 @@ func (s *Server) decodeBatch(cl *client, req *proto.Reintegrate) ([]batchItem, e
 	}
 	items := make([]batchItem, len(req.Records))
 	for i, rec := range req.Records {
-		it := batchItem{op: rec.Op}
-		switch rec.Op {
-		case proto.OpCreate, proto.OpMkdir, proto.OpSymlink:
-			it.req = &proto.Create{}
-		case proto.OpRemove, proto.OpRmdir:
-			it.req = &proto.Remove{}
-		case proto.OpRename:
-			it.req = &proto.Rename{}
-		case proto.OpLink:
-			it.req = &proto.Link{}
-		case proto.OpStore:
-			it.req = &proto.Store{}
-		case proto.OpSetAttr:
-			it.req = &proto.SetAttr{}
-		default:
+		it := batchItem{op: rec.Op, req: proto.NewLoggedRequest(rec.Op)}
+		if it.req == nil {
 			return nil, bad(i, fmt.Sprintf("%v cannot be reintegrated", rec.Op))
 		}
 		if err := proto.Unmarshal(rec.Req, it.req); err != nil {

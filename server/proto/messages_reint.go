@@ -88,3 +88,25 @@ func (m *ReintegrateReply) Err() error {
 	}
 	return Errorf(m.Code, m.Msg)
 }
+
+// NewLoggedRequest returns an empty request message of op, one of the
+// updates a client logs and reintegrates (Create for create, mkdir and
+// symlink; Remove for remove and rmdir; Rename; Link; Store; SetAttr), or
+// nil for any other op.
+func NewLoggedRequest(op Op) Message {
+	switch op {
+	case OpCreate, OpMkdir, OpSymlink:
+		return &Create{}
+	case OpRemove, OpRmdir:
+		return &Remove{}
+	case OpRename:
+		return &Rename{}
+	case OpLink:
+		return &Link{}
+	case OpStore:
+		return &Store{}
+	case OpSetAttr:
+		return &SetAttr{}
+	}
+	return nil
+}
