@@ -32,11 +32,8 @@ func (v *Volume) SetAttr(c Cred, a proto.SetAttr) (proto.Attr, *Change, error) {
 		if err != nil {
 			return proto.Attr{}, nil, err
 		}
-		if n.Type != proto.TypeFile {
-			if n.Type == proto.TypeDir {
-				return proto.Attr{}, nil, proto.ErrIsDir
-			}
-			return proto.Attr{}, nil, proto.ErrInvalid
+		if err := fileOnly(n); err != nil {
+			return proto.Attr{}, nil, err
 		}
 		gov, err := governing(v.readVnode, n)
 		if err != nil {
@@ -100,6 +97,28 @@ func (t *txn) target(c Cred, fid proto.FID, sid proto.StoreID) (*vnode, acl.ACL,
 		return nil, acl.ACL{}, proto.Attr{}, err
 	}
 	return n, gov, proto.Attr{}, nil
+}
+
+// fileOnly refuses n unless it is a regular file: EISDIR for a directory,
+// EINVAL otherwise (a symlink).
+func fileOnly(n *vnode) error {
+	switch n.Type {
+	case proto.TypeFile:
+		return nil
+	case proto.TypeDir:
+		return proto.ErrIsDir
+	}
+	return proto.ErrInvalid
+}
+
+// baseConflict is the conflict of a logged change decided on version base
+// (when hasBase) of fid, whose version here, n's, is another (neither
+// equal nor weakly equal); what says what was decided on it.
+func baseConflict(fid proto.FID, n *vnode, base proto.VV, hasBase bool, what string) error {
+	if !hasBase || resolve.CompareCounters(n.VV, base) == resolve.Equal || resolve.WeaklyEqual(n.VV, base) {
+		return nil
+	}
+	return proto.Errorf(proto.CodeConflict, fmt.Sprintf("%v was changed on the servers (version %v) after the version %s (%v)", fid, n.VV, what, base))
 }
 
 // applyAttrs applies a to n for c, whose rights on n's governing ACL are r.
@@ -295,14 +314,11 @@ func (t *txn) store(c Cred, a StoreArgs) (out proto.Attr, err error) {
 	if err != nil {
 		return out, err
 	}
-	switch n.Type {
-	case proto.TypeDir:
-		return out, proto.ErrIsDir
-	case proto.TypeSymlink:
-		return out, proto.ErrInvalid
+	if err := fileOnly(n); err != nil {
+		return out, err
 	}
-	if a.HasBase && resolve.CompareCounters(n.VV, a.Base) != resolve.Equal && !resolve.WeaklyEqual(n.VV, a.Base) {
-		return out, proto.Errorf(proto.CodeConflict, fmt.Sprintf("%v was changed on the servers (version %v) after the version the change was made on (%v)", a.FID, n.VV, a.Base))
+	if err := baseConflict(a.FID, n, a.Base, a.HasBase, "the change was made on"); err != nil {
+		return out, err
 	}
 	if !mayWriteData(c, n, rightsOn(c, gov)) {
 		return out, proto.ErrAccess

@@ -217,8 +217,8 @@ func (t *txn) remove(c Cred, r proto.Remove, rmdir bool) (dir, obj proto.Attr, e
 		return dir, obj, err
 	}
 	fid := proto.FID{Volume: v.hdr.ID, Vnode: e.Vnode, Unique: e.Unique}
-	if r.HasBase && resolve.CompareCounters(n.VV, r.Base) != resolve.Equal && !resolve.WeaklyEqual(n.VV, r.Base) {
-		return dir, obj, proto.Errorf(proto.CodeConflict, fmt.Sprintf("%v was changed on the servers (version %v) after the version the removal was decided on (%v)", fid, n.VV, r.Base))
+	if err := baseConflict(fid, n, r.Base, r.HasBase, "the removal was decided on"); err != nil {
+		return dir, obj, err
 	}
 	if err := t.unlink(dirFID.Vnode, d, name, e.Vnode, n, rmdir); err != nil {
 		return dir, obj, err

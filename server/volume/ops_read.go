@@ -199,11 +199,8 @@ func (v *Volume) OpenData(c Cred, fid proto.FID) (*Data, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch n.Type {
-	case proto.TypeDir:
-		return nil, proto.ErrIsDir
-	case proto.TypeSymlink:
-		return nil, proto.ErrInvalid
+	if err := fileOnly(n); err != nil {
+		return nil, err
 	}
 	gov, err := governing(v.readVnode, n)
 	if err != nil {
