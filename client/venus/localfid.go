@@ -48,14 +48,6 @@ func (v *Venus) loadLocalNext() error {
 	return nil
 }
 
-// remapFID renames the local FID from to the servers' FID to. Callers hold
-// v.mu.
-func (v *Venus) remapFID(vol *volume, from, to proto.FID) {
-	if from != to {
-		v.remapFIDs(vol, map[proto.FID]proto.FID{from: to})
-	}
-}
-
 // remapFIDs renames local FIDs to the servers' FIDs (m maps each local FID
 // to its new name) in one pass over the cache and the log. Callers hold
 // v.mu.

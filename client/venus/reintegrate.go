@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"sort"
 	"time"
 
 	"github.com/coda-fs/coda/server/proto"
@@ -19,8 +17,9 @@ import (
 // user who made each record; a record whose user has no valid token waits,
 // as does the rest of the log behind it, until clog gives one. The servers'
 // replies replace the emulated versions of the objects no later record
-// names. A record the servers refuse stops the volume's reintegration and
-// stays in the log (nothing is lost); cfs lv says why.
+// names. A record the servers refuse stays in the log (nothing is lost),
+// with the records that name its object; the rest goes on, and cfs lv and
+// cfs checklocal say why those wait.
 
 // logging reports whether updates of volume id go to its log: it is
 // disconnected or write-disconnected, or its log still holds updates (they
@@ -314,22 +313,8 @@ func (v *Venus) shipBatch(vol *volume, recs []*cmlRecord, sid proto.StoreID) (in
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), v.opts.DataTimeout)
 	defer cancel()
-	// Objects created under local FIDs get FIDs the servers reserved,
-	// and venus renames them before the batch names them.
-	remap := map[proto.FID]proto.FID{}
-	for _, r := range recs {
-		if r.created && isLocalFID(r.subject) {
-			fid, err := v.newFID(ctx, c, vol.id)
-			if err != nil {
-				return 0, "no replica reachable"
-			}
-			remap[r.subject] = fid
-		}
-	}
-	if len(remap) > 0 {
-		v.mu.Lock()
-		v.remapFIDs(vol, remap)
-		v.mu.Unlock()
+	if err := v.claimFIDs(ctx, c, vol, recs); err != nil {
+		return 0, "no replica reachable"
 	}
 	if sid == (proto.StoreID{}) {
 		sid = v.nextStoreID()
@@ -339,30 +324,16 @@ func (v *Venus) shipBatch(vol *volume, recs []*cmlRecord, sid proto.StoreID) (in
 	defer data.close()
 	for i, r := range recs {
 		body := r.req
-		if r.op == proto.OpStore {
-			f, size, err := v.shipData(r)
+		if r.op == proto.OpStore || r.force {
+			m, f, size, err := v.outgoing(r)
 			if err != nil {
 				return 0, err.Error()
 			}
-			if err := data.add(f, size); err != nil {
-				return 0, err.Error()
+			if f != nil {
+				if err := data.add(f, size); err != nil {
+					return 0, err.Error()
+				}
 			}
-			m, err := r.request()
-			if err != nil {
-				return 0, err.Error()
-			}
-			st := m.(*proto.Store)
-			st.Size = size
-			if r.force {
-				unbase(st) // cfs preservelocal: over the servers' version
-			}
-			body = proto.Marshal(st)
-		} else if r.force && (r.op == proto.OpRemove || r.op == proto.OpRmdir) {
-			m, err := r.request()
-			if err != nil {
-				return 0, err.Error()
-			}
-			unbase(m)
 			body = proto.Marshal(m)
 		}
 		req.Records[i] = proto.ReintRecord{Op: r.op, Req: body}
@@ -398,17 +369,71 @@ func (v *Venus) shipBatch(vol *volume, recs []*cmlRecord, sid proto.StoreID) (in
 		v.log.Warn("a batch of logged updates was refused; it stays in the log", "volume", vol.label(), "records", len(recs), "err", err)
 		return 0, fmt.Sprintf("the servers refused %d logged updates: %v", len(recs), err)
 	}
+	v.shipped(vol, recs, replyAttrs(resp), st)
+	return len(recs), ""
+}
+
+// claimFIDs gives the objects recs create under local FIDs FIDs the
+// servers reserved, renaming them (and the records naming them) before
+// the records go.
+func (v *Venus) claimFIDs(ctx context.Context, c Caller, vol *volume, recs []*cmlRecord) error {
+	remap := map[proto.FID]proto.FID{}
+	for _, r := range recs {
+		if r.created && isLocalFID(r.subject) {
+			fid, err := v.newFID(ctx, c, vol.id)
+			if err != nil {
+				return err
+			}
+			remap[r.subject] = fid
+		}
+	}
+	if len(remap) > 0 {
+		v.mu.Lock()
+		v.remapFIDs(vol, remap)
+		v.mu.Unlock()
+	}
+	return nil
+}
+
+// outgoing is rec's request as it goes to the servers: a store's size is
+// that of its data now (the open file it returns, which the caller
+// closes), and after cfs preservelocal no version is checked.
+func (v *Venus) outgoing(rec *cmlRecord) (proto.Message, *os.File, int64, error) {
+	req, err := rec.request()
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	var f *os.File
+	var size int64
+	if st, ok := req.(*proto.Store); ok {
+		if f, size, err = v.shipData(rec); err != nil {
+			return nil, nil, 0, err
+		}
+		st.Size = size
+	}
+	if rec.force {
+		unbase(req) // cfs preservelocal: over the servers' version
+	}
+	return req, f, size, nil
+}
+
+// shipped drops recs, which the servers took, from vol's log and applies
+// their reply attrs. A file a record stored holds venus's data in the
+// servers' new version; anything else is taken from the servers again
+// (others may have changed it meanwhile: a directory's entries above all),
+// unless a later record changes it again.
+func (v *Venus) shipped(vol *volume, recs []*cmlRecord, attrs []*proto.Attr, st stamp) {
 	v.stats.reintegrated.Add(int64(len(recs)))
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	stored := map[proto.FID]bool{}
 	v.cmlRemove(vol, recs)
+	stored := map[proto.FID]bool{}
 	for _, r := range recs {
 		if r.op == proto.OpStore {
 			stored[r.subject] = true
 		}
 	}
-	for _, a := range resp.(*proto.ReintegrateReply).Attrs {
+	for _, a := range attrs {
 		o := v.objs[a.FID]
 		if a.FID.IsZero() || o == nil || v.pinned(o) {
 			continue // a later record changes it again: venus's version stands
@@ -416,58 +441,7 @@ func (v *Venus) shipBatch(vol *volume, recs []*cmlRecord, sid proto.StoreID) (in
 		if stored[a.FID] && o.cont != "" && o.contVV == o.attr.VV {
 			o.contVV = a.VV // the servers hold the data venus has
 		}
-		v.applyAttr(o, a, st)
-	}
-	return len(recs), ""
-}
-
-// multiSource is the data of a batch's stores, one file after the other.
-type multiSource struct {
-	files   []*os.File
-	starts  []int64
-	sizes   []int64
-	size    int64
-	extents []rpc.Extent
-}
-
-// add appends size bytes of f (f is closed by close).
-func (m *multiSource) add(f *os.File, size int64) error {
-	ext, err := rpc.FileExtents(f, size)
-	if err != nil {
-		f.Close()
-		return err
-	}
-	for _, e := range ext {
-		m.extents = append(m.extents, rpc.Extent{Off: m.size + e.Off, Len: e.Len})
-	}
-	m.files = append(m.files, f)
-	m.starts = append(m.starts, m.size)
-	m.sizes = append(m.sizes, size)
-	m.size += size
-	return nil
-}
-
-func (m *multiSource) ReadAt(p []byte, off int64) (int, error) {
-	n := 0
-	for len(p) > 0 {
-		i := sort.Search(len(m.starts), func(i int) bool { return m.starts[i]+m.sizes[i] > off })
-		if i == len(m.starts) || off < m.starts[i] {
-			return n, io.EOF
-		}
-		k := min(int64(len(p)), m.starts[i]+m.sizes[i]-off)
-		got, err := m.files[i].ReadAt(p[:k], off-m.starts[i])
-		n += got
-		if err != nil && !(err == io.EOF && int64(got) == k) {
-			return n, err
-		}
-		p, off = p[k:], off+k
-	}
-	return n, nil
-}
-
-func (m *multiSource) close() {
-	for _, f := range m.files {
-		f.Close()
+		v.applyAttr(o, *a, st)
 	}
 }
 
@@ -515,36 +489,23 @@ func (v *Venus) ship(vol *volume, rec *cmlRecord) string {
 	if idn, _ := v.identityOf(c); idn.uid != rec.who {
 		return fmt.Sprintf("no valid token for local uid %d (run clog as that user)", rec.uid)
 	}
-	req, err := rec.request()
+	ctx, cancel := context.WithTimeout(context.Background(), v.opts.DataTimeout)
+	defer cancel()
+	if err := v.claimFIDs(ctx, c, vol, []*cmlRecord{rec}); err != nil {
+		return "no replica reachable"
+	}
+	req, f, size, err := v.outgoing(rec)
 	if err != nil {
 		return err.Error()
 	}
 	var opts *rpc.CallOpts
-	if rec.op == proto.OpStore {
-		f, size, err := v.shipData(rec)
-		if err != nil {
-			return err.Error()
-		}
+	if f != nil {
 		defer f.Close()
-		req.(*proto.Store).Size = size
 		ext, err := rpc.FileExtents(f, size)
 		if err != nil {
 			return err.Error()
 		}
 		opts = &rpc.CallOpts{Upload: &rpc.Source{R: f, Size: size, Extents: ext}}
-	}
-	if rec.force {
-		unbase(req) // cfs preservelocal: over the servers' version
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), v.opts.DataTimeout)
-	defer cancel()
-	var local proto.FID
-	if cr, ok := req.(*proto.Create); ok && isLocalFID(cr.FID) {
-		// A local FID: the servers get one of the FIDs they reserved.
-		local = cr.FID
-		if cr.FID, err = v.newFID(ctx, c, vol.id); err != nil {
-			return "no replica reachable"
-		}
 	}
 	st, resp, err := v.send(ctx, c, vol.id, rec.op, req, rec.sid, rec.newReply, opts)
 	if err != nil {
@@ -558,29 +519,7 @@ func (v *Venus) ship(vol *volume, rec *cmlRecord) string {
 		v.mu.Unlock()
 		return why
 	}
-	v.stats.reintegrated.Add(1)
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.cmlRemove(vol, []*cmlRecord{rec})
-	if !local.IsZero() {
-		if r, ok := resp.(*proto.DirOpReply); ok && !r.Attr.FID.IsZero() {
-			v.remapFID(vol, local, r.Attr.FID)
-		}
-	}
-	for _, a := range replyAttrs(resp) {
-		o := v.objs[a.FID]
-		if a.FID.IsZero() || o == nil || v.pinned(o) {
-			continue // a later record changes it again: venus's version stands
-		}
-		// A file this record stored holds venus's data in the servers'
-		// new version. Anything else is taken from the servers again:
-		// other clients may have changed it meanwhile (a directory's
-		// entries, above all).
-		if rec.op == proto.OpStore && a.FID == rec.subject && o.cont != "" && o.contVV == o.attr.VV {
-			o.contVV = a.VV
-		}
-		v.applyAttr(o, *a, st)
-	}
+	v.shipped(vol, []*cmlRecord{rec}, replyAttrs(resp), st)
 	return ""
 }
 
