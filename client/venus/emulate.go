@@ -241,17 +241,9 @@ func (v *Venus) emulate(c Caller, id uint32, op proto.Op, req proto.Message, sid
 	if so := v.objs[rec.subject]; so != nil && !rec.created {
 		rec.base, rec.hasBase = v.logBase(vol, so, op)
 	}
-	switch m := req.(type) { // the servers check the base
-	case *proto.Store:
-		if rec.hasBase {
-			m.Base, m.HasBase = rec.base, true
-			rec.req = proto.Marshal(m)
-		}
-	case *proto.Remove:
-		if rec.hasBase {
-			m.Base, m.HasBase = rec.base, true
-			rec.req = proto.Marshal(m)
-		}
+	if b, ok := req.(proto.Based); ok && rec.hasBase {
+		b.SetBase(rec.base, true) // the servers check it
+		rec.req = proto.Marshal(req)
 	}
 	v.cmlAppend(vol, rec)
 	v.stats.emulated.Add(1)

@@ -244,17 +244,6 @@ func batchable(r *cmlRecord) bool {
 	return err == nil && req.(*proto.SetAttr).Mask&proto.SetSize == 0
 }
 
-// unbase drops the version a logged store or remove is checked against
-// (cfs preservelocal: it goes over whatever the servers hold).
-func unbase(m proto.Message) {
-	switch m := m.(type) {
-	case *proto.Store:
-		m.HasBase = false
-	case *proto.Remove:
-		m.HasBase = false
-	}
-}
-
 // batchRefusal is a batch every replica refused because of one record.
 type batchRefusal struct {
 	index int
@@ -411,8 +400,8 @@ func (v *Venus) outgoing(rec *cmlRecord) (proto.Message, *os.File, int64, error)
 		}
 		st.Size = size
 	}
-	if rec.force {
-		unbase(req) // cfs preservelocal: over the servers' version
+	if b, ok := req.(proto.Based); ok && rec.force {
+		b.SetBase(proto.VV{}, false) // cfs preservelocal: over the servers' version
 	}
 	return req, f, size, nil
 }

@@ -118,6 +118,15 @@ type Store struct {
 	HasBase bool
 }
 
+// Based is a request a server checks against the version it was decided
+// on (Store, Remove): SetBase sets that version, or with has false none.
+type Based interface {
+	SetBase(base VV, has bool)
+}
+
+func (m *Store) SetBase(base VV, has bool)  { m.Base, m.HasBase = base, has }
+func (m *Remove) SetBase(base VV, has bool) { m.Base, m.HasBase = base, has }
+
 func (m *Store) Encode(e *Encoder) {
 	e.FID(m.FID)
 	e.I64(m.Size)
