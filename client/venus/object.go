@@ -2,7 +2,6 @@ package venus
 
 import (
 	"container/list"
-	"fmt"
 	"sync"
 
 	"github.com/coda-fs/coda/auth/acl"
@@ -80,41 +79,6 @@ func (v *Venus) trusted(o *object) bool {
 	}
 	v.offlineGrants.Store(true)
 	return true
-}
-
-// offline reports whether every replica of volume id is down or cut off,
-// from the link's published state. Callers hold v.mu.
-func (v *Venus) offline(id uint32) bool {
-	vol := v.vols[id]
-	if vol == nil || !vol.repsKnown || len(vol.reps) == 0 {
-		return false
-	}
-	for _, r := range vol.reps {
-		if !v.link.isDownNow(r.Addr) {
-			return false
-		}
-	}
-	return true
-}
-
-// volumeStates announces the volumes that became disconnected (every
-// replica down or cut off) or connected again since the link last changed.
-// Called with the link's lock held (which is taken before v.mu).
-func (v *Venus) volumeStates() {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	for _, vol := range v.vols {
-		off := v.offline(vol.id)
-		if off == vol.offlineSeen {
-			continue
-		}
-		vol.offlineSeen = off
-		msg := fmt.Sprintf("volume %s connected", vol.label())
-		if off {
-			msg = fmt.Sprintf("volume %s disconnected: no replica reachable; serving the cache, logging updates", vol.label())
-		}
-		v.event(nil, EventVolume, proto.FID{}, msg)
-	}
 }
 
 // lookupFID returns the object of fid, or nil. Callers hold v.mu.

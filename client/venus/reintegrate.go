@@ -196,12 +196,13 @@ func (v *Venus) nextBatch(vol *volume, trickle bool, start time.Time) []*cmlReco
 			break
 		}
 		bytes += len(r.req) + 16
-		if len(out) > 0 && (len(out) == proto.MaxReintRecords || bytes > maxBatchBytes || r.uid != out[0].uid || !batchable(r)) {
+		alone := !batchable(r)
+		if len(out) > 0 && (len(out) == proto.MaxReintRecords || bytes > maxBatchBytes || r.uid != out[0].uid || alone) {
 			break
 		}
 		out = append(out, r)
-		if !batchable(r) {
-			break // alone
+		if alone {
+			break
 		}
 	}
 	return out
