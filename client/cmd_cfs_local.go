@@ -117,9 +117,10 @@ func newCfsPreserveLocal() *cli.Command {
 		UsageText: "coda cfs preservelocal [--all] PATH",
 		Description: `A file written while disconnected that someone changed on the servers meanwhile is a
 local/global conflict: reintegration stops there (checklocal says so) rather than overwrite
-the other change. preservelocal sends the oldest logged change (every one with --all) over
-what the servers hold; discardlocal drops it instead. Only root or the user who made a
-change may do either.
+the other change, and shows the object as a conflict link (cfs expand shows its local and
+global versions; cfs repair --keep local|global repairs that one object). preservelocal
+sends the oldest logged change (every one with --all) over what the servers hold;
+discardlocal drops it instead. Only root or the user who made a change may do either.
 
 EXAMPLES:
    coda cfs checklocal /coda/example.org/www && coda cfs preservelocal /coda/example.org/www`,

@@ -33,13 +33,21 @@ them). Exactly one way to repair it:
 
 Prints what was done; PATH is a normal object again, with one version on every replica.
 
+A local/global conflict (a change logged while disconnected that the servers refused, because
+the object changed there meanwhile) is repaired with --keep local (the local change goes over
+the servers' state; a name both sides made: theirs moves aside to NAME.conflict-global),
+--keep global (the local change and what depends on it are dropped), --keep-all (a file's
+local version is saved as NAME.conflict-local, a name both sides made goes to the servers as
+NAME.conflict-local) or --with FILE. See coda-repair(7).
+
 EXAMPLES:
    coda cfs repair /coda/example.org/www/index.html --keep 10.0.0.2:2432
    coda cfs repair /coda/example.org/www/index.html --with /tmp/index.html
    coda cfs repair /coda/example.org/upload --keep-all
-   find /coda/example.org -lname '@*' -exec coda cfs repair {} --keep-all \;`,
+   find /coda/example.org -lname '@*' -exec coda cfs repair {} --keep-all \;
+   coda cfs repair ~/coda/report.txt --keep local`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "keep", Destination: &keep, Usage: "keep the version of `SERVER`"},
+			&cli.StringFlag{Name: "keep", Destination: &keep, Usage: "keep the version of `SERVER` (local or global for a local/global conflict)"},
 			&cli.StringFlag{Name: "with", Destination: &with, Usage: "replace it with the content of `FILE`"},
 			&cli.BoolFlag{Name: "keep-all", Destination: &keepAll, Usage: "keep every version side by side"},
 			&cli.BoolFlag{Name: "remove", Destination: &remove, Usage: "remove the object"},
@@ -103,6 +111,8 @@ func newCfsExpand() *cli.Command {
 that cfs lv reports). From now on this client shows it as a read-only directory with one
 entry per replica, named by the server's id (cfs lv and coda volutil info name the servers):
 each is that server's version — a file to read or diff, or a directory to list and walk.
+A local/global conflict (a logged change the servers refused) shows two entries instead:
+local (this client's version) and global (the servers').
 Nothing in it can be changed; repair with cfs repair (which collapses it), or undo with
 cfs collapse.
 

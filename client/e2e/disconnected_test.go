@@ -346,8 +346,12 @@ func TestReintegrationWaitsForToken(t *testing.T) {
 
 // TestLocalGlobalConflict: a file written while disconnected that another
 // client changed on the servers meanwhile is not overwritten: reintegration
-// stops there and says why; cfs preservelocal sends the local version over
-// the global one, cfs discardlocal keeps the global one.
+// stops there and says why, and the file shows as a conflict link that cfs
+// expand opens into its local and global versions; cfs preservelocal (or
+// cfs repair --keep local) sends the local version over the global one,
+// cfs discardlocal (or --keep global) keeps the global one, and under the
+// keep-all and newest policies the conflict ends by itself with both
+// versions kept.
 func TestLocalGlobalConflict(t *testing.T) {
 	c := cell{bintest.NewCell(t, bintest.CellOptions{Realm: realm, Servers: 2})}
 	a, b := c.Venus("a"), c.Venus("b")
@@ -366,16 +370,21 @@ func TestLocalGlobalConflict(t *testing.T) {
 			time.Sleep(100 * time.Millisecond) // poll: reintegration and callbacks are asynchronous
 		}
 	}
-	conflict := func(local, global string) {
+	diverge := func(local, global string) {
 		t.Helper()
 		mustRun(t, "cfs", "disconnect", "--mount", a.Mount)
-		sh(t, "echo "+local+" > "+a.Root+"/f")
 		sh(t, "echo "+global+" > "+b.Root+"/f")
+		sh(t, "echo "+local+" > "+a.Root+"/f") // after: the newer one
 		mustRun(t, "cfs", "reconnect", "--mount", a.Mount)
+	}
+	conflict := func(local, global string) {
+		t.Helper()
+		diverge(local, global)
 		waitRefused(t, a.Root, "the servers refused a logged store")
 		waitFile(b, global+"\n") // the global change was not overwritten
 	}
 	conflict("local", "global")
+	waitConflictLink(t, a.Root+"/f")
 	if out := mustRun(t, "cfs", "preservelocal", a.Root).Stdout; !strings.Contains(out, "1 changes go over") {
 		t.Fatalf("cfs preservelocal: %q", out)
 	}
@@ -383,10 +392,76 @@ func TestLocalGlobalConflict(t *testing.T) {
 	conflict("local2", "global2")
 	mustRun(t, "cfs", "discardlocal", a.Root)
 	waitFile(a, "global2\n")
+
+	conflict("local3", "global3")
+	waitConflictLink(t, a.Root+"/f")
+	if out := mustRun(t, "cfs", "expand", a.Root+"/f").Stdout; !strings.Contains(out, "expanded into global and local") {
+		t.Fatalf("cfs expand: %q", out)
+	}
+	if out := sh(t, "ls "+a.Root+"/f && cat "+a.Root+"/f/local "+a.Root+"/f/global"); out != "global\nlocal\nlocal3\nglobal3\n" {
+		t.Fatalf("the expanded conflict: %q", out)
+	}
+	if r := bintest.Run(t, "", "sh", "-c", "echo x > "+a.Root+"/f/local"); r.Code == 0 {
+		t.Fatal("a version under an expanded conflict was writable")
+	}
+	if out := mustRun(t, "cfs", "repair", a.Root+"/f", "--keep", "local").Stdout; !strings.Contains(out, "kept the local version") {
+		t.Fatalf("cfs repair --keep local: %q", out)
+	}
+	waitFile(b, "local3\n")
+	waitFile(a, "local3\n")
+
+	conflict("local4", "global4")
+	waitConflictLink(t, a.Root+"/f")
+	if out := mustRun(t, "cfs", "repair", a.Root+"/f", "--keep", "global").Stdout; !strings.Contains(out, "kept the global version") {
+		t.Fatalf("cfs repair --keep global: %q", out)
+	}
+	waitFile(a, "global4\n")
+
+	// keep-all: the conflict ends by itself, the local version beside.
+	mustRun(t, "cfs", "setpolicy", a.Root, "keep-all")
+	diverge("local5", "global5")
+	waitFile(a, "global5\n")
+	waitPath := func(v *bintest.Venus, name, want string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			if out, err := os.ReadFile(v.Root + "/" + name); err == nil && string(out) == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				out, err := os.ReadFile(v.Root + "/" + name)
+				lg, _ := os.ReadFile(a.Log)
+				t.Fatalf("%s reads %s as %q (%v), want %q\n%s\n%s", v.Mount, name, out, err, want, mustRun(t, "cfs", "listlocal", a.Root).Stdout, lg)
+			}
+			time.Sleep(100 * time.Millisecond) // poll: reintegration and callbacks are asynchronous
+		}
+	}
+	waitPath(b, "f.conflict-local", "local5\n")
+	// newest: the newer (local) version keeps the name, the other beside.
+	mustRun(t, "cfs", "setpolicy", a.Root, "newest")
+	diverge("local6", "global6")
+	waitFile(b, "local6\n")
+	waitPath(b, "f.conflict-global", "global6\n")
 	if n := logged(t, mustRun(t, "cfs", "lv", a.Root).Stdout); n != 0 {
 		t.Fatalf("%d updates still logged", n)
 	}
 	c.waitLevel(t, a.Root)
+}
+
+// waitConflictLink waits until path shows as a conflict link.
+func waitConflictLink(t *testing.T, path string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		target, err := os.Readlink(path)
+		if err == nil && strings.HasPrefix(target, "@") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s is not shown as a conflict link: %q %v", path, target, err)
+		}
+		time.Sleep(50 * time.Millisecond) // poll: the kernel forgets the old form asynchronously
+	}
 }
 
 // TestWriteDisconnected: with cfs wd -age 2 -time 1, an update is logged
@@ -512,11 +587,13 @@ func TestFlush(t *testing.T) {
 }
 
 // TestLocalGlobalNameConflict: a file created while disconnected under a
-// name another client took on the servers meanwhile is refused; the rest
-// of the log (another new file) still reaches the servers; the log is
-// checkpointed in venus's spool (the local data, readable with tar), and
-// codacon says so; cfs discardlocal drops the local file and the global
-// one shows.
+// name another client took on the servers meanwhile is refused and shown
+// as a conflict link whose expansion holds both files; the rest of the log
+// (another new file) still reaches the servers; the log is checkpointed in
+// venus's spool (the local data, readable with tar), and codacon says so;
+// cfs discardlocal drops the local file and the global one shows. In a
+// second round cfs repair --keep-all sends the local file under another
+// name, and --keep local moves the global one aside.
 func TestLocalGlobalNameConflict(t *testing.T) {
 	c := cell{bintest.NewCell(t, bintest.CellOptions{Realm: realm, Servers: 2})}
 	a, b := c.Venus("a"), c.Venus("b")
@@ -536,6 +613,11 @@ func TestLocalGlobalNameConflict(t *testing.T) {
 			t.Fatalf("b reads d/y as %q; cfs checklocal:\n%s", y, out)
 		}
 		time.Sleep(100 * time.Millisecond) // poll: reintegration starts by itself
+	}
+	waitConflictLink(t, a.Root+"/d/x")
+	mustRun(t, "cfs", "expand", a.Root+"/d/x")
+	if out := sh(t, "cat "+a.Root+"/d/x/local "+a.Root+"/d/x/global"); out != "local\nglobal\n" {
+		t.Fatalf("the expanded name conflict: %q", out)
 	}
 	if out := mustRun(t, "codacon", "--dump", "--only", "conflict", a.Root).Stdout; !strings.Contains(out, "the rest of the log goes on") {
 		t.Fatalf("codacon does not show the refused update:\n%s", out)
@@ -563,6 +645,33 @@ func TestLocalGlobalNameConflict(t *testing.T) {
 	}
 	if n := logged(t, mustRun(t, "cfs", "lv", a.Root).Stdout); n != 0 {
 		t.Fatalf("%d updates still logged", n)
+	}
+
+	mustRun(t, "cfs", "disconnect", "--mount", a.Mount)
+	sh(t, "echo local-z > "+a.Root+"/d/z && echo local-w > "+a.Root+"/d/w")
+	sh(t, "echo global-z > "+b.Root+"/d/z && echo global-w > "+b.Root+"/d/w")
+	mustRun(t, "cfs", "reconnect", "--mount", a.Mount)
+	waitConflictLink(t, a.Root+"/d/z")
+	if out := mustRun(t, "cfs", "repair", a.Root+"/d/z", "--keep-all").Stdout; !strings.Contains(out, "z.conflict-local") {
+		t.Fatalf("cfs repair --keep-all: %q", out)
+	}
+	waitConflictLink(t, a.Root+"/d/w")
+	if out := mustRun(t, "cfs", "repair", a.Root+"/d/w", "--keep", "local").Stdout; !strings.Contains(out, "w.conflict-global") {
+		t.Fatalf("cfs repair --keep local: %q", out)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	want := "global-z\nlocal-z\nlocal-w\nglobal-w\n"
+	for _, v := range []*bintest.Venus{b, a} {
+		for {
+			out, _ := exec.Command("sh", "-c", "cd "+v.Root+"/d && cat z z.conflict-local w w.conflict-global").Output()
+			if string(out) == want {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s reads %q, want %q\n%s", v.Mount, out, want, mustRun(t, "cfs", "listlocal", a.Root).Stdout)
+			}
+			time.Sleep(100 * time.Millisecond) // poll: reintegration and callbacks are asynchronous
+		}
 	}
 	c.waitLevel(t, a.Root)
 }
@@ -597,9 +706,18 @@ func TestLocalGlobalRemoveConflict(t *testing.T) {
 		}
 	}
 	round("g")
+	waitConflictLink(t, a.Root+"/g") // the removed name is back, as a conflict
+	mustRun(t, "cfs", "expand", a.Root+"/g")
+	if out := sh(t, "ls "+a.Root+"/g && cat "+a.Root+"/g/global"); out != "global\nchanged\n" {
+		t.Fatalf("the expanded remove/update conflict: %q", out)
+	}
 	mustRun(t, "cfs", "preservelocal", a.Root)
 	waitFor("the remove to reach the servers", func() bool {
 		_, err := os.Stat(b.Root + "/g")
+		return errors.Is(err, os.ErrNotExist)
+	})
+	waitFor("the conflict link to go", func() bool {
+		_, err := os.Lstat(a.Root + "/g")
 		return errors.Is(err, os.ErrNotExist)
 	})
 	round("h")

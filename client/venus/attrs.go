@@ -9,8 +9,15 @@ import (
 
 // applyAttr records a status from the server and drops what it makes
 // stale: the container of a closed file whose version moved on, a symlink
-// target, directory entries (setAttr). Callers hold v.mu.
+// target, directory entries (setAttr). An object with logged updates
+// keeps venus's status and data until they are reintegrated: a status
+// from the servers (read for the rights it carries, or before the update
+// was logged) only brings its rights. Callers hold v.mu.
 func (v *Venus) applyAttr(o *object, a proto.Attr, st stamp) {
+	if !st.local && o.hasAttr && v.pinned(o) {
+		v.noteRights(o, &a, st)
+		return
+	}
 	v.setAttr(o, a, v.promiseOK(st, o.fid))
 	v.noteRights(o, &a, st)
 	if o.removed && o.of == nil {
@@ -166,7 +173,7 @@ func (v *Venus) attrOf(o *object) Attr {
 	}
 	if v.inConflict(o.fid) {
 		out.Mode, out.Size, out.Blocks = typeBits(proto.TypeSymlink)|0o777, int64(len(v.conflictTarget(o.fid))), 0
-		out.Timeout = 0
+		out.Nlink, out.Timeout = 1, 0 // a link, even to what this client removed
 		return out
 	}
 	if o.cont != "" && (o.contVV == a.VV || o.of != nil) {

@@ -45,6 +45,13 @@ type kernelNotes struct {
 
 func (n *kernelNotes) empty() bool { return !n.all && len(n.inodes) == 0 && len(n.children) == 0 }
 
+// add adds m's notes to n's.
+func (n *kernelNotes) add(m kernelNotes) {
+	n.all = n.all || m.all
+	n.inodes = append(n.inodes, m.inodes...)
+	n.children = append(n.children, m.children...)
+}
+
 // notify runs the invalidations on their own goroutine and waits for them
 // at most wait.
 func (v *Venus) notify(n kernelNotes, wait time.Duration) {

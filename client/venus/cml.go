@@ -276,6 +276,17 @@ func (v *Venus) cmlForget(vol *volume, r *cmlRecord) {
 		}
 	}
 	v.meta.write(func(b *store.Batch) { b.Delete(cmlKey(vol.id, r.seq)) })
+	if r.conflict != "" {
+		v.endLocalConflict(vol, r)
+	}
+}
+
+// preserve has r sent again over whatever the servers hold now (cfs
+// preservelocal). Callers hold v.mu, and commit.
+func (v *Venus) preserve(vol *volume, r *cmlRecord) {
+	v.endLocalConflict(vol, r)
+	r.force, r.conflict = true, ""
+	v.meta.write(func(b *store.Batch) { b.Set(cmlKey(vol.id, r.seq), r.encode()) })
 }
 
 // cmlCommit writes the pending cache changes to the database's log now,
@@ -415,8 +426,20 @@ func (v *Venus) DiscardLocal(ino uint64, c Caller, all bool) (int, error) {
 		if c.UID != 0 && c.UID != r.uid {
 			return n, proto.Errorf(proto.CodePerm, fmt.Sprintf("update %d was made by local uid %d: only that user or root may discard it", r.seq, r.uid))
 		}
-		vol.cml = vol.cml[1:]
-		v.cmlForget(vol, r)
+		notes.add(v.discard(vol, []*cmlRecord{r}))
+		n++
+	}
+	v.cmlCommit()
+	return n, nil
+}
+
+// discard drops recs from vol's log: the objects they named are
+// forgotten, to be fetched again from the servers, and the returned notes
+// say what the kernel must forget. Callers hold v.mu, and commit.
+func (v *Venus) discard(vol *volume, recs []*cmlRecord) kernelNotes {
+	var notes kernelNotes
+	v.cmlRemove(vol, recs)
+	for _, r := range recs {
 		for _, f := range r.fids {
 			if ob := v.objs[f]; ob != nil && !v.pinned(ob) {
 				ob.cbGen, ob.dir = 0, nil // fetched again from the servers
@@ -428,13 +451,11 @@ func (v *Venus) DiscardLocal(ino uint64, c Caller, all bool) (int, error) {
 				v.meta.putObject(ob)
 			}
 		}
-		n++
 	}
 	if len(vol.cml) == 0 {
 		vol.waitReason = ""
 	}
-	v.cmlCommit()
-	return n, nil
+	return notes
 }
 
 // PreserveLocal has the oldest logged update of the volume holding ino
@@ -457,8 +478,7 @@ func (v *Venus) PreserveLocal(ino uint64, c Caller, all bool) (int, error) {
 			v.mu.Unlock()
 			return n, proto.Errorf(proto.CodePerm, fmt.Sprintf("update %d was made by local uid %d: only that user or root may preserve it", r.seq, r.uid))
 		}
-		r.force, r.conflict = true, "" // tried again, over the servers' state
-		v.meta.write(func(b *store.Batch) { b.Set(cmlKey(vol.id, r.seq), r.encode()) })
+		v.preserve(vol, r)
 		n++
 	}
 	v.cmlCommit()

@@ -1,6 +1,7 @@
 package venus
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"regexp"
@@ -39,7 +40,7 @@ func (v *Venus) inConflict(fid proto.FID) bool {
 		return true
 	}
 	vol := v.vols[fid.Volume]
-	return vol != nil && vol.conflicts[fid]
+	return vol != nil && (vol.conflicts[fid] || vol.localConflicts[fid] != nil)
 }
 
 // isConflictObject reports whether o is a conflict object (a directory of
@@ -85,6 +86,26 @@ func (v *Venus) Repair(ctx context.Context, c Caller, parent uint64, name string
 	o, err := v.lookupEntry(ctx, c, parent, name)
 	if err != nil {
 		return "", err
+	}
+	v.mu.Lock()
+	lc := v.localConflictOf(o.fid)
+	v.mu.Unlock()
+	if lc != nil {
+		keep := cmp.Or(server, keepLocal)
+		switch mode {
+		case RepairKeepAll:
+			keep = keepBoth
+		case RepairRemove:
+			return "", proto.Errorf(proto.CodeInvalid, "a local/global conflict: keep local, global or both (or cfs discardlocal)")
+		}
+		path, _ := v.Path(ctx, c, o.fid)
+		did, err := v.repairLocal(ctx, c, lc, keep)
+		if err == nil {
+			e := newEvent(&c, EventRepaired, o.fid, did)
+			e.Path = path
+			v.events.add(e)
+		}
+		return did, err
 	}
 	de := proto.DirEntry{Name: name, FID: o.fid}
 	var dirFID proto.FID
@@ -150,6 +171,9 @@ func (v *Venus) SetPolicy(ctx context.Context, c Caller, ino uint64, policy uint
 		return err
 	}
 	v.mu.Lock()
+	if d.cbGen == st.gen && v.promiseOK(st, d.fid) {
+		v.carryVersion(d, r.Attr.VV) // the entries did not change
+	}
 	v.applyAttr(d, r.Attr, st)
 	v.mu.Unlock()
 	return nil

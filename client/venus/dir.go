@@ -167,6 +167,11 @@ func (v *Venus) listing(o *object) []DirEntry {
 		}
 		list = append(list, DirEntry{Name: name, Ino: v.inoFor(de.FID), Mode: typeBits(typ)})
 	}
+	for name, fid := range v.ghosts(o.fid) {
+		if _, taken := d.entries[name]; !taken {
+			list = append(list, DirEntry{Name: name, Ino: v.inoFor(fid), Mode: typeBits(proto.TypeSymlink)})
+		}
+	}
 	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
 	d.list = list
 	return list

@@ -3,7 +3,9 @@ package venus
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,11 +25,16 @@ import (
 // repair does that, and `cfs repair X --with X/2` takes one of the versions.
 
 // expansion is an object cfs expand shows as a directory of its replicas
-// (reps), or a conflict object shown as the directory of versions it is
-// (real).
+// (reps), a conflict object shown as the directory of versions it is
+// (real), or a local/global conflict shown as its local version and the
+// servers' (local: global on globalRep; none when global is zero).
 type expansion struct {
-	reps []proto.Replica
-	real bool
+	reps      []proto.Replica
+	real      bool
+	local     *localConflict
+	global    proto.FID
+	globalRep proto.Replica
+	globalAt  int64 // the servers' version's mtime
 }
 
 // viewKey names one server's version of fid under the expansion of root.
@@ -59,45 +66,69 @@ func (v *Venus) lookupEntry(ctx context.Context, c Caller, parent uint64, name s
 }
 
 // Expand shows the conflict at name in directory parent as a directory of
-// its replicas (cfs expand) and says what it holds.
+// its replicas, or of its local and global versions (cfs expand), and says
+// what it holds.
 func (v *Venus) Expand(ctx context.Context, c Caller, parent uint64, name string) (string, error) {
 	o, err := v.lookupEntry(ctx, c, parent, name)
 	if err != nil {
 		return "", err
 	}
-	reps, err := v.replicas(ctx, c, o.fid.Volume)
-	if err != nil {
+	v.mu.Lock()
+	lc := v.localConflictOf(o.fid)
+	v.mu.Unlock()
+	var x *expansion
+	if lc != nil {
+		if x, err = v.expandLocal(ctx, c, lc); err != nil {
+			return "", err
+		}
+	} else if x, err = v.expandReplicas(ctx, c, o); err != nil {
 		return "", err
 	}
-	if len(reps) < 2 {
-		return "", proto.Errorf(proto.CodeInvalid, "its volume has a single replica: there is nothing to expand")
-	}
 	v.mu.Lock()
-	x := &expansion{reps: reps}
-	if isConflictObject(o) {
-		x = &expansion{real: true}
-	} else {
-		vol := v.volumeFor(o.fid.Volume)
-		if _, differ := vol.outOfDate[o.fid]; !vol.conflicts[o.fid] && !differ {
-			v.mu.Unlock()
-			return "", proto.Errorf(proto.CodeInvalid, "not in conflict: its replicas agree")
-		}
-	}
 	var notes kernelNotes
 	if v.expanded[o.fid] == nil {
 		v.expanded[o.fid] = x
 		notes = v.reshow(o, parent)
 	}
+	var names []string
+	if x.local != nil {
+		names = slices.Sorted(maps.Keys(v.localVersions(o, x)))
+	}
 	v.mu.Unlock()
 	v.notify(notes, kernelWait)
-	if x.real {
+	switch {
+	case x.real:
 		return "expanded into its versions, each named by the id of a server that holds it", nil
+	case x.local != nil:
+		return fmt.Sprintf("a local/global conflict (%s), expanded into %s", lc.rec.conflict, strings.Join(names, " and ")), nil
 	}
-	names := make([]string, len(reps))
-	for i, r := range reps {
+	names = make([]string, len(x.reps))
+	for i, r := range x.reps {
 		names[i] = fmt.Sprintf("%d (%s)", r.ServerID, r.Addr)
 	}
 	return "expanded into one entry per replica, named by server: " + strings.Join(names, ", "), nil
+}
+
+// expandReplicas makes the expansion of o, a server conflict: its
+// replicas, or the versions a conflict object holds.
+func (v *Venus) expandReplicas(ctx context.Context, c Caller, o *object) (*expansion, error) {
+	reps, err := v.replicas(ctx, c, o.fid.Volume)
+	if err != nil {
+		return nil, err
+	}
+	if len(reps) < 2 {
+		return nil, proto.Errorf(proto.CodeInvalid, "its volume has a single replica: there is nothing to expand")
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if isConflictObject(o) {
+		return &expansion{real: true}, nil
+	}
+	vol := v.volumeFor(o.fid.Volume)
+	if _, differ := vol.outOfDate[o.fid]; !vol.conflicts[o.fid] && !differ {
+		return nil, proto.Errorf(proto.CodeInvalid, "not in conflict: its replicas agree")
+	}
+	return &expansion{reps: reps}, nil
 }
 
 // Collapse undoes Expand (cfs collapse).
@@ -207,8 +238,17 @@ func (v *Venus) callServer(ctx context.Context, c Caller, addr string, op proto.
 	return v.callOn(ctx, c, conn, op, req, resp, opts)
 }
 
-// refreshView reads vw's status from its server.
+// refreshView reads vw's status from its server (from the cache: this
+// client's version of a local/global conflict).
 func (v *Venus) refreshView(ctx context.Context, c Caller, vw *view) (Attr, error) {
+	if vw.key.server == localServer {
+		if err := v.cachedView(vw); err != nil {
+			return Attr{}, err
+		}
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		return viewAttr(vw), nil
+	}
 	var r proto.AttrReply
 	if _, err := v.callServer(ctx, c, vw.rep.Addr, proto.OpGetAttr, &proto.FIDReq{FID: vw.key.fid}, &r, nil); err != nil {
 		return Attr{}, err
@@ -232,6 +272,12 @@ func (v *Venus) viewEntries(ctx context.Context, c Caller, vw *view) (map[string
 		return vw.entries, nil
 	}
 	v.mu.Unlock()
+	if vw.key.server == localServer {
+		if err := v.cachedView(vw); err != nil {
+			return nil, err
+		}
+		return vw.entries, nil
+	}
 	_, dir, entries, _, err := v.readAllPages(ctx, c, vw.key.fid, vw.rep.Addr)
 	if err != nil {
 		return nil, err
@@ -248,6 +294,13 @@ func (v *Venus) viewLookup(ctx context.Context, c Caller, parent uint64, name st
 	pv, x, root := v.under(parent)
 	var vw *view
 	switch {
+	case x != nil && x.local != nil:
+		v.mu.Lock()
+		vw = v.localVersions(root, x)[name]
+		v.mu.Unlock()
+		if vw == nil {
+			return Entry{}, true, proto.ErrNotFound
+		}
 	case x != nil:
 		for _, r := range x.reps {
 			if strconv.FormatUint(uint64(r.ServerID), 10) == name {
@@ -283,6 +336,12 @@ func (v *Venus) viewLookup(ctx context.Context, c Caller, parent uint64, name st
 func (v *Venus) viewReadDir(ctx context.Context, c Caller, ino uint64) (list []DirEntry, ok bool, err error) {
 	vw, x, root := v.under(ino)
 	switch {
+	case x != nil && x.local != nil:
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		for name, ch := range v.localVersions(root, x) {
+			list = append(list, DirEntry{Name: name, Ino: ch.ino, Mode: typeBits(root.attr.Type)})
+		}
 	case x != nil:
 		v.mu.Lock()
 		defer v.mu.Unlock()
@@ -316,6 +375,14 @@ func (v *Venus) viewReadlink(ctx context.Context, c Caller, vw *view) (string, e
 	if typ != proto.TypeSymlink {
 		return "", syscall.EINVAL
 	}
+	if vw.key.server == localServer {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		if o := v.objs[vw.key.fid]; o != nil && o.hasTarget {
+			return o.target, nil
+		}
+		return "", proto.Errorf(proto.CodeTimeout, "the link's target is not cached")
+	}
 	var r proto.ReadlinkReply
 	if _, err := v.callServer(ctx, c, vw.rep.Addr, proto.OpReadlink, &proto.FIDReq{FID: vw.key.fid}, &r, nil); err != nil {
 		return "", err
@@ -340,6 +407,30 @@ func (v *Venus) viewOpen(ctx context.Context, c Caller, vw *view, flags uint32) 
 	if typ == proto.TypeDir {
 		return nil, proto.ErrIsDir
 	}
+	var f *os.File
+	var err error
+	if vw.key.server == localServer {
+		f, err = v.cachedCopy(vw.key.fid)
+	} else {
+		f, err = v.fetchCopy(ctx, c, vw)
+	}
+	if err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if vw.of != nil { // another open fetched it meanwhile
+		f.Close()
+		vw.of.refs++
+	} else {
+		vw.of = &openFile{f: f, refs: 1, released: make(chan struct{})}
+	}
+	return &Handle{o: &object{ino: vw.ino}, of: vw.of, view: vw}, nil
+}
+
+// fetchCopy fetches the server's version of the view file vw into a
+// container of its own, unlinked at once.
+func (v *Venus) fetchCopy(ctx context.Context, c Caller, vw *view) (*os.File, error) {
 	f, name, err := v.conts.create()
 	if err != nil {
 		return nil, err
@@ -351,15 +442,33 @@ func (v *Venus) viewOpen(ctx context.Context, c Caller, vw *view, flags uint32) 
 		return nil, err
 	}
 	v.mu.Lock()
-	defer v.mu.Unlock()
 	vw.attr = r.Attr
-	if vw.of != nil { // another open fetched it meanwhile
-		f.Close()
-		vw.of.refs++
-	} else {
-		vw.of = &openFile{f: f, refs: 1, released: make(chan struct{})}
+	v.mu.Unlock()
+	return f, nil
+}
+
+// cachedCopy opens this client's version of file fid: its container, or
+// an empty file when it has none (nothing was written to it).
+func (v *Venus) cachedCopy(fid proto.FID) (*os.File, error) {
+	v.mu.Lock()
+	o := v.objs[fid]
+	if o == nil || !o.hasAttr {
+		v.mu.Unlock()
+		return nil, proto.ErrNotFound
 	}
-	return &Handle{o: &object{ino: vw.ino}, of: vw.of, view: vw}, nil
+	cont, size := o.cont, o.attr.Size
+	v.mu.Unlock()
+	if cont != "" {
+		return v.conts.open(cont)
+	}
+	if size != 0 {
+		return nil, proto.Errorf(proto.CodeTimeout, "the file's data is not cached")
+	}
+	f, name, err := v.conts.create()
+	if err == nil {
+		os.Remove(v.conts.path(name))
+	}
+	return f, err
 }
 
 // releaseView ends a handle of a view file.

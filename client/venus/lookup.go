@@ -40,7 +40,11 @@ func (v *Venus) entryOf(d *object, name string) (de proto.DirEntry, found, ok bo
 	if !dirValid(d) {
 		return de, false, false
 	}
-	de, found = d.dir.entries[name]
+	if de, found = d.dir.entries[name]; !found {
+		if fid, ghost := v.ghosts(d.fid)[name]; ghost {
+			return proto.DirEntry{Name: name, FID: fid, Type: proto.TypeSymlink}, true, true
+		}
+	}
 	return de, found, true
 }
 

@@ -141,14 +141,16 @@ func (v *Venus) reintegrateMode(id uint32, force bool) {
 			n, why = v.shipBatch(vol, batch, sid)
 		}
 		v.mu.Lock()
-		refused := false
+		var refused []*cmlRecord
 		for _, r := range batch {
 			r.shipping = false
-			refused = refused || r.conflict != ""
+			if r.conflict != "" {
+				refused = append(refused, r)
+			}
 		}
 		v.mu.Unlock()
 		shipped += n
-		if why != "" && refused {
+		if why != "" && len(refused) > 0 {
 			// The servers refused a record: it waits (with what depends
 			// on it) and the rest of the log goes on. A copy of the log
 			// goes to the spool first.
@@ -161,6 +163,9 @@ func (v *Venus) reintegrateMode(id uint32, force bool) {
 				}
 			}
 			v.event(nil, EventConflict, proto.FID{}, fmt.Sprintf("volume %s: %s; it waits (cfs checklocal, preservelocal, discardlocal), the rest of the log goes on", vol.label(), why))
+			for _, r := range refused {
+				v.applyPolicy(vol, r)
+			}
 			why = ""
 			continue
 		}
@@ -506,6 +511,7 @@ func (v *Venus) ship(vol *volume, rec *cmlRecord) string {
 		why := fmt.Sprintf("the servers refused a logged %v of %v: %v", rec.op, rec.subject, err)
 		v.mu.Lock()
 		rec.conflict = why
+		v.markLocalConflict(vol, rec)
 		v.mu.Unlock()
 		return why
 	}

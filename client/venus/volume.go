@@ -28,6 +28,9 @@ type volume struct {
 	outOfDate map[proto.FID]string
 	// conflicts are the objects shown as conflict links (conflict.go).
 	conflicts map[proto.FID]bool
+	// localConflicts are the objects whose logged update the servers
+	// refused, shown as conflict links too (localconflict.go).
+	localConflicts map[proto.FID]*localConflict
 	// validGen is the promise generation in which every cached object of
 	// the volume was revalidated (one batched Validate); validating is
 	// closed when the revalidation in progress ends.
