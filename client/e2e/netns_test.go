@@ -49,7 +49,7 @@ func newNetnsLab(t *testing.T) *netnsLab {
 		ipCmd(t, "netns", "add", ns)
 		t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
 		ipCmd(t, "-n", ns, "link", "set", "lo", "up")
-		in, out := fmt.Sprintf("v%s%d", lab.prefix[4:], i), fmt.Sprintf("r%s%d", lab.prefix[4:], i)
+		in, out := fmt.Sprintf("v%s%d", lab.prefix[4:], i), lab.routerLink(i)
 		ipCmd(t, "link", "add", in, "netns", ns, "type", "veth", "peer", "name", out, "netns", rt)
 		ipCmd(t, "-n", ns, "addr", "add", labAddr(i)+"/24", "dev", in)
 		ipCmd(t, "-n", ns, "link", "set", in, "up")
@@ -61,6 +61,9 @@ func newNetnsLab(t *testing.T) *netnsLab {
 }
 
 func (l *netnsLab) ns(node string) string { return l.prefix + node }
+
+// routerLink names the router's end of node i's link.
+func (l *netnsLab) routerLink(i int) string { return fmt.Sprintf("r%s%d", l.prefix[4:], i) }
 
 // cut makes node unable to reach the others listed (blackhole routes), or
 // heals that when on is false.
@@ -74,14 +77,17 @@ func (l *netnsLab) cut(node string, others []int, on bool) {
 	}
 }
 
-// TestNetnsPartition: the partition test with the network really split: two
-// servers and two clients in their own network namespaces; client A and
-// server 1 on one side, client B and server 2 on the other (packets between
-// the sides are dropped); both sides upload, delete and deliver mail; when
-// the routes come back everything merges with no conflict and the replicas
-// end identical.
-func TestNetnsPartition(t *testing.T) {
-	lab := newNetnsLab(t)
+// labCell is a cell in the lab: servers 1 and 2 (replicating coda.root)
+// and a venus on each client, logged in as the admin.
+type labCell struct {
+	dir     string             // logs and data
+	addr    func(i int) string // server i's address
+	key, ca string             // the admin key and the realm CA
+	a, b    string             // the clients' realm roots
+}
+
+func (l *netnsLab) cell() *labCell {
+	t, lab := l.t, l
 	dir := t.TempDir()
 	port := 24000 + os.Getpid()%1000
 	addr := func(i int) string { return fmt.Sprintf("%s:%d", labAddr(i), port) }
@@ -122,7 +128,19 @@ func TestNetnsPartition(t *testing.T) {
 		}
 		return filepath.Join(mnt, realm)
 	}
-	a, b := venus("ca"), venus("cb")
+	return &labCell{dir: dir, addr: addr, key: key, ca: ca, a: venus("ca"), b: venus("cb")}
+}
+
+// TestNetnsPartition: the partition test with the network really split: two
+// servers and two clients in their own network namespaces; client A and
+// server 1 on one side, client B and server 2 on the other (packets between
+// the sides are dropped); both sides upload, delete and deliver mail; when
+// the routes come back everything merges with no conflict and the replicas
+// end identical.
+func TestNetnsPartition(t *testing.T) {
+	lab := newNetnsLab(t)
+	cl := lab.cell()
+	dir, addr, key, ca, a, b := cl.dir, cl.addr, cl.key, cl.ca, cl.a, cl.b
 	sh(t, "mkdir -p "+a+"/up "+a+"/mail/tmp "+a+"/mail/new && for i in $(seq 1 40); do echo old > "+a+"/up/old-$i; done")
 	sh(t, "ls "+b+"/up >/dev/null && ls "+b+"/mail/new")
 
@@ -207,5 +225,71 @@ func TestNetnsPartition(t *testing.T) {
 	}
 	if out, _ := exec.Command("find", a, "-lname", "@*").CombinedOutput(); len(out) != 0 {
 		t.Fatalf("conflicts after the merge: %s", out)
+	}
+}
+
+// TestNetnsAdaptive: cfs adaptive on a link really made slow (tc shapes
+// what the router sends client A to 20 KB/s): the fetch of a file
+// measures the link as weak and the volume goes write-disconnected (an
+// update is logged, not sent); with the link fast again the next fetch
+// measures it strong, and the log goes to the servers by itself.
+func TestNetnsAdaptive(t *testing.T) {
+	if _, err := exec.LookPath("tc"); err != nil {
+		t.Fatalf("the adaptive test needs tc (iproute2): %v", err)
+	}
+	lab := newNetnsLab(t)
+	cl := lab.cell()
+	a, b := cl.a, cl.b
+	sh(t, "head -c 65536 /dev/urandom > "+b+"/slow && head -c 4194304 /dev/urandom > "+b+"/fast")
+	if out := mustRun(t, "cfs", "adaptive", a).Stdout; out != "1 volumes adaptive\n" {
+		t.Fatalf("cfs adaptive: %q", out)
+	}
+	toA := lab.routerLink(2) // the router's end of client A's link
+	tc := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("ip", append([]string{"netns", "exec", lab.ns("rt"), "tc"}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("tc %v: %v: %s", args, err, out)
+		}
+	}
+	tc("qdisc", "add", "dev", toA, "root", "tbf", "rate", "160kbit", "burst", "4kb", "latency", "2s")
+	state := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			lv := mustRun(t, "cfs", "lv", a).Stdout
+			if strings.Contains(lv, "State is "+want) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the volume never became %s:\n%s", want, lv)
+			}
+			time.Sleep(100 * time.Millisecond) // poll: venus adapts by itself
+		}
+	}
+	start := time.Now()
+	if _, err := os.ReadFile(a + "/slow"); err != nil {
+		lg, _ := os.ReadFile(filepath.Join(cl.dir, "ca.log"))
+		t.Fatalf("reading over the weak link: %v\n%s", err, tail(lg))
+	}
+	if took := time.Since(start); took < time.Second {
+		t.Fatalf("64 KiB came over the shaped link in %v: the shaping did not hold", took)
+	}
+	state("write-disconnected")
+	sh(t, "echo weak > "+a+"/logged")
+	if _, err := os.Stat(b + "/logged"); err == nil {
+		t.Fatal("an update over the weak link reached the servers at once")
+	}
+	tc("qdisc", "del", "dev", toA, "root")
+	sh(t, "cat "+a+"/fast > /dev/null")
+	state("connected")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if out, err := os.ReadFile(b + "/logged"); err == nil && string(out) == "weak\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the logged update did not reach the servers once the link was fast:\n%s", mustRun(t, "cfs", "lv", a).Stdout)
+		}
+		time.Sleep(100 * time.Millisecond) // poll: reintegration runs by itself
 	}
 }

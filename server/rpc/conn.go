@@ -112,9 +112,37 @@ func (c *connImpl) peerID(id uint64) bool {
 
 func (c *connImpl) touch() { c.lastRecv.Store(int64(time.Since(c.epoch))) }
 
-// sinceRecv is how long ago the last frame arrived.
+// sinceRecv is how long ago the peer was last heard: a frame, or bytes of
+// one still arriving.
 func (c *connImpl) sinceRecv() time.Duration {
-	return time.Since(c.epoch) - time.Duration(c.lastRecv.Load())
+	idle := time.Since(c.epoch) - time.Duration(c.lastRecv.Load())
+	if lc, ok := c.raw.(*liveConn); ok {
+		idle = min(idle, lc.sinceRead())
+	}
+	return idle
+}
+
+// liveConn notes when bytes last arrived: a large frame coming slowly over
+// a weak link keeps its connection alive, where only whole frames would
+// let it look dead.
+type liveConn struct {
+	net.Conn
+	epoch    time.Time
+	lastRead atomic.Int64 // ns since epoch of the last read that returned bytes
+}
+
+func newLiveConn(c net.Conn) *liveConn { return &liveConn{Conn: c, epoch: time.Now()} }
+
+func (l *liveConn) Read(p []byte) (int, error) {
+	n, err := l.Conn.Read(p)
+	if n > 0 {
+		l.lastRead.Store(int64(time.Since(l.epoch)))
+	}
+	return n, err
+}
+
+func (l *liveConn) sinceRead() time.Duration {
+	return time.Since(l.epoch) - time.Duration(l.lastRead.Load())
 }
 
 // die closes the connection once: every pending call, stream and probe

@@ -41,6 +41,7 @@ func Dial(ctx context.Context, addr string, hello proto.Hello, cfg Config, mux *
 			tcfg.ServerName = host
 		}
 	}
+	raw = newLiveConn(raw)
 	tc := tls.Client(raw, tcfg)
 	if err := tc.HandshakeContext(hctx); err != nil {
 		_ = raw.Close()

@@ -146,6 +146,7 @@ func (s *Server) handle(raw net.Conn) {
 // handshake does TLS and the Hello exchange within HandshakeTimeout.
 func (s *Server) handshake(raw net.Conn) (*connImpl, error) {
 	_ = raw.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	raw = newLiveConn(raw)
 	tc := tls.Server(raw, s.tls)
 	if err := tc.Handshake(); err != nil {
 		return nil, fmt.Errorf("TLS handshake: %w", err)
