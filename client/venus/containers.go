@@ -60,28 +60,34 @@ type containers struct {
 	closed bool
 	rm     chan string // names to unlink in the background
 	rmDone chan struct{}
-	// spare holds empty containers made in the background, so that a
-	// create through the mount does not wait for the file system to make
-	// one (a file create costs 15–200 µs); stop ends their maker.
-	spare     chan spareContainer
+	// spare names empty containers made ahead, so that a create through
+	// the mount does not wait for the file system to make one (ext4's
+	// inode allocation costs 10–350 µs a file; opening one a few). The
+	// maker keeps target of them, a target that doubles whenever a create
+	// finds none (a disconnected client unpacking a tree); want wakes it
+	// when one is taken, stop ends it. Spares stay on disk across
+	// restarts: cleanOrphans adopts them, and their number is the target.
+	spare     chan string
+	target    atomic.Int64
+	want      chan struct{}
 	stop      chan struct{}
 	spareDone chan struct{}
 }
 
-type spareContainer struct {
-	f    *os.File
-	name string
-}
-
-// spares is how many empty containers are kept ready.
-const spares = 64
+// The number of spare containers kept ready: minSpares at first, up to
+// maxSpares (an empty file costs an inode and no data block).
+const (
+	minSpares = 64
+	maxSpares = 4096
+)
 
 func newContainers(dir string) (*containers, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("cache: %w", err)
 	}
 	c := &containers{dir: dir, rm: make(chan string, 4096), rmDone: make(chan struct{}),
-		spare: make(chan spareContainer, spares), stop: make(chan struct{}), spareDone: make(chan struct{})}
+		spare: make(chan string, maxSpares), want: make(chan struct{}, 1), stop: make(chan struct{}), spareDone: make(chan struct{})}
+	c.target.Store(minSpares)
 	c.first = uint64(time.Now().UnixNano())
 	c.seq.Store(c.first)
 	go c.remover()
@@ -94,7 +100,18 @@ func newContainers(dir string) (*containers, error) {
 func (c *containers) makeSpares() {
 	defer close(c.spareDone)
 	for {
+		if int64(len(c.spare)) >= c.target.Load() {
+			select {
+			case <-c.want:
+				continue
+			case <-c.stop:
+				return
+			}
+		}
 		f, name, err := c.newEmpty()
+		if err == nil {
+			err = f.Close()
+		}
 		if err != nil {
 			select { // a full disk, say: createEmpty reports it
 			case <-c.stop:
@@ -104,9 +121,8 @@ func (c *containers) makeSpares() {
 			}
 		}
 		select {
-		case c.spare <- spareContainer{f, name}:
+		case c.spare <- name:
 		case <-c.stop:
-			f.Close()
 			os.Remove(c.path(name))
 			return
 		}
@@ -130,13 +146,23 @@ func (c *containers) close() {
 	}
 	c.mu.Unlock()
 	<-c.rmDone
-	<-c.spareDone
+	<-c.spareDone // the spares stay, for the next start to adopt
+}
+
+// wake has the spare maker look again.
+func (c *containers) wake() {
+	select {
+	case c.want <- struct{}{}:
+	default:
+	}
+}
+
+// grow doubles the number of spares kept, up to maxSpares.
+func (c *containers) grow() {
 	for {
-		select {
-		case s := <-c.spare:
-			s.f.Close()
-			os.Remove(c.path(s.name))
-		default:
+		t := c.target.Load()
+		if t >= maxSpares || c.target.CompareAndSwap(t, min(2*t, maxSpares)) {
+			c.wake()
 			return
 		}
 	}
@@ -156,11 +182,17 @@ func (c *containers) create() (f *os.File, name string, err error) {
 
 // createEmpty returns a new empty container under its final name.
 func (c *containers) createEmpty() (f *os.File, name string, err error) {
-	select {
-	case s := <-c.spare:
-		return s.f, s.name, nil
-	default:
-		return c.newEmpty()
+	for {
+		select {
+		case name := <-c.spare:
+			c.wake()
+			if f, err := os.OpenFile(c.path(name), os.O_RDWR, 0); err == nil {
+				return f, name, nil
+			}
+		default:
+			c.grow()
+			return c.newEmpty()
+		}
 	}
 }
 
@@ -238,24 +270,39 @@ func (c *containers) check(name string) (fileStat, int64, error) {
 	return fstat(f)
 }
 
-// cleanOrphans removes temporary containers and those keep does not know.
-func (c *containers) cleanOrphans(keep map[string]bool) (removed int, err error) {
+// cleanOrphans removes temporary containers and those keep does not know,
+// except empty ones, which become spares while there is room (the last
+// run's spares above all); as many are kept ready from now on.
+func (c *containers) cleanOrphans(keep map[string]bool) (removed, adopted int, err error) {
 	ents, err := os.ReadDir(c.dir)
 	if err != nil {
-		return 0, fmt.Errorf("cache: %w", err)
+		return 0, 0, fmt.Errorf("cache: %w", err)
 	}
 	for _, e := range ents {
-		if keep[e.Name()] && !strings.HasSuffix(e.Name(), ".tmp") {
+		name := e.Name()
+		tmp := strings.HasSuffix(name, ".tmp")
+		if keep[name] && !tmp {
 			continue
 		}
-		if n, err := strconv.ParseUint(strings.TrimSuffix(e.Name(), ".tmp"), 16, 64); err == nil && n > c.first {
+		if n, err := strconv.ParseUint(strings.TrimSuffix(name, ".tmp"), 16, 64); err == nil && n > c.first {
 			continue // made by this process (a spare, one being written)
 		}
-		if os.Remove(c.path(e.Name())) == nil {
+		if info, err := e.Info(); err == nil && !tmp && info.Mode().IsRegular() && info.Size() == 0 {
+			select {
+			case c.spare <- name:
+				adopted++
+				continue
+			default:
+			}
+		}
+		if os.Remove(c.path(name)) == nil {
 			removed++
 		}
 	}
-	return removed, nil
+	if int64(adopted) > c.target.Load() {
+		c.target.Store(int64(adopted))
+	}
+	return removed, adopted, nil
 }
 
 // Magic numbers of stacked file systems, on which a FUSE passthrough

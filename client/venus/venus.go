@@ -237,9 +237,9 @@ func (v *Venus) checkContainers(objs []*object) error {
 			o.lru = v.lruOf(o).PushBack(o)
 		}
 	}
-	n, err := v.conts.cleanOrphans(keep)
-	if n > 0 {
-		v.log.Info("removed orphan containers", "count", n)
+	n, adopted, err := v.conts.cleanOrphans(keep)
+	if n > 0 || adopted > 0 {
+		v.log.Info("orphan containers", "removed", n, "kept_as_spares", adopted)
 	}
 	return err
 }
