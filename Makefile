@@ -64,7 +64,8 @@ test-deps:
 test: build test-deps
 	@set -o pipefail; CODA_TEST_DISALLOW_SKIP=1 CODA_BIN=$(CURDIR)/$(BIN) CGO_ENABLED=1 \
 		$(GO) test -p 1 -race -count=1 -timeout 28m -v ./... 2>&1 | tee test.log | \
-		grep -E '^(ok|FAIL|panic|--- (PASS|FAIL|SKIP)|=== NAME)|^\s+--- (FAIL|SKIP)|_test.go:[0-9]+:' 
+		grep -E '^(ok|FAIL|panic|--- (PASS|FAIL|SKIP)|=== NAME)|^\s+--- (FAIL|SKIP)|_test.go:[0-9]+:|race detected' || \
+		{ awk '/^WARNING: DATA RACE/{n++; p=(n<=3)} p{print} /^==================$$/{p=0} /^panic: /{q=60} q>0{print; q--}' test.log; exit 1; }
 	@if grep -n -- '--- SKIP' test.log; then echo "FAIL: tests skipped (CODA_TEST_DISALLOW_SKIP)"; exit 1; fi
 	$(MAKE) --no-print-directory fuzz-run FUZZTIME=100000x
 

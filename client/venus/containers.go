@@ -69,6 +69,7 @@ type containers struct {
 	// restarts: cleanOrphans adopts them, and their number is the target.
 	spare     chan string
 	target    atomic.Int64
+	lastTake  atomic.Int64 // when a create last took a spare (Unix ns)
 	want      chan struct{}
 	stop      chan struct{}
 	spareDone chan struct{}
@@ -79,6 +80,7 @@ type containers struct {
 const (
 	minSpares = 64
 	maxSpares = 4096
+	spareIdle = 20 * time.Millisecond // refills wait this long after a take, above a quarter full
 )
 
 func newContainers(dir string) (*containers, error) {
@@ -100,9 +102,21 @@ func newContainers(dir string) (*containers, error) {
 func (c *containers) makeSpares() {
 	defer close(c.spareDone)
 	for {
-		if int64(len(c.spare)) >= c.target.Load() {
+		have, target := int64(len(c.spare)), c.target.Load()
+		if have >= target {
 			select {
 			case <-c.want:
+				continue
+			case <-c.stop:
+				return
+			}
+		}
+		// While creates are taking spares and a quarter of the pool is
+		// left, wait for a pause: making a file costs the file system
+		// time the creates would share.
+		if since := time.Since(time.Unix(0, c.lastTake.Load())); since < spareIdle && have >= target/4 {
+			select {
+			case <-time.After(spareIdle - since):
 				continue
 			case <-c.stop:
 				return
@@ -185,6 +199,7 @@ func (c *containers) createEmpty() (f *os.File, name string, err error) {
 	for {
 		select {
 		case name := <-c.spare:
+			c.lastTake.Store(time.Now().UnixNano())
 			c.wake()
 			if f, err := os.OpenFile(c.path(name), os.O_RDWR, 0); err == nil {
 				return f, name, nil

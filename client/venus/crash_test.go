@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"os/exec"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -82,7 +84,10 @@ func TestCMLSurvivesPowerCuts(t *testing.T) {
 		cache string
 	}
 	seed := uint64(time.Now().UnixNano())
-	t.Logf("crash seed %d", seed)
+	if env := os.Getenv("CODA_CRASH_SEED"); env != "" {
+		seed, _ = strconv.ParseUint(env, 10, 64) // replays the cuts' points and shares (not the timing)
+	}
+	t.Logf("crash seed %d (CODA_CRASH_SEED replays it)", seed)
 	rng := rand.New(rand.NewPCG(seed, seed))
 	var cuts []cut
 	target := 0
@@ -140,7 +145,7 @@ func TestCMLSurvivesPowerCuts(t *testing.T) {
 				t.Fatalf("cut %d: the log's file %d is %s: not a prefix of the files made", i, j, f.name)
 			}
 			if f.stored && f.data != content(j) {
-				t.Fatalf("cut %d: %s holds %q", i, f.name, f.data)
+				t.Fatalf("cut %d: %s's logged store (container %s) holds %s, not %s", i, f.name, f.cont, brief(f.data), brief(content(j)))
 			}
 		}
 		if i < len(cuts)-1 {
@@ -191,7 +196,7 @@ func TestCMLSurvivesPowerCuts(t *testing.T) {
 				t.Fatal(err)
 			}
 			if _, data, err := sc.Fetch(a.FID); err != nil || (files[j].stored && string(data) != content(j)) {
-				t.Fatalf("f%05d on the server: %q %v", j, data, err)
+				t.Fatalf("f%05d on the server holds %s, not %s (%v)", j, brief(string(data)), brief(content(j)), err)
 			}
 		}
 		sc.Close()
@@ -204,6 +209,12 @@ type loggedFile struct {
 	name   string
 	stored bool
 	data   string
+	cont   string // the container the store ships
+}
+
+// brief shows data in a test message: its length and start.
+func brief(data string) string {
+	return fmt.Sprintf("%d bytes %q", len(data), data[:min(len(data), 16)])
 }
 
 // loggedFiles lists the files the logs of v create, in log order, with the
@@ -218,7 +229,7 @@ func loggedFiles(t *testing.T, v *Venus) []loggedFile {
 		for _, r := range vol.cml {
 			req, err := r.request()
 			if err != nil {
-				t.Fatalf("log record %d (%v, %d bytes %x): %v", r.seq, r.op, len(r.req), r.req[:min(len(r.req), 64)], err)
+				t.Fatalf("log record %d (%v, %d bytes %x): %v", r.seq, r.op, len(r.req), r.req[:min(len(r.req), 16)], err)
 			}
 			switch m := req.(type) {
 			case *proto.Create:
@@ -240,7 +251,7 @@ func loggedFiles(t *testing.T, v *Venus) []loggedFile {
 				if err != nil {
 					t.Fatal(err)
 				}
-				out[i].stored, out[i].data = true, string(b)
+				out[i].stored, out[i].data, out[i].cont = true, string(b), v.storeContainer(r)+" (logged "+r.cont+")"
 			}
 		}
 	}

@@ -549,10 +549,11 @@ func (v *Venus) shipData(rec *cmlRecord) (*os.File, int64, error) {
 	return f, st.Size(), nil
 }
 
-// label names a volume in messages.
+// label names a volume in messages. It needs no lock: reintegration and
+// events name a volume while a reconnection learns its name.
 func (vol *volume) label() string {
-	if vol.name != "" {
-		return vol.name
+	if name := vol.shown.Load(); name != nil && *name != "" {
+		return *name
 	}
 	return fmt.Sprintf("%#x", vol.id)
 }

@@ -51,6 +51,7 @@ func (v *Venus) learnVolume(info *proto.VolumeInfo) {
 	defer v.mu.Unlock()
 	vol := v.volumeFor(info.ID)
 	vol.name, vol.reps, vol.repsKnown = info.Name, info.Replicas, true
+	vol.shown.Store(&info.Name)
 }
 
 // serverOrder lists the addresses to try for a read of volume id: the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/coda-fs/coda/server/proto"
 	"github.com/coda-fs/coda/server/store"
@@ -13,6 +14,8 @@ import (
 type volume struct {
 	id   uint32
 	name string
+	// shown is name for messages, read without v.mu (see label).
+	shown atomic.Pointer[string]
 	// reps are the volume's replicas (repsKnown: asked of the servers);
 	// pref is the address of the one reads go to.
 	reps      []proto.Replica

@@ -16,6 +16,9 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
+// memTableSize is Pebble's memtable size (its default is 4 MiB).
+const memTableSize = 32 << 20
+
 // Options configure Open.
 type Options struct {
 	// FS is the file system everything goes through; nil means vfs.Default.
@@ -103,6 +106,11 @@ func (db *DB) open() error {
 		FS:                 db.fs,
 		Logger:             pebbleLogger{db.log},
 		FormatMajorVersion: pebble.FormatNewest,
+		// Metadata updates are small and rewrite the same keys (a vnode's
+		// status, a directory's entries): a larger memtable absorbs bursts
+		// (a disconnected client unpacking a tree, a resync) without a
+		// flush and compaction every few thousand operations.
+		MemTableSize: memTableSize,
 	}
 	if d := db.minSyncInterval; d > 0 {
 		popts.WALMinSyncInterval = func() time.Duration { return d }
