@@ -280,6 +280,8 @@ func (t *txn) dissolve(dir proto.FID, d *vnode, a proto.MergeAction) error {
 	if len(keep) > 0 {
 		return proto.Errorf(proto.CodeInvalid, fmt.Sprintf("not versions of conflict %v: %v", a.FID, keep))
 	}
-	t.drop(e.Vnode, c)
+	if err := t.drop(e.Vnode, c); err != nil {
+		return err
+	}
 	return t.clearLog(e.Vnode)
 }

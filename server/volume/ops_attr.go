@@ -158,8 +158,8 @@ func (t *txn) applyAttrs(c Cred, n *vnode, a proto.SetAttr, r acl.Rights, newCt 
 				return err
 			}
 		} else if a.Size < n.Size {
-			if n.Container != 0 {
-				t.ch.freed = append(t.ch.freed, store.ContainerID(n.Container))
+			if err := t.release(a.FID.Vnode, n); err != nil {
+				return err
 			}
 			t.ch.byteDelta += newBlocks - n.Blocks
 			n.Container, n.Blocks = uint64(newCt), newBlocks
@@ -323,8 +323,8 @@ func (t *txn) store(c Cred, a StoreArgs) (out proto.Attr, err error) {
 	if !mayWriteData(c, n, rightsOn(c, gov)) {
 		return out, proto.ErrAccess
 	}
-	if n.Container != 0 {
-		t.ch.freed = append(t.ch.freed, store.ContainerID(n.Container))
+	if err := t.release(a.FID.Vnode, n); err != nil {
+		return out, err
 	}
 	key := inlineKey(v.hdr.ID, a.FID.Vnode)
 	switch {
@@ -348,6 +348,9 @@ func (t *txn) store(c Cred, a StoreArgs) (out proto.Attr, err error) {
 
 // shrinkInline cuts a file's inline data to size bytes.
 func (t *txn) shrinkInline(n *vnode, vn uint32, size int64) error {
+	if err := t.release(vn, n); err != nil {
+		return err
+	}
 	key := inlineKey(t.v.hdr.ID, vn)
 	data, err := t.r.Get(key)
 	if err != nil {

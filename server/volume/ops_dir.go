@@ -248,16 +248,14 @@ func (t *txn) unlink(dvn uint32, d *vnode, name string, vn uint32, n *vnode, rmd
 	if isDir {
 		d.Nlink--
 		n.Nlink = 0
-		t.drop(vn, n)
-		return nil
+		return t.drop(vn, n)
 	}
 	n.Nlink--
 	n.Ctime = t.now
 	if n.Nlink == 0 {
-		t.drop(vn, n)
-	} else {
-		t.touch(vn, n)
+		return t.drop(vn, n)
 	}
+	t.touch(vn, n)
 	return nil
 }
 

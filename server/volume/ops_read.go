@@ -232,7 +232,7 @@ func (v *Volume) openContent(fid proto.FID, n *vnode) (*Data, error) {
 	d := &Data{Attr: n.attr(fid)}
 	switch {
 	case n.inline():
-		b, err := v.set.db.Get(inlineKey(v.hdr.ID, fid.Vnode))
+		b, err := v.readInline(fid.Vnode, n)
 		if err != nil {
 			return nil, err
 		}

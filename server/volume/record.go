@@ -9,11 +9,12 @@ import (
 
 // Record versions: vnodeVersion 2 added the ACL and a parent for every
 // object (nothing was deployed with version 1, so there is no migration);
-// 3 the updates awaiting their COP2 (version 2 records still load);
-// headerVersion is the volume header's.
+// 3 the updates awaiting their COP2 (version 2 records still load); 4 the
+// owner of a clone's data. headerVersion is the volume header's: 2 added
+// what a clone was cloned from.
 const (
-	vnodeVersion  = 3
-	headerVersion = 1
+	vnodeVersion  = 4
+	headerVersion = 2
 )
 
 // maxPendingCOP2 bounds the updates a vnode remembers awaiting their COP2;
@@ -50,6 +51,10 @@ type vnode struct {
 	// other replicas for its update even when later updates came since
 	// (two clients writing one directory), and only once.
 	Pending []proto.StoreID
+	// Owner is, in a clone, the volume whose vnode of the same number
+	// holds this file's data (container or inline) for it: 0 when this
+	// volume owns the data itself (see clone.go).
+	Owner uint32
 }
 
 // flagInline: the file's data (a prefix of it; zeros follow up to Size)
@@ -95,13 +100,14 @@ func (n *vnode) encode() []byte {
 	for _, s := range n.Pending {
 		e.StoreID(s)
 	}
+	e.U32(n.Owner)
 	return e.B
 }
 
 func decodeVnode(b []byte) (*vnode, error) {
 	d := proto.NewDecoder(b)
 	version := d.U8()
-	if version != vnodeVersion && version != 2 && d.Err == nil {
+	if (version < 2 || version > vnodeVersion) && d.Err == nil {
 		return nil, fmt.Errorf("vnode record version %d unknown", version)
 	}
 	n := &vnode{
@@ -131,6 +137,9 @@ func decodeVnode(b []byte) (*vnode, error) {
 		}
 	case n.Flags&flagCOP2 != 0:
 		n.Pending = []proto.StoreID{n.VV.Store} // version 2: the last update only
+	}
+	if version >= 4 {
+		n.Owner = d.U32()
 	}
 	if err := d.Done(); err != nil {
 		return nil, fmt.Errorf("corrupt vnode record: %w", err)
@@ -192,6 +201,12 @@ type header struct {
 	Root      proto.FID
 	Replicas  []proto.Replica
 	Created   int64
+	// A clone's (version 2): the read-write volume it was cloned from,
+	// when (Unix ns), and Building while the copy is being made (a start
+	// finding it set removes the unfinished clone).
+	Source   uint32
+	Frozen   int64
+	Building bool
 }
 
 func (h *header) encode() []byte {
@@ -205,18 +220,25 @@ func (h *header) encode() []byte {
 	e.FID(h.Root)
 	e.Replicas(h.Replicas)
 	e.I64(h.Created)
+	e.U32(h.Source)
+	e.I64(h.Frozen)
+	e.Bool(h.Building)
 	return e.B
 }
 
 func decodeHeader(b []byte) (*header, error) {
 	d := proto.NewDecoder(b)
-	if v := d.U8(); v != headerVersion && d.Err == nil {
-		return nil, fmt.Errorf("volume header version %d unknown", v)
+	version := d.U8()
+	if (version < 1 || version > headerVersion) && d.Err == nil {
+		return nil, fmt.Errorf("volume header version %d unknown", version)
 	}
 	h := &header{ID: d.U32(), Name: d.String(proto.MaxVolName), Type: proto.VolumeType(d.U8()),
 		ReplicaID: d.U32(), Slot: d.U8(), Root: d.FID()}
 	h.Replicas = d.Replicas()
 	h.Created = d.I64()
+	if version >= 2 {
+		h.Source, h.Frozen, h.Building = d.U32(), d.I64(), d.Bool()
+	}
 	if err := d.Done(); err != nil {
 		return nil, fmt.Errorf("corrupt volume header: %w", err)
 	}

@@ -201,8 +201,8 @@ func (t *txn) install(a InstallArgs) error {
 	n.Pending = nil
 	n.Container, n.Blocks = 0, 0
 	if cur != nil {
-		if cur.Container != 0 {
-			t.ch.freed = append(t.ch.freed, store.ContainerID(cur.Container))
+		if err := t.release(fid.Vnode, cur); err != nil {
+			return err
 		}
 		if cur.inline() {
 			t.b.Delete(inlineKey(v.hdr.ID, fid.Vnode))
@@ -378,14 +378,12 @@ func (t *txn) unref(fid proto.FID) error {
 				return err
 			}
 		}
-		t.drop(fid.Vnode, n)
-		return nil
+		return t.drop(fid.Vnode, n)
 	}
 	if n.Nlink > 1 {
 		n.Nlink--
 		t.dirty[fid.Vnode] = n
 		return nil
 	}
-	t.drop(fid.Vnode, n)
-	return nil
+	return t.drop(fid.Vnode, n)
 }

@@ -65,7 +65,7 @@ func (v *Volume) contentSum(vn uint32, n *vnode) (uint64, error) {
 		}
 		it.Close()
 	case n.Flags&flagInline != 0:
-		data, err := v.set.db.Get(inlineKey(v.hdr.ID, vn))
+		data, err := v.readInline(vn, n)
 		if err != nil && n.Size > 0 {
 			return 0, err
 		}

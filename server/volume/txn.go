@@ -64,6 +64,8 @@ type txn struct {
 	ch     *Change
 	// trimmed: log order keys this transaction dropped (dirlog.go).
 	trimmed map[string]bool
+	// released: vnodes whose data this transaction gave up (clone.go).
+	released map[uint32]bool
 }
 
 // update runs fn under the volume lock, applies its batch, and returns once
@@ -80,6 +82,10 @@ func (v *Volume) transact(sid proto.StoreID, indexed bool, fn func(t *txn) error
 	if v.deleted {
 		v.mu.Unlock()
 		return nil, proto.Errorf(proto.CodeNoVolume, fmt.Sprintf("volume %s was deleted", v.hdr.Name))
+	}
+	if v.hdr.Type != proto.VolRW {
+		v.mu.Unlock()
+		return nil, proto.Errorf(proto.CodeReadOnly, fmt.Sprintf("volume %s is a read-only clone", v.hdr.Name))
 	}
 	t := &txn{v: v, b: v.set.db.NewBatch(), r: v.set.db, now: v.set.now(), sid: sid,
 		dirty: map[uint32]*vnode{}, loaded: map[uint32]*vnode{}, ch: ch}
@@ -187,18 +193,20 @@ func (t *txn) touch(vn uint32, n *vnode) {
 	t.dirty[vn] = n
 }
 
-// drop deletes vn and frees its container once the change is durable.
-func (t *txn) drop(vn uint32, n *vnode) {
+// drop deletes vn and frees its container once the change is durable
+// (or hands its data to a clone sharing it).
+func (t *txn) drop(vn uint32, n *vnode) error {
+	if err := t.release(vn, n); err != nil {
+		return err
+	}
 	t.touch(vn, n)
 	t.dirty[vn] = nil
-	if n.Container != 0 {
-		t.ch.freed = append(t.ch.freed, store.ContainerID(n.Container))
-	}
 	if n.inline() {
 		t.b.Delete(inlineKey(t.v.hdr.ID, vn))
 	}
 	t.ch.fileDelta--
 	t.ch.byteDelta -= n.Blocks
+	return nil
 }
 
 // lookup finds name in directory dir.

@@ -1,11 +1,12 @@
 package volume
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -45,6 +46,10 @@ type Volume struct {
 	nextUnique uint32
 	files      uint64
 	bytes      int64
+	// clones are this read-write volume's clones; source is a clone's
+	// read-write volume (both guarded by the source's mu).
+	clones []*Volume
+	source *Volume
 }
 
 // Open loads every volume replica in db.
@@ -58,25 +63,54 @@ func Open(db *store.DB, log *slog.Logger) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer it.Close()
 	for it.First(); it.Valid(); it.Next() {
 		h, err := decodeHeader(it.Value())
 		if err != nil {
+			it.Close()
 			return nil, err
 		}
 		v := &Volume{set: s, hdr: *h}
-		if err := v.loadCounters(); err != nil {
+		if err := v.load(); err != nil {
+			it.Close()
 			return nil, fmt.Errorf("volume %s: %w", h.Name, err)
-		}
-		if err := v.loadAllocMark(); err != nil {
-			return nil, err
-		}
-		if err := v.loadLog(); err != nil {
-			return nil, fmt.Errorf("volume %s: resolution log: %w", h.Name, err)
 		}
 		s.vols[h.ID] = v
 	}
+	if err := it.Close(); err != nil {
+		return nil, err
+	}
+	for id, v := range s.vols {
+		switch {
+		case v.hdr.Building:
+			log.Warn("removing a clone whose making was cut short", "name", v.hdr.Name)
+			if err := s.removeKeys(id, v.hdr.Name); err != nil {
+				return nil, fmt.Errorf("volume %s: remove an unfinished clone: %w", v.hdr.Name, err)
+			}
+			delete(s.vols, id)
+		case v.hdr.Source != 0:
+			src := s.vols[v.hdr.Source]
+			if src == nil {
+				return nil, fmt.Errorf("volume %s: the volume it is a clone of (%x) is missing", v.hdr.Name, v.hdr.Source)
+			}
+			v.source = src
+			src.clones = append(src.clones, v)
+		}
+	}
 	return s, nil
+}
+
+// load reads what a volume keeps in memory.
+func (v *Volume) load() error {
+	if err := v.loadCounters(); err != nil {
+		return err
+	}
+	if err := v.loadAllocMark(); err != nil {
+		return err
+	}
+	if err := v.loadLog(); err != nil {
+		return fmt.Errorf("resolution log: %w", err)
+	}
+	return nil
 }
 
 // loadCounters scans the vnodes to find the next free vnode and uniquifier
@@ -168,50 +202,81 @@ func (s *Set) Create(name string, id, replicaID uint32, slot uint8, replicas []p
 }
 
 // Delete removes replica id and everything in it: its vnodes, directory
-// entries, inline data and containers. Updates that race with it fail with
-// proto.ErrNoVolume.
+// entries, inline data and the containers it owns (data a clone shares is
+// handed to the clone). A read-write volume with clones is refused: its
+// clones go first. Updates that race with it fail with proto.ErrNoVolume.
 func (s *Set) Delete(id uint32) error {
-	s.mu.Lock()
-	v, ok := s.vols[id]
-	s.mu.Unlock()
-	if !ok {
-		return proto.Errorf(proto.CodeNoVolume, fmt.Sprintf("no volume %x on this server", id))
+	v, err := s.ByID(id)
+	if err != nil {
+		return err
+	}
+	src := v
+	if v.source != nil {
+		src = v.source // the family's lock: handOver changes its clones
+		src.mu.Lock()
+		defer src.mu.Unlock()
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.deleted {
 		return proto.Errorf(proto.CodeNoVolume, fmt.Sprintf("no volume %x on this server", id))
 	}
+	if len(v.clones) > 0 {
+		var names []string
+		for _, c := range v.clones {
+			names = append(names, c.hdr.Name)
+		}
+		return proto.Errorf(proto.CodeBusy, fmt.Sprintf("volume %s has clones (%s); purge them first", v.hdr.Name, strings.Join(names, ", ")))
+	}
+	b := s.db.NewBatch()
 	var conts []store.ContainerID
 	lo, hi := vnodeSpan(id)
 	it, err := s.db.NewIter(lo, hi)
 	if err != nil {
+		b.Close()
 		return err
 	}
 	for it.First(); it.Valid(); it.Next() {
 		n, err := decodeVnode(it.Value())
 		if err != nil {
 			it.Close()
+			b.Close()
 			return fmt.Errorf("volume %s: %w", v.hdr.Name, err)
 		}
-		if n.Container != 0 {
+		if n.Owner != 0 || (n.Container == 0 && !n.inline()) {
+			continue // the data is another volume's, or there is none
+		}
+		taken := false
+		if src != v {
+			if taken, err = v.handOver(b, s.db, keyVnode(it.Key()), n); err != nil {
+				it.Close()
+				b.Close()
+				return fmt.Errorf("volume %s: %w", v.hdr.Name, err)
+			}
+		}
+		if n.Container != 0 && !taken {
 			conts = append(conts, store.ContainerID(n.Container))
 		}
 	}
-	it.Close()
-	b := s.db.NewBatch()
+	if err := it.Close(); err != nil {
+		b.Close()
+		return err
+	}
 	b.Delete(headerKey(id))
 	b.Delete(nameKey(v.hdr.Name))
 	b.Delete(allocKey(id))
 	b.Delete(logSizeKey(id))
-	for _, pfx := range []byte{pfxVnode, pfxEntry, pfxParent, pfxInline, pfxLog, pfxLogOrder, pfxTruncated, pfxPolicy, pfxReint} {
-		p := binary.BigEndian.AppendUint32([]byte{pfx}, id)
+	for _, pfx := range volumePrefixes {
+		p := volPrefix(pfx, id)
 		b.DeleteRange(p, prefixEnd(p))
 	}
 	if err := s.db.Commit(b); err != nil {
 		return fmt.Errorf("delete volume %s: %w", v.hdr.Name, err)
 	}
 	v.deleted = true
+	if src != v {
+		src.clones = slices.DeleteFunc(src.clones, func(c *Volume) bool { return c == v })
+	}
 	s.mu.Lock()
 	delete(s.vols, id)
 	s.mu.Unlock()
