@@ -85,15 +85,13 @@ EXAMPLES:
 		newVolutilResyncCommand(o),
 		newVolutilSetLogParmsCommand(o),
 	}
+	cmds = append(cmds, newVolutilLockCommands(o)...)
+	cmds = append(cmds, newVolutilBackupCommands(o)...)
 	for _, n := range []struct{ name, usage string }{
-		{"lock", "freeze updates of a volume"},
-		{"unlock", "allow updates of a volume again"},
-		{"backup", "make or refresh a volume's backup clone"},
 		{"purge", "delete a volume replica"},
 		{"dump", "dump a backup volume"},
 		{"dumpestimate", "estimate dump sizes per level"},
 		{"ancient", "mark the last dump as good"},
-		{"clone", "make a read-only clone"},
 		{"restore", "create a volume from a dump"},
 	} {
 		cmds = append(cmds, notImplemented(n.name, n.usage))

@@ -425,9 +425,10 @@ func openDaemon(o Options, id identity, addr string, log *slog.Logger) (*daemon,
 			adminKey: adminKeyFile, nonceOf: fsrv.HelloNonce, store: db, wmu: &d.wmu, servers: servers, log: log}
 		mux.Handle(proto.OpJoin, j.handle)
 		va := &volAdmin{self: id.ID, dbDir: filepath.Join(dataDir, "db"), vols: vols, servers: servers,
-			volumes: volumes, store: db, wmu: &d.wmu, adminKey: fsrv.HoldsAdminKey, log: log}
+			volumes: volumes, store: db, wmu: &d.wmu, adminKey: fsrv.HoldsAdminKey, fs: fsrv, log: log}
 		mux.Handle(proto.OpCreateVolumeRep, va.createRep)
 		mux.Handle(proto.OpPurgeVolumeRep, va.purgeRep)
+		mux.Handle(proto.OpBackupVolume, va.backup)
 		mux.Handle(proto.OpDBFetch, func(ctx context.Context, r *rpc.Request) (proto.Message, *rpc.Source, error) {
 			if !fsrv.HoldsAdminKey(r) {
 				return nil, nil, proto.Errorf(proto.CodeAccess, "the realm databases are for servers (the admin key) only")
@@ -444,7 +445,7 @@ func openDaemon(o Options, id identity, addr string, log *slog.Logger) (*daemon,
 			return nil, nil, proto.Errorf(proto.CodeNotSupported,
 				fmt.Sprintf("%s on the SCM (%s); this server keeps a read-only copy of the realm databases", r.Op, id.SCM))
 		}
-		for _, op := range []proto.Op{proto.OpJoin, proto.OpCreateVolumeRep, proto.OpPurgeVolumeRep, proto.OpDBFetch} {
+		for _, op := range []proto.Op{proto.OpJoin, proto.OpCreateVolumeRep, proto.OpPurgeVolumeRep, proto.OpDBFetch, proto.OpBackupVolume} {
 			mux.Handle(op, notSCM)
 		}
 		db := filepath.Join(dataDir, "db")

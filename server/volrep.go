@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/coda-fs/coda/server/adminclient"
+	"github.com/coda-fs/coda/server/fileserver"
 	"github.com/coda-fs/coda/server/location"
 	"github.com/coda-fs/coda/server/proto"
 	"github.com/coda-fs/coda/server/realmdb"
@@ -40,6 +41,7 @@ type volAdmin struct {
 	wmu      *sync.Mutex // writes of the location databases
 	opMu     sync.Mutex  // one volume operation at a time
 	adminKey func(*rpc.Request) bool
+	fs       *fileserver.Server // this server's, for its own replica of a clone
 	log      *slog.Logger
 }
 

@@ -7,9 +7,11 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/coda-fs/coda/server/proto"
 	"github.com/coda-fs/coda/server/servertest"
+	servervolume "github.com/coda-fs/coda/server/volume"
 )
 
 // These tests drive the core API directly against a real server, without a
@@ -185,5 +187,44 @@ func TestCoreChangedContainerIsDropped(t *testing.T) {
 	}
 	if n := a.Stats().RPC(proto.OpFetch); n != 1 {
 		t.Fatalf("%d fetches, want the tampered container refetched once", n)
+	}
+}
+
+// TestLockedVolumeStallsUpdates: an update of a volume that volutil lock
+// holds past the server's wait is answered "busy"; venus sends it again
+// until the volume is unlocked, and the application sees no error.
+func TestLockedVolumeStallsUpdates(t *testing.T) {
+	old := servervolume.LockWait
+	servervolume.LockWait = 200 * time.Millisecond
+	defer func() { servervolume.LockWait = old }()
+	s := newServer(t)
+	v := newCore(t, s, t.TempDir())
+	ctx := context.Background()
+	realm := realmIno(t, v)
+	a := s.Admin()
+	defer a.Close()
+	if _, err := a.LockVolume(ctx, "coda.root", time.Minute, false); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := v.Mkdir(ctx, root, realm, "waits", 0o755)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("the mkdir finished while the volume was locked: %v", err)
+	case <-time.After(3 * servervolume.LockWait): // it waits, past the server's wait
+	}
+	if _, err := a.LockVolume(ctx, "coda.root", 0, true); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the mkdir after unlock: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the mkdir did not finish after the unlock")
 	}
 }

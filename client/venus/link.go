@@ -515,8 +515,29 @@ func (v *Venus) callOn(ctx context.Context, c Caller, conn *rpc.Conn, op proto.O
 	}
 	o.Ident, st.who = v.slotFor(ctx, conn, c)
 	var err error
+	busy := 100 * time.Millisecond
 	for attempt := 0; attempt < 2; attempt++ {
 		err = v.callOnce(ctx, conn, op, req, resp, &o, timeout)
+		if proto.CodeOf(err) == proto.CodeBusy {
+			// The volume is locked (volutil lock, a backup) or the
+			// server is full: the caller waits, as long as it takes.
+			if busy == 100*time.Millisecond {
+				v.log.Info("the server is busy (a locked volume?); the request waits", "op", op, "server", conn.RemoteAddr(), "why", err)
+			}
+			select {
+			case <-time.After(busy):
+			case <-v.closing:
+				return st, err
+			}
+			busy = min(2*busy, time.Second)
+			if r, ok := o.Download.(resetter); ok {
+				if rerr := r.Reset(); rerr != nil {
+					return st, rerr
+				}
+			}
+			attempt--
+			continue
+		}
 		if !errors.Is(err, context.DeadlineExceeded) {
 			break
 		}

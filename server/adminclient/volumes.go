@@ -113,3 +113,39 @@ func (c *Client) SetLogParms(ctx context.Context, id, logSize uint32) (*proto.Lo
 	}
 	return &r, nil
 }
+
+// LockVolume locks (or unlocks) volume name on every replica, for timeout
+// (0: the server's default), and returns what each replica said.
+func (c *Client) LockVolume(ctx context.Context, name string, timeout time.Duration, unlock bool) (string, error) {
+	var r proto.Text
+	req := &proto.VolumeLock{Name: name, Timeout: uint32(timeout / time.Second), Unlock: unlock}
+	if err := c.call(ctx, proto.OpLockVolume, req, &r); err != nil {
+		return "", err
+	}
+	return r.Text, nil
+}
+
+// LockReplica locks (or unlocks) the server's replica of group id.
+func (c *Client) LockReplica(ctx context.Context, id uint32, timeout time.Duration, unlock bool) error {
+	req := &proto.VolumeLock{ID: id, Timeout: uint32(timeout / time.Second), Unlock: unlock, Local: true}
+	return c.call(ctx, proto.OpLockVolume, req, &proto.Text{})
+}
+
+// CloneVolume has the server make (or remake) its replica of a clone.
+func (c *Client) CloneVolume(ctx context.Context, req *proto.CloneVolume) (*proto.VolumeInfo, error) {
+	var r proto.VolumeInfo
+	if err := c.call(ctx, proto.OpCloneVolume, req, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// Backup has the SCM make or refresh a clone of every replica of a volume
+// (volutil backup, clone) and returns its report.
+func (c *Client) Backup(ctx context.Context, req *proto.Backup) (string, error) {
+	var r proto.Text
+	if err := c.call(ctx, proto.OpBackupVolume, req, &r); err != nil {
+		return "", err
+	}
+	return r.Text, nil
+}

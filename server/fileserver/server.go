@@ -170,6 +170,8 @@ func (s *Server) Register(mux *rpc.Mux) {
 	mux.Handle(proto.OpApplyMerge, handler(s, s.applyMergeReq))
 	mux.Handle(proto.OpRepair, handler(s, s.repair))
 	mux.Handle(proto.OpSetLogParms, handler(s, s.setLogParms))
+	mux.Handle(proto.OpLockVolume, handler(s, s.lockVolume))
+	mux.Handle(proto.OpCloneVolume, handler(s, s.cloneVolume))
 	mux.Handle(proto.OpSetPolicy, handler(s, s.setPolicy))
 	mux.Handle(proto.OpGetPolicy, handler(s, s.getPolicy))
 	mux.Handle(proto.OpFetch, handler(s, s.fetch))

@@ -57,6 +57,9 @@ const (
 	OpSetPolicy       // SetPolicy → AttrReply (cfs setpolicy; an update)
 	OpGetPolicy       // FIDReq → PolicyReply (cfs getpolicy)
 	OpReintegrate     // Reintegrate (+ stores' data) → ReintegrateReply
+	OpLockVolume      // VolumeLock → Text (volutil lock, unlock; server → server with Local)
+	OpCloneVolume     // CloneVolume → VolumeInfo (SCM → server: one replica's clone)
+	OpBackupVolume    // Backup → Text (tool → SCM: volutil backup, clone)
 	OpMax
 )
 
@@ -80,6 +83,7 @@ var opNames = [OpMax]string{
 	OpGetVnodes: "getvnodes", OpInstallVnodes: "installvnodes", OpResync: "resync",
 	OpApplyMerge: "applymerge", OpRepair: "repair", OpSetLogParms: "setlogparms",
 	OpSetPolicy: "setpolicy", OpGetPolicy: "getpolicy", OpReintegrate: "reintegrate",
+	OpLockVolume: "lockvolume", OpCloneVolume: "clonevolume", OpBackupVolume: "backupvolume",
 }
 
 func (o Op) String() string {

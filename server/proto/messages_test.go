@@ -97,6 +97,10 @@ func messageSamples() []Message {
 		&DBFetchReply{DBs: []DBSnapshot{{"pdb", 8, []byte("user admin 1\n")}, {"passwd", 4, []byte{1, 2}}}},
 		&Reintegrate{Volume: 0x7f000001, StoreID: sid, Records: []ReintRecord{{Op: OpCreate, Req: Marshal(&Create{Dir: FID{1, 1, 1}, Name: "a"})}, {Op: OpStore, Req: []byte{}}}},
 		&ReintegrateReply{Refused: 2, Code: CodeExists, Msg: "exists", Attrs: []Attr{sampleAttr(1)}},
+		&VolumeLock{Name: "web", ID: 0x7f000001, Timeout: 300, Unlock: true, Local: true},
+		&CloneVolume{Source: 0x7f000001, Name: "web.backup", ID: 0x7f000002, ReplicaID: 0x1000002, Type: VolBackup,
+			Replicas: []Replica{{ServerID: 1, Addr: "10.0.0.1:2432", ReplicaID: 0x1000002}}},
+		&Backup{Volume: "web", Clone: "web.backup", Type: VolBackup, KeepLocked: true},
 	}
 }
 

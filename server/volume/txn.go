@@ -78,6 +78,10 @@ func (v *Volume) update(sid proto.StoreID, fn func(t *txn) error) (*Change, erro
 // its own writes.
 func (v *Volume) transact(sid proto.StoreID, indexed bool, fn func(t *txn) error) (*Change, error) {
 	ch := &Change{}
+	if err := v.awaitUnlocked(); err != nil {
+		return nil, err
+	}
+	defer v.updateDone()
 	v.mu.Lock()
 	if v.deleted {
 		v.mu.Unlock()

@@ -50,6 +50,9 @@ type Volume struct {
 	// read-write volume (both guarded by the source's mu).
 	clones []*Volume
 	source *Volume
+
+	lockMu sync.Mutex
+	lock   volLock // volutil lock (lock.go)
 }
 
 // Open loads every volume replica in db.

@@ -1,0 +1,151 @@
+package fileserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/coda-fs/coda/server/proto"
+	"github.com/coda-fs/coda/server/rpc"
+	"github.com/coda-fs/coda/server/volume"
+)
+
+// lockVolume serves volutil lock and unlock (admin key only). With Local
+// it acts on this server's replica of group req.ID; else it finds the
+// volume by name and acts on every replica, this server's directly and
+// the others' through their servers, and says what it did on each.
+func (s *Server) lockVolume(ctx context.Context, cl *client, r *rpc.Request, req *proto.VolumeLock) (proto.Message, *rpc.Source, error) {
+	if !cl.admin {
+		return nil, nil, proto.Errorf(proto.CodeAccess, "lockvolume needs the admin key")
+	}
+	if req.Local {
+		v, err := s.cfg.Volumes.ByID(req.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		return &proto.Text{Text: lockLocal(v, req)}, nil, nil
+	}
+	info, err := s.volumeInfo(proto.VolumeRef{Name: req.Name, ID: req.ID})
+	if err != nil {
+		return nil, nil, err
+	}
+	lines, err := s.onReplicas(ctx, info, func(v *volume.Volume) (string, error) {
+		return lockLocal(v, req), nil
+	}, func(ctx context.Context, conn *rpc.Conn, rep proto.Replica) (string, error) {
+		local := *req
+		local.Local, local.ID, local.Name = true, info.ID, ""
+		var out proto.Text
+		err := conn.Call(ctx, proto.OpLockVolume, &local, &out, nil)
+		return out.Text, err
+	})
+	if err != nil && !req.Unlock {
+		// A lock that did not reach every replica is no lock: undo it.
+		undo := *req
+		undo.Unlock, undo.Name, undo.ID = true, "", info.ID
+		s.onReplicas(ctx, info, func(v *volume.Volume) (string, error) { return lockLocal(v, &undo), nil },
+			func(ctx context.Context, conn *rpc.Conn, rep proto.Replica) (string, error) {
+				undo.Local = true
+				return "", conn.Call(ctx, proto.OpLockVolume, &undo, &proto.Text{}, nil)
+			})
+		return nil, nil, fmt.Errorf("volume %s not locked: %w", info.Name, err)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return &proto.Text{Text: strings.Join(lines, "\n")}, nil, nil
+}
+
+// lockLocal locks or unlocks replica v and says so.
+func lockLocal(v *volume.Volume, req *proto.VolumeLock) string {
+	if req.Unlock {
+		if v.UnlockWrites() {
+			return "unlocked"
+		}
+		return "was not locked"
+	}
+	v.LockWrites(time.Duration(req.Timeout) * time.Second)
+	_, until := v.Locked()
+	return "locked until " + until.UTC().Format(time.RFC3339)
+}
+
+// onReplicas runs local on this server's replica of volume info and remote
+// on every other replica's server, at once; it returns a line per replica
+// ("server N (ADDR): what it said") and an error naming every replica
+// that failed.
+func (s *Server) onReplicas(ctx context.Context, info proto.VolumeInfo,
+	local func(*volume.Volume) (string, error),
+	remote func(context.Context, *rpc.Conn, proto.Replica) (string, error)) ([]string, error) {
+	type result struct {
+		out string
+		err error
+	}
+	results := make([]result, len(info.Replicas))
+	done := make(chan struct{}, len(info.Replicas))
+	for i, rep := range info.Replicas {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			if rep.ServerID == s.cfg.ServerID {
+				v, err := s.cfg.Volumes.ByID(info.ID)
+				if err == nil {
+					results[i].out, err = local(v)
+				}
+				results[i].err = err
+				return
+			}
+			cctx, cancel := context.WithTimeout(ctx, peerTimeout)
+			defer cancel()
+			conn, err := s.peers.get(cctx, rep.Addr)
+			if err == nil {
+				results[i].out, err = remote(cctx, conn, rep)
+			}
+			results[i].err = err
+		}()
+	}
+	for range info.Replicas {
+		<-done
+	}
+	var lines []string
+	var errs []error
+	for i, rep := range info.Replicas {
+		who := fmt.Sprintf("server %d (%s)", rep.ServerID, rep.Addr)
+		if results[i].err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", who, results[i].err))
+			continue
+		}
+		lines = append(lines, who+": "+results[i].out)
+	}
+	return lines, errors.Join(errs...)
+}
+
+// cloneVolume makes this server's replica of a clone (admin key only; the
+// SCM sends it for volutil backup and clone). An existing clone of the
+// same name and source is replaced: a backup is refreshed.
+func (s *Server) cloneVolume(ctx context.Context, cl *client, r *rpc.Request, req *proto.CloneVolume) (proto.Message, *rpc.Source, error) {
+	if !cl.admin {
+		return nil, nil, proto.Errorf(proto.CodeAccess, "clonevolume needs the admin key")
+	}
+	v, err := s.Clone(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	info := v.Info()
+	return &info, nil, nil
+}
+
+// Clone makes (or remakes) this server's replica of clone req.Name of its
+// replica of req.Source.
+func (s *Server) Clone(req *proto.CloneVolume) (*volume.Volume, error) {
+	if old, err := s.cfg.Volumes.ByName(req.Name); err == nil {
+		src, _, ok := old.IsClone()
+		if !ok || src != req.Source {
+			return nil, proto.Errorf(proto.CodeExists, fmt.Sprintf("volume %s exists and is not a clone of volume %x", req.Name, req.Source))
+		}
+		if err := s.cfg.Volumes.Delete(old.ID()); err != nil {
+			return nil, fmt.Errorf("remove the old %s: %w", req.Name, err)
+		}
+		s.cb.Break([]proto.FID{{Volume: old.ID()}}, nil) // clients drop what they cached of the old one
+	}
+	return s.cfg.Volumes.Clone(req.Source, req.Name, req.ID, req.ReplicaID, req.Type, req.Replicas)
+}
