@@ -52,6 +52,7 @@ test-deps:
 	command -v groff >/dev/null 2>&1 || missing="$$missing groff-base"; \
 	command -v ip >/dev/null 2>&1 || missing="$$missing iproute2"; \
 	command -v nsenter >/dev/null 2>&1 || missing="$$missing util-linux"; \
+	command -v bsdtar >/dev/null 2>&1 || missing="$$missing libarchive-tools"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \

@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/coda-fs/coda/auth"
+	"github.com/coda-fs/coda/backup"
 	"github.com/coda-fs/coda/client"
 	"github.com/coda-fs/coda/man"
 	"github.com/coda-fs/coda/server"
@@ -148,27 +149,8 @@ func commands() []*cli.Command {
 		auth.NewCpasswdCommand(),
 		auth.NewAuCommand(),
 		auth.NewPdbtoolCommand(),
-		notYet("dump2tar", "backup", "convert a volume dump to a tar archive", "coda dump2tar [-f DUMP] [-o TAR] [-rn ROOTNAME]"),
+		backup.NewDump2tarCommand(),
 		newGenManCommand(),
-	}
-}
-
-// notYet registers a mode that is not built yet, so that its name
-// dispatches and shows in help; running it fails with a clear message.
-func notYet(name, category, usage, usageText string) *cli.Command {
-	return &cli.Command{
-		Name:            name,
-		Category:        category,
-		Usage:           usage + " (not implemented yet)",
-		UsageText:       usageText,
-		SkipFlagParsing: true, // any arguments: the answer is the same
-		Action: func(c *cli.Context) error {
-			if slices.Contains(c.Args().Slice(), "--help") {
-				cli.HelpPrinter(c.App.Writer, cli.CommandHelpTemplate, c.Command)
-				return nil
-			}
-			return fmt.Errorf("%s: not implemented yet", name)
-		},
 	}
 }
 
@@ -191,6 +173,7 @@ func manPages() []man.Page {
 		{Command: "cpasswd", Name: "cpasswd", Section: 1},
 		{Command: "au", Name: "au", Section: 8},
 		{Command: "pdbtool", Name: "pdbtool", Section: 8},
+		{Command: "dump2tar", Name: "dump2tar", Section: 1},
 	}
 }
 

@@ -58,8 +58,8 @@ func TestBusyboxNameRunsItsMode(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "coda volutil - administer the volumes") {
 		t.Fatalf("volutil --help: exit %d, output %q", code, out)
 	}
-	code, _, errs := runCoda(t, "/usr/bin/codadump2tar", "-f", "x")
-	if code != 1 || errs != "coda: dump2tar: not implemented yet\n" {
+	code, _, errs := runCoda(t, "/usr/bin/codadump2tar", "-f", "/nonexistent/x")
+	if code != 1 || errs != "coda: dump2tar: open /nonexistent/x: no such file or directory\n" {
 		t.Fatalf("codadump2tar: exit %d, stderr %q", code, errs)
 	}
 }
@@ -113,7 +113,8 @@ func TestExitStatusAndOneLineErrors(t *testing.T) {
 		{[]string{"coda", "volutil", "-h", "127.0.0.1:1", "getvolumelist", "--key", missing}, 1, "admin key"},
 		{[]string{"coda", "volutil", "nosuch"}, 2, `unknown command "nosuch"`},
 		{[]string{"coda", "volutil", "info"}, 2, "need exactly one VOL"},
-		{[]string{"coda", "volutil", "lock", "v"}, 1, "volutil lock: not implemented yet"},
+		{[]string{"coda", "volutil", "restore", "v"}, 1, "volutil restore: not implemented yet"},
+		{[]string{"coda", "volutil", "lock", "v", "w"}, 2, "need exactly one VOL"},
 		{[]string{"coda", "server", "init", "--listen", "127.0.0.1:1"}, 2, "--realm is required"},
 		{[]string{"coda", "server", "init", "--realm", "r", "--listen", "h:1", "--id", "256"}, 2, "--id must be 1-255"},
 		{[]string{"coda", "server", "init", "--realm", "r", "--listen", "h:1", "--join", "h:2"}, 2, "--join and --secret go together"},

@@ -105,8 +105,9 @@ func (a *volAdmin) backup(ctx context.Context, r *rpc.Request) (proto.Message, *
 	}
 	var mu sync.Mutex
 	objects := map[uint32]uint64{}
+	frozen := time.Now().UnixNano()
 	cloneReq := func(rep location.Replica) *proto.CloneVolume {
-		return &proto.CloneVolume{Source: vol.ID, Name: name, ID: clone.ID, ReplicaID: rep.ReplicaID, Type: req.Type, Replicas: info.Replicas}
+		return &proto.CloneVolume{Source: vol.ID, Name: name, ID: clone.ID, ReplicaID: rep.ReplicaID, Type: req.Type, Replicas: info.Replicas, Frozen: frozen}
 	}
 	err := each(func(rep location.Replica, c *adminclient.Client) error {
 		vi, err := c.CloneVolume(ctx, cloneReq(rep))

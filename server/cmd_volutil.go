@@ -87,11 +87,9 @@ EXAMPLES:
 	}
 	cmds = append(cmds, newVolutilLockCommands(o)...)
 	cmds = append(cmds, newVolutilBackupCommands(o)...)
+	cmds = append(cmds, newVolutilDumpCommands(o)...)
 	for _, n := range []struct{ name, usage string }{
 		{"purge", "delete a volume replica"},
-		{"dump", "dump a backup volume"},
-		{"dumpestimate", "estimate dump sizes per level"},
-		{"ancient", "mark the last dump as good"},
 		{"restore", "create a volume from a dump"},
 	} {
 		cmds = append(cmds, notImplemented(n.name, n.usage))

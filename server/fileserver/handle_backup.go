@@ -147,5 +147,5 @@ func (s *Server) Clone(req *proto.CloneVolume) (*volume.Volume, error) {
 		}
 		s.cb.Break([]proto.FID{{Volume: old.ID()}}, nil) // clients drop what they cached of the old one
 	}
-	return s.cfg.Volumes.Clone(req.Source, req.Name, req.ID, req.ReplicaID, req.Type, req.Replicas)
+	return s.cfg.Volumes.Clone(req.Source, req.Name, req.ID, req.ReplicaID, req.Type, req.Replicas, req.Frozen)
 }

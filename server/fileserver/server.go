@@ -46,6 +46,7 @@ type Server struct {
 	announced   sync.Map // conflicts logged already (resolve.go)
 	incarnation uint64
 	stats       [proto.OpMax]atomic.Uint64
+	dumps       dumpSessions
 }
 
 // New returns a file server; Register its handlers on a mux and use
@@ -172,6 +173,9 @@ func (s *Server) Register(mux *rpc.Mux) {
 	mux.Handle(proto.OpSetLogParms, handler(s, s.setLogParms))
 	mux.Handle(proto.OpLockVolume, handler(s, s.lockVolume))
 	mux.Handle(proto.OpCloneVolume, handler(s, s.cloneVolume))
+	mux.Handle(proto.OpDump, handler(s, s.dump))
+	mux.Handle(proto.OpAncient, handler(s, s.ancient))
+	mux.Handle(proto.OpDumpEstimate, handler(s, s.dumpEstimate))
 	mux.Handle(proto.OpSetPolicy, handler(s, s.setPolicy))
 	mux.Handle(proto.OpGetPolicy, handler(s, s.getPolicy))
 	mux.Handle(proto.OpFetch, handler(s, s.fetch))

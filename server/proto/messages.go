@@ -60,6 +60,9 @@ const (
 	OpLockVolume      // VolumeLock → Text (volutil lock, unlock; server → server with Local)
 	OpCloneVolume     // CloneVolume → VolumeInfo (SCM → server: one replica's clone)
 	OpBackupVolume    // Backup → Text (tool → SCM: volutil backup, clone)
+	OpDump            // DumpRequest → DumpChunk (+ a piece of the dump)
+	OpAncient         // Ancient → Text (volutil ancient; server → server with Local)
+	OpDumpEstimate    // VolumeRef → Text (volutil dumpestimate)
 	OpMax
 )
 
@@ -84,6 +87,7 @@ var opNames = [OpMax]string{
 	OpApplyMerge: "applymerge", OpRepair: "repair", OpSetLogParms: "setlogparms",
 	OpSetPolicy: "setpolicy", OpGetPolicy: "getpolicy", OpReintegrate: "reintegrate",
 	OpLockVolume: "lockvolume", OpCloneVolume: "clonevolume", OpBackupVolume: "backupvolume",
+	OpDump: "dump", OpAncient: "ancient", OpDumpEstimate: "dumpestimate",
 }
 
 func (o Op) String() string {

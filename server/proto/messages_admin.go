@@ -27,7 +27,7 @@ func (m *VolumeLock) Decode(d *Decoder) {
 
 // CloneVolume has a server clone its replica of volume Source (group id)
 // as Name: volume id ID, replica id ReplicaID, Type VolRO or VolBackup,
-// Replicas as the location database records the clone. An existing
+// Replicas as the location database records the clone, Frozen its time. An existing
 // volume Name on the server, a clone of the same source, is replaced.
 type CloneVolume struct {
 	Source    uint32
@@ -36,6 +36,7 @@ type CloneVolume struct {
 	ReplicaID uint32
 	Type      VolumeType
 	Replicas  []Replica
+	Frozen    int64 // the clone's time (Unix ns), the same on every replica
 }
 
 func (m *CloneVolume) Encode(e *Encoder) {
@@ -45,11 +46,13 @@ func (m *CloneVolume) Encode(e *Encoder) {
 	e.U32(m.ReplicaID)
 	e.U8(uint8(m.Type))
 	e.Replicas(m.Replicas)
+	e.I64(m.Frozen)
 }
 
 func (m *CloneVolume) Decode(d *Decoder) {
 	m.Source, m.Name, m.ID, m.ReplicaID, m.Type = d.U32(), d.String(MaxVolName), d.U32(), d.U32(), VolumeType(d.U8())
 	m.Replicas = d.Replicas()
+	m.Frozen = d.I64()
 }
 
 // Backup asks the SCM to make or refresh clone Clone (default
@@ -72,4 +75,61 @@ func (m *Backup) Encode(e *Encoder) {
 
 func (m *Backup) Decode(d *Decoder) {
 	m.Volume, m.Clone, m.Type, m.KeepLocked = d.String(MaxVolName), d.String(MaxVolName), VolumeType(d.U8()), d.Bool()
+}
+
+// DumpRequest asks for the next piece of a dump of clone Volume at Level:
+// Session 0 starts one, whose id the reply carries; later requests name it.
+type DumpRequest struct {
+	Volume  string
+	Level   uint8
+	Session uint64
+}
+
+func (m *DumpRequest) Encode(e *Encoder) { e.String(m.Volume); e.U8(m.Level); e.U64(m.Session) }
+func (m *DumpRequest) Decode(d *Decoder) {
+	m.Volume, m.Level, m.Session = d.String(MaxVolName), d.U8(), d.U64()
+}
+
+// DumpChunk answers DumpRequest: a piece of the dump follows as data;
+// Done marks the last, which says the level written (0 when no base was
+// found for the level asked) and the base's level (-1: none).
+type DumpChunk struct {
+	Session   uint64
+	Done      bool
+	Level     uint8
+	BaseLevel int8
+}
+
+func (m *DumpChunk) Encode(e *Encoder) {
+	e.U64(m.Session)
+	e.Bool(m.Done)
+	e.U8(m.Level)
+	e.U8(uint8(m.BaseLevel))
+}
+
+func (m *DumpChunk) Decode(d *Decoder) {
+	m.Session, m.Done, m.Level, m.BaseLevel = d.U64(), d.Bool(), d.U8(), int8(d.U8())
+}
+
+// Ancient marks the last dump of a clone of Volume good (volutil
+// ancient). Sent to one server with the name, which names the dump (Level,
+// Frozen) and sends it with Local and the group ID to every replica.
+type Ancient struct {
+	Volume string
+	ID     uint32
+	Level  uint8
+	Frozen int64
+	Local  bool
+}
+
+func (m *Ancient) Encode(e *Encoder) {
+	e.String(m.Volume)
+	e.U32(m.ID)
+	e.U8(m.Level)
+	e.I64(m.Frozen)
+	e.Bool(m.Local)
+}
+
+func (m *Ancient) Decode(d *Decoder) {
+	m.Volume, m.ID, m.Level, m.Frozen, m.Local = d.String(MaxVolName), d.U32(), d.U8(), d.I64(), d.Bool()
 }

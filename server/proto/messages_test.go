@@ -99,8 +99,11 @@ func messageSamples() []Message {
 		&ReintegrateReply{Refused: 2, Code: CodeExists, Msg: "exists", Attrs: []Attr{sampleAttr(1)}},
 		&VolumeLock{Name: "web", ID: 0x7f000001, Timeout: 300, Unlock: true, Local: true},
 		&CloneVolume{Source: 0x7f000001, Name: "web.backup", ID: 0x7f000002, ReplicaID: 0x1000002, Type: VolBackup,
-			Replicas: []Replica{{ServerID: 1, Addr: "10.0.0.1:2432", ReplicaID: 0x1000002}}},
+			Replicas: []Replica{{ServerID: 1, Addr: "10.0.0.1:2432", ReplicaID: 0x1000002}}, Frozen: 1 << 60},
 		&Backup{Volume: "web", Clone: "web.backup", Type: VolBackup, KeepLocked: true},
+		&DumpRequest{Volume: "web.backup", Level: 2, Session: 77},
+		&DumpChunk{Session: 77, Done: true, Level: 2, BaseLevel: 1},
+		&Ancient{Volume: "web", ID: 0x7f000001, Level: 1, Frozen: 1 << 60, Local: true},
 	}
 }
 

@@ -13,9 +13,18 @@ import (
 // A file system without hole support reports one extent. It moves f's
 // file offset (ReadAt is unaffected).
 func FileExtents(f *os.File, size int64) ([]Extent, error) {
+	out, err := FdExtents(int(f.Fd()), size)
+	if err != nil {
+		return nil, fmt.Errorf("finding data in %s: %w", f.Name(), err)
+	}
+	return out, nil
+}
+
+// FdExtents is FileExtents on a file descriptor.
+func FdExtents(fd int, size int64) ([]Extent, error) {
 	var out []Extent
 	for off := int64(0); off < size; {
-		data, err := f.Seek(off, unix.SEEK_DATA)
+		data, err := unix.Seek(fd, off, unix.SEEK_DATA)
 		if errors.Is(err, unix.ENXIO) {
 			break // only a hole from off to the end
 		}
@@ -23,14 +32,14 @@ func FileExtents(f *os.File, size int64) ([]Extent, error) {
 			return []Extent{{0, size}}, nil // no SEEK_DATA here
 		}
 		if err != nil {
-			return nil, fmt.Errorf("finding data in %s: %w", f.Name(), err)
+			return nil, err
 		}
 		if data >= size {
 			break
 		}
-		hole, err := f.Seek(data, unix.SEEK_HOLE)
+		hole, err := unix.Seek(fd, data, unix.SEEK_HOLE)
 		if err != nil {
-			return nil, fmt.Errorf("finding holes in %s: %w", f.Name(), err)
+			return nil, err
 		}
 		hole = min(hole, size)
 		if hole <= data {

@@ -8,6 +8,10 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
+// InvalidFd is what Container.Fd returns for a container without a file
+// descriptor.
+const InvalidFd = vfs.InvalidFd
+
 // ContainerID names an immutable container file. 0 means "no container"
 // and reads as an empty file.
 type ContainerID uint64
@@ -201,7 +205,7 @@ func (r logicalReader) ReadAt(p []byte, off int64) (int, error) {
 func (c *Container) File() vfs.File { return c.f }
 
 // Fd returns the file descriptor of a container on a real file system, for
-// SEEK_DATA, mmap or FUSE passthrough; vfs.InvalidFd otherwise (id 0, or a
+// SEEK_DATA, mmap or FUSE passthrough; InvalidFd otherwise (id 0, or a
 // file system that is not backed by the OS).
 func (c *Container) Fd() uintptr {
 	if c.f == nil || c.closed {

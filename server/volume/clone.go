@@ -36,11 +36,12 @@ import (
 
 // Clone makes volume name (id, or a free one when 0; replicaID; type t: proto.VolRO or
 // proto.VolBackup, replicas as the location database has them) on this
-// server, a read-only copy of replica src as it is now. Writes to src wait
+// server, a read-only copy of replica src as it is now, frozen at time
+// frozen (Unix ns; 0: now), which names it in dump bases. Writes to src wait
 // while the metadata is copied (about a second per 100,000 objects). A
 // crash during the copy leaves a clone marked Building, which Open
 // removes.
-func (s *Set) Clone(src uint32, name string, id, replicaID uint32, t proto.VolumeType, replicas []proto.Replica) (*Volume, error) {
+func (s *Set) Clone(src uint32, name string, id, replicaID uint32, t proto.VolumeType, replicas []proto.Replica, frozen int64) (*Volume, error) {
 	if t != proto.VolRO && t != proto.VolBackup {
 		return nil, proto.Errorf(proto.CodeInvalid, fmt.Sprintf("a clone is read-only or a backup, not type %d", t))
 	}
@@ -82,7 +83,10 @@ func (s *Set) Clone(src uint32, name string, id, replicaID uint32, t proto.Volum
 		s.forget(cv)
 		return nil, proto.Errorf(proto.CodeNoVolume, fmt.Sprintf("volume %s was deleted", sv.hdr.Name))
 	}
-	cv.hdr.Frozen = s.now()
+	cv.hdr.Frozen = frozen
+	if frozen == 0 {
+		cv.hdr.Frozen = s.now()
+	}
 	if err := s.copyVolume(sv, cv); err != nil {
 		s.forget(cv)
 		if derr := s.removeKeys(id, name); derr != nil {

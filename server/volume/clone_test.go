@@ -75,7 +75,7 @@ func TestCloneSharesDataAndKeepsItFrozen(t *testing.T) {
 	}
 	before := containerFiles(t, dir)
 
-	c1, err := set.Clone(v.ID(), "web.backup", 0, 0, proto.VolBackup, nil)
+	c1, err := set.Clone(v.ID(), "web.backup", 0, 0, proto.VolBackup, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestCloneSharesDataAndKeepsItFrozen(t *testing.T) {
 	if _, _, err := v.SetAttr(root, proto.SetAttr{FID: tiny.FID, Mask: proto.SetSize, Size: 2}); err != nil {
 		t.Fatal(err)
 	}
-	c2, err := set.Clone(v.ID(), "web.second", 0, 0, proto.VolRO, nil)
+	c2, err := set.Clone(v.ID(), "web.second", 0, 0, proto.VolRO, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestUnfinishedCloneIsRemovedAtStart(t *testing.T) {
 	if err := writeFile(v, db, v.Info().Root, "big", bytes.Repeat([]byte("x"), InlineMax+1)); err != nil {
 		t.Fatal(err)
 	}
-	c, err := set.Clone(v.ID(), "web.backup", 0, 0, proto.VolBackup, nil)
+	c, err := set.Clone(v.ID(), "web.backup", 0, 0, proto.VolBackup, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

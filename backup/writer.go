@@ -1,0 +1,154 @@
+package backup
+
+import (
+	"io"
+
+	"github.com/coda-fs/coda/server/proto"
+)
+
+// Writer writes a dump's records to an io.Writer, counting them for the
+// trailer. A dump made in pieces (a server answering one request per
+// chunk) starts each piece with Resume and the counts of the pieces
+// before.
+type Writer struct {
+	w   io.Writer
+	buf []byte
+	err error
+	Counts
+}
+
+// flushAt is the buffered bytes a Writer writes out at.
+const flushAt = 256 << 10
+
+// NewWriter starts a dump on w: the magic and version.
+func NewWriter(w io.Writer) *Writer {
+	bw := &Writer{w: w}
+	bw.buf = append(bw.buf, Magic...)
+	bw.buf = append(bw.buf, Version)
+	return bw
+}
+
+// Resume continues a dump on w after pieces that held counts.
+func Resume(w io.Writer, counts Counts) *Writer {
+	return &Writer{w: w, Counts: counts}
+}
+
+func (w *Writer) record(kind byte, enc func(e *proto.Encoder)) error {
+	if w.err != nil {
+		return w.err
+	}
+	var e proto.Encoder
+	enc(&e)
+	w.buf = appendRecord(w.buf, kind, e.B)
+	w.Records++
+	if len(w.buf) >= flushAt {
+		return w.Flush()
+	}
+	return nil
+}
+
+// Flush writes out what is buffered.
+func (w *Writer) Flush() error {
+	if w.err == nil && len(w.buf) > 0 {
+		_, w.err = w.w.Write(w.buf)
+		w.buf = w.buf[:0]
+	}
+	return w.err
+}
+
+// Header writes the header, the first record.
+func (w *Writer) Header(h *Header) error {
+	return w.record(KindHeader, h.encode)
+}
+
+// Dir writes a directory and its entries.
+func (w *Writer) Dir(d *Dir) error {
+	w.Dirs++
+	first := d.Entries[:min(len(d.Entries), entriesPerRec)]
+	err := w.record(KindDir, func(e *proto.Encoder) {
+		d.Status.encode(e)
+		e.U32(d.Parent)
+		e.Bool(d.Changed)
+		e.Bytes(d.ACL)
+		encodeEntries(e, first)
+	})
+	for rest := d.Entries[len(first):]; err == nil && len(rest) > 0; {
+		part := rest[:min(len(rest), entriesPerRec)]
+		rest = rest[len(part):]
+		err = w.record(KindEntries, func(e *proto.Encoder) {
+			e.U32(d.Vnode)
+			encodeEntries(e, part)
+		})
+	}
+	return err
+}
+
+// File starts a file; Extent and EndFile follow.
+func (w *Writer) File(f *File) error {
+	w.Files++
+	return w.record(KindFile, func(e *proto.Encoder) {
+		f.Status.encode(e)
+		e.U32(f.Nlink)
+		e.I64(f.Size)
+		encodeNames(e, f.Names)
+		e.U32(uint32(len(f.Map)))
+		for _, sp := range f.Map {
+			e.I64(sp.Off)
+			e.I64(sp.Len)
+		}
+	})
+}
+
+// Extent writes data of the current file at off, in pieces of at most
+// MaxExtent bytes.
+func (w *Writer) Extent(off int64, data []byte) error {
+	for len(data) > 0 {
+		part := data[:min(len(data), MaxExtent)]
+		data = data[len(part):]
+		w.DataBytes += uint64(len(part))
+		if err := w.record(KindExtent, func(e *proto.Encoder) {
+			e.I64(off)
+			e.Bytes(part)
+		}); err != nil {
+			return err
+		}
+		off += int64(len(part))
+	}
+	return nil
+}
+
+// EndFile ends the current file, which held bytes of data.
+func (w *Writer) EndFile(vnode uint32, bytes int64) error {
+	return w.record(KindEndFile, func(e *proto.Encoder) {
+		e.U32(vnode)
+		e.I64(bytes)
+	})
+}
+
+// Symlink writes a symbolic link.
+func (w *Writer) Symlink(s *Symlink) error {
+	w.Symlinks++
+	return w.record(KindSymlink, func(e *proto.Encoder) {
+		s.Status.encode(e)
+		e.String(s.Target)
+		encodeNames(e, s.Names)
+	})
+}
+
+// Removed records an object of the base that is gone.
+func (w *Writer) Removed(vnode, unique uint32) error {
+	w.Counts.Removed++
+	return w.record(KindRemoved, func(e *proto.Encoder) {
+		e.U32(vnode)
+		e.U32(unique)
+	})
+}
+
+// Trailer ends the dump and flushes it.
+func (w *Writer) Trailer() error {
+	c := w.Counts
+	if err := w.record(KindTrailer, c.encode); err != nil {
+		return err
+	}
+	return w.Flush()
+}

@@ -1,0 +1,549 @@
+package volume
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/coda-fs/coda/backup"
+	"github.com/coda-fs/coda/server/proto"
+	"github.com/coda-fs/coda/server/rpc"
+	"github.com/coda-fs/coda/server/store"
+)
+
+// # Dumps and their bases
+//
+// volutil dump writes a clone (never a read-write volume, which changes
+// under the dump) in the coda-dump(5) format. Level 0 is full; level N
+// holds every directory, the files and symlinks that changed since the
+// base — the newest good dump of a level below N — and the objects of
+// the base that are gone. A dump is marked good by volutil ancient, which
+// records its state as the base of its level: for every vnode of the
+// dumped clone, its uniquifier and a hash of its version vector. Bases
+// belong to the read-write volume (keys below), and every replica's
+// server records its own from its replica of the clone, which holds the
+// same version vectors; so the next level can be dumped from any replica.
+//
+//	'B' vol level        → base: the clone's frozen time, when marked
+//	'b' vol level vnode  → uniquifier, version hash
+//	'W' vol              → the last dump written here: clone id, level,
+//	                       frozen time (what volutil ancient marks)
+const (
+	pfxBase     = 'B'
+	pfxBaseVn   = 'b'
+	pfxLastDump = 'W'
+)
+
+// Levels are 0 to MaxLevel.
+const MaxLevel = 9
+
+func baseKey(vol uint32, level uint8) []byte { return append(volPrefix(pfxBase, vol), level) }
+func baseVnPrefix(vol uint32, level uint8) []byte {
+	return append(volPrefix(pfxBaseVn, vol), level)
+}
+func baseVnKey(vol uint32, level uint8, vn uint32) []byte {
+	return binary.BigEndian.AppendUint32(baseVnPrefix(vol, level), vn)
+}
+func lastDumpKey(vol uint32) []byte { return volPrefix(pfxLastDump, vol) }
+
+// vvHash is what a base keeps of a vnode's version.
+func vvHash(n *vnode) uint64 {
+	var e proto.Encoder
+	e.VV(n.VV)
+	e.U32(n.Unique)
+	return xxhash.Sum64(e.B)
+}
+
+// base is a recorded base: its level and the frozen time of its clone.
+type base struct {
+	level  uint8
+	frozen int64
+}
+
+// bases returns the bases recorded for read-write volume src.
+func (s *Set) bases(src uint32) ([]base, error) {
+	p := volPrefix(pfxBase, src)
+	it, err := s.db.NewIter(p, prefixEnd(p))
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []base
+	for it.First(); it.Valid(); it.Next() {
+		k, val := it.Key(), it.Value()
+		if len(k) != len(p)+1 || len(val) < 8 {
+			return nil, fmt.Errorf("corrupt dump base record %x", k)
+		}
+		out = append(out, base{level: k[len(p)], frozen: int64(binary.BigEndian.Uint64(val))})
+	}
+	return out, it.Error()
+}
+
+// baseFor picks the base of a level-N dump: the newest base below N.
+func baseFor(bases []base, level uint8) (base, bool) {
+	var best base
+	found := false
+	for _, b := range bases {
+		if b.level < level && (!found || b.frozen > best.frozen) {
+			best, found = b, true
+		}
+	}
+	return best, found
+}
+
+// DumpInfo says what a dump holds.
+type DumpInfo struct {
+	Level     uint8 // as written: 0 when no base was found for the level asked
+	BaseLevel int8  // -1: full
+	Counts    backup.Counts
+}
+
+// Dump writes clone v to w at level (0-9); server is this server's id,
+// for the header. Memory: the directories' queue, not the volume's size.
+func (v *Volume) Dump(w io.Writer, level uint8, server uint32, now int64) (DumpInfo, error) {
+	if v.hdr.Source == 0 {
+		return DumpInfo{}, proto.Errorf(proto.CodeInvalid, fmt.Sprintf("volume %s is read-write and changes under a dump: back it up first (volutil backup %s) and dump %s.backup", v.hdr.Name, v.hdr.Name, v.hdr.Name))
+	}
+	if level > MaxLevel {
+		return DumpInfo{}, proto.Errorf(proto.CodeInvalid, fmt.Sprintf("dump levels are 0-%d, not %d", MaxLevel, level))
+	}
+	s := v.set
+	srcName := ""
+	if v.source != nil {
+		srcName = v.source.hdr.Name
+	}
+	h := &backup.Header{Volume: v.hdr.Name, VolumeID: v.hdr.ID, Source: srcName, SourceID: v.hdr.Source,
+		Server: server, Level: level, Frozen: v.hdr.Frozen, BaseLevel: -1, Dumped: now}
+	if level > 0 {
+		bases, err := s.bases(v.hdr.Source)
+		if err != nil {
+			return DumpInfo{}, err
+		}
+		if b, ok := baseFor(bases, level); ok {
+			h.BaseLevel, h.BaseFrozen = int8(b.level), b.frozen
+		} else {
+			h.Level = 0
+		}
+	}
+	snap, err := s.db.NewSnapshot()
+	if err != nil {
+		return DumpInfo{}, err
+	}
+	defer snap.Close()
+	d := &dumper{v: v, r: snap, w: backup.NewWriter(w), h: h}
+	if err := d.run(); err != nil {
+		return DumpInfo{}, err
+	}
+	b := s.db.NewBatch()
+	var e proto.Encoder
+	e.U32(v.hdr.ID)
+	e.U8(h.Level)
+	e.I64(v.hdr.Frozen)
+	b.Set(lastDumpKey(v.hdr.Source), e.B)
+	if err := s.db.Commit(b); err != nil {
+		return DumpInfo{}, err
+	}
+	return DumpInfo{Level: h.Level, BaseLevel: h.BaseLevel, Counts: d.w.Counts}, nil
+}
+
+type dumper struct {
+	v *Volume
+	r store.Reader
+	w *backup.Writer
+	h *backup.Header
+}
+
+// changed reports whether vnode vn (record n) differs from the base.
+func (d *dumper) changed(vn uint32, n *vnode) (bool, error) {
+	if d.h.Full() {
+		return true, nil
+	}
+	val, err := d.r.Get(baseVnKey(d.v.hdr.Source, uint8(d.h.BaseLevel), vn))
+	if errors.Is(err, store.ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return len(val) != 12 || binary.BigEndian.Uint64(val[4:]) != vvHash(n), nil
+}
+
+func (d *dumper) run() error {
+	if err := d.w.Header(d.h); err != nil {
+		return err
+	}
+	if err := d.dirs(); err != nil {
+		return err
+	}
+	if err := d.objects(); err != nil {
+		return err
+	}
+	if !d.h.Full() {
+		if err := d.removed(); err != nil {
+			return err
+		}
+	}
+	return d.w.Trailer()
+}
+
+func status(vn uint32, n *vnode) backup.Status {
+	return backup.Status{Vnode: vn, Unique: n.Unique, Mode: n.Mode, UID: n.UID, GID: n.GID, Mtime: n.Mtime, Ctime: n.Ctime, VV: n.VV}
+}
+
+// dirs writes every directory, breadth first from the root.
+func (d *dumper) dirs() error {
+	id := d.v.hdr.ID
+	queue := []uint32{d.v.hdr.Root.Vnode}
+	for len(queue) > 0 {
+		vn := queue[0]
+		queue = queue[1:]
+		n, err := d.v.readVnodeFrom(d.r, vn)
+		if err != nil {
+			return fmt.Errorf("directory vnode %d: %w", vn, err)
+		}
+		changed, err := d.changed(vn, n)
+		if err != nil {
+			return err
+		}
+		dir := &backup.Dir{Status: status(vn, n), Parent: n.Parent, Changed: changed, ACL: n.ACL}
+		p := entryPrefix(id, vn)
+		it, err := d.r.NewIter(p, prefixEnd(p))
+		if err != nil {
+			return err
+		}
+		for it.First(); it.Valid(); it.Next() {
+			e, err := decodeEntry(it.Value())
+			if err != nil {
+				it.Close()
+				return fmt.Errorf("directory vnode %d: %w", vn, err)
+			}
+			dir.Entries = append(dir.Entries, backup.Entry{Name: string(it.Key()[len(p):]), Vnode: e.Vnode, Unique: e.Unique, Type: e.Type})
+			if e.Type == proto.TypeDir {
+				queue = append(queue, e.Vnode)
+			}
+		}
+		if err := it.Close(); err != nil {
+			return err
+		}
+		if err := d.w.Dir(dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// objects writes the files and symlinks that changed, in vnode order.
+func (d *dumper) objects() error {
+	lo, hi := vnodeSpan(d.v.hdr.ID)
+	it, err := d.r.NewIter(lo, hi)
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		vn := keyVnode(it.Key())
+		n, err := decodeVnode(it.Value())
+		if err != nil {
+			return fmt.Errorf("vnode %d: %w", vn, err)
+		}
+		if n.Type == proto.TypeDir {
+			continue
+		}
+		if changed, err := d.changed(vn, n); err != nil || !changed {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		names, err := d.names(vn)
+		if err != nil {
+			return err
+		}
+		if n.Type == proto.TypeSymlink {
+			if err := d.w.Symlink(&backup.Symlink{Status: status(vn, n), Target: n.Target, Names: names}); err != nil {
+				return err
+			}
+			continue
+		}
+		src, spans, err := d.content(vn, n)
+		if err != nil {
+			return fmt.Errorf("the data of vnode %d: %w", vn, err)
+		}
+		err = d.w.File(&backup.File{Status: status(vn, n), Nlink: n.Nlink, Size: n.Size, Names: names, Map: spans})
+		var held int64
+		if err == nil {
+			held, err = d.data(src, spans)
+		}
+		if c, ok := src.(io.Closer); ok {
+			c.Close()
+		}
+		if err != nil {
+			return fmt.Errorf("the data of vnode %d: %w", vn, err)
+		}
+		if err := d.w.EndFile(vn, held); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// names lists every name of vnode vn, from its back-references.
+func (d *dumper) names(vn uint32) ([]backup.Name, error) {
+	p := parentPrefix(d.v.hdr.ID, vn)
+	it, err := d.r.NewIter(p, prefixEnd(p))
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []backup.Name
+	for it.First(); it.Valid(); it.Next() {
+		k := it.Key()[len(p):]
+		if len(k) < 5 {
+			return nil, fmt.Errorf("corrupt back-reference of vnode %d", vn)
+		}
+		out = append(out, backup.Name{Dir: binary.BigEndian.Uint32(k), Name: string(k[4:])})
+	}
+	return out, it.Error()
+}
+
+// content returns what holds a file's data and the spans of it that hold
+// data (the rest are holes): inline data, or the container with the
+// spans SEEK_DATA finds, at most backup.MaxSpans (smaller holes are
+// filled in beyond that).
+func (d *dumper) content(vn uint32, n *vnode) (io.ReaderAt, []backup.Span, error) {
+	switch {
+	case n.inline():
+		b, err := d.v.readInline(vn, n)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, nil, err
+		}
+		b = b[:min(int64(len(b)), n.Size)]
+		if len(b) == 0 {
+			return nil, nil, nil
+		}
+		return bytes.NewReader(b), []backup.Span{{Off: 0, Len: int64(len(b))}}, nil
+	case n.Container == 0 || n.Size == 0:
+		return nil, nil, nil
+	}
+	ct, err := d.v.set.db.OpenContainer(store.ContainerID(n.Container))
+	if err != nil {
+		return nil, nil, err
+	}
+	size := min(n.Size, ct.Size())
+	extents := []rpc.Extent{{Off: 0, Len: size}}
+	if fd := ct.Fd(); fd != store.InvalidFd {
+		if extents, err = rpc.FdExtents(int(fd), size); err != nil {
+			ct.Close()
+			return nil, nil, err
+		}
+	}
+	spans := make([]backup.Span, 0, len(extents))
+	for _, x := range extents {
+		if x.Len > 0 {
+			spans = append(spans, backup.Span{Off: x.Off, Len: x.Len})
+		}
+	}
+	for len(spans) > backup.MaxSpans { // join neighbours: their hole reads as zeros
+		joined := spans[:0]
+		for i := 0; i < len(spans); i += 2 {
+			if i+1 < len(spans) {
+				joined = append(joined, backup.Span{Off: spans[i].Off, Len: spans[i+1].Off + spans[i+1].Len - spans[i].Off})
+			} else {
+				joined = append(joined, spans[i])
+			}
+		}
+		spans = joined
+	}
+	return ct, spans, nil
+}
+
+// data writes the spans of src as extents and returns their bytes.
+func (d *dumper) data(src io.ReaderAt, spans []backup.Span) (int64, error) {
+	buf := make([]byte, backup.MaxExtent)
+	var total int64
+	for _, sp := range spans {
+		for off := sp.Off; off < sp.Off+sp.Len; {
+			part := buf[:min(int64(len(buf)), sp.Off+sp.Len-off)]
+			m, err := src.ReadAt(part, off)
+			if m == len(part) {
+				err = nil
+			} else if err == nil || errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			if err != nil {
+				return total, err
+			}
+			if err := d.w.Extent(off, part); err != nil {
+				return total, err
+			}
+			off += int64(m)
+			total += int64(m)
+		}
+	}
+	return total, nil
+}
+
+// removed writes the objects of the base that the clone no longer holds.
+func (d *dumper) removed() error {
+	p := baseVnPrefix(d.v.hdr.Source, uint8(d.h.BaseLevel))
+	it, err := d.r.NewIter(p, prefixEnd(p))
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		k, val := it.Key(), it.Value()
+		if len(k) != len(p)+4 || len(val) != 12 {
+			return fmt.Errorf("corrupt dump base record %x", k)
+		}
+		vn, unique := binary.BigEndian.Uint32(k[len(p):]), binary.BigEndian.Uint32(val)
+		n, err := d.v.readVnodeFrom(d.r, vn)
+		if err != nil && !errors.Is(err, proto.ErrNotFound) {
+			return err
+		}
+		if n == nil || n.Unique != unique {
+			if err := d.w.Removed(vn, unique); err != nil {
+				return err
+			}
+		}
+	}
+	return it.Error()
+}
+
+// Ancient marks the last dump written on this server of a clone of
+// read-write volume v good: it records that clone's state as the base of
+// the dump's level. level and frozen, when not 0, name the dump (a replica
+// of the clone frozen then); else the last dump written here.
+func (v *Volume) Ancient(level uint8, frozen int64) (uint8, error) {
+	s := v.set
+	if v.hdr.Source != 0 {
+		return 0, proto.Errorf(proto.CodeInvalid, fmt.Sprintf("volume %s is a clone: mark the dumps of its read-write volume", v.hdr.Name))
+	}
+	if frozen == 0 {
+		val, err := s.db.Get(lastDumpKey(v.hdr.ID))
+		if errors.Is(err, store.ErrNotFound) {
+			return 0, proto.Errorf(proto.CodeNotFound, fmt.Sprintf("no dump of a clone of %s was written on this server", v.hdr.Name))
+		}
+		if err != nil {
+			return 0, err
+		}
+		d := proto.NewDecoder(val)
+		d.U32()
+		level, frozen = d.U8(), d.I64()
+		if err := d.Done(); err != nil {
+			return 0, fmt.Errorf("corrupt last-dump record: %w", err)
+		}
+	}
+	v.mu.Lock() // the family: no clone comes or goes meanwhile
+	defer v.mu.Unlock()
+	var clone *Volume
+	for _, c := range v.clones {
+		if c.hdr.Frozen == frozen {
+			clone = c
+		}
+	}
+	if clone == nil {
+		return 0, proto.Errorf(proto.CodeNotFound, fmt.Sprintf("the clone of %s that was dumped is gone (refreshed since?): dump it again", v.hdr.Name))
+	}
+	b := s.db.NewBatch()
+	p := baseVnPrefix(v.hdr.ID, level)
+	b.DeleteRange(p, prefixEnd(p))
+	var e proto.Encoder
+	e.I64(frozen)
+	e.I64(s.now())
+	b.Set(baseKey(v.hdr.ID, level), binary.BigEndian.AppendUint64(nil, uint64(frozen)))
+	lo, hi := vnodeSpan(clone.hdr.ID)
+	it, err := s.db.NewIter(lo, hi)
+	if err != nil {
+		b.Close()
+		return 0, err
+	}
+	for it.First(); it.Valid(); it.Next() {
+		n, err := decodeVnode(it.Value())
+		if err != nil {
+			it.Close()
+			b.Close()
+			return 0, err
+		}
+		val := binary.BigEndian.AppendUint32(nil, n.Unique)
+		b.Set(baseVnKey(v.hdr.ID, level, keyVnode(it.Key())), binary.BigEndian.AppendUint64(val, vvHash(n)))
+	}
+	if err := it.Close(); err != nil {
+		b.Close()
+		return 0, err
+	}
+	if err := s.db.Commit(b); err != nil {
+		return 0, err
+	}
+	s.log.Info("dump marked good", "volume", v.hdr.Name, "level", level, "clone", clone.hdr.Name)
+	return level, nil
+}
+
+// LastDump returns the level and clone frozen time of the last dump of a
+// clone of v written on this server.
+func (v *Volume) LastDump() (level uint8, frozen int64, ok bool) {
+	val, err := v.set.db.Get(lastDumpKey(v.hdr.ID))
+	if err != nil {
+		return 0, 0, false
+	}
+	d := proto.NewDecoder(val)
+	d.U32()
+	level, frozen = d.U8(), d.I64()
+	return level, frozen, d.Done() == nil
+}
+
+// Estimate returns the estimated bytes of a dump of clone v at each level
+// 0-9 (volutil dumpestimate).
+func (v *Volume) Estimate() ([MaxLevel + 1]int64, error) {
+	var out [MaxLevel + 1]int64
+	if v.hdr.Source == 0 {
+		return out, proto.Errorf(proto.CodeInvalid, fmt.Sprintf("volume %s is read-write: estimate the dumps of %s.backup", v.hdr.Name, v.hdr.Name))
+	}
+	bases, err := v.set.bases(v.hdr.Source)
+	if err != nil {
+		return out, err
+	}
+	var per [MaxLevel + 1]*base
+	for l := range per {
+		if b, ok := baseFor(bases, uint8(l)); ok && l > 0 {
+			per[l] = &b
+		}
+	}
+	lo, hi := vnodeSpan(v.hdr.ID)
+	it, err := v.set.db.NewIter(lo, hi)
+	if err != nil {
+		return out, err
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		vn := keyVnode(it.Key())
+		n, err := decodeVnode(it.Value())
+		if err != nil {
+			return out, err
+		}
+		size := int64(100 + len(n.ACL))
+		switch n.Type {
+		case proto.TypeDir:
+			size += 40 * n.Size // entries
+		case proto.TypeFile:
+			size += n.Blocks
+		default:
+			size += int64(len(n.Target))
+		}
+		for l := range out {
+			if n.Type == proto.TypeDir || per[l] == nil {
+				out[l] += size
+				continue
+			}
+			val, err := v.set.db.Get(baseVnKey(v.hdr.Source, per[l].level, vn))
+			if err != nil || len(val) != 12 || binary.BigEndian.Uint64(val[4:]) != vvHash(n) {
+				out[l] += size
+			}
+		}
+	}
+	return out, it.Error()
+}
