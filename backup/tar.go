@@ -69,7 +69,7 @@ func ToTar(r io.Reader, w io.Writer, root string) (TarStats, error) {
 // checkRoot refuses a root that would put entries outside the directory
 // tar extracts into.
 func checkRoot(root string) error {
-	if root == "" || path.IsAbs(root) || path.Clean(root) != root || root == ".." || strings.HasPrefix(root, "../") {
+	if root == "" || root == "." || path.IsAbs(root) || path.Clean(root) != root || root == ".." || strings.HasPrefix(root, "../") {
 		return fmt.Errorf("dump2tar: the root name %q must be a relative path without .. (like web or backups/web)", root)
 	}
 	return nil
