@@ -177,7 +177,7 @@ func manPages() []man.Page {
 	}
 }
 
-func handWrittenPages() []string { return []string{"coda-proto(7)", "coda-repair(7)"} }
+func handWrittenPages() []string { return []string{"coda-dump(5)", "coda-proto(7)", "coda-repair(7)"} }
 
 func newGenManCommand() *cli.Command {
 	return &cli.Command{

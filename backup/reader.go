@@ -46,12 +46,45 @@ type Reader struct {
 	spanDone int64
 	fileData int64
 	phase    int // 0: directories; 1: files, symlinks, removed
+	chain    bool
 }
 
 type rawRecord struct {
 	kind byte
 	body []byte
 	at   int64 // the record's offset in the stream
+}
+
+// NewChainReader reads dumps that follow each other in r (a full dump and
+// its incrementals, as volutil restore reads them): after each trailer
+// Next returns io.EOF, and NextDump goes on to the next dump.
+func NewChainReader(r io.Reader) (*Reader, error) {
+	rd, err := NewReader(r)
+	if rd != nil {
+		rd.chain = true
+	}
+	return rd, err
+}
+
+// NextDump starts the next dump of a chain; io.EOF when the stream ends.
+func (rd *Reader) NextDump() error {
+	if !rd.done {
+		return fmt.Errorf("backup: NextDump before the end of a dump")
+	}
+	if _, err := rd.r.Peek(1); err == io.EOF {
+		return io.EOF
+	}
+	magic := make([]byte, len(Magic)+1)
+	at := rd.off
+	if n, err := io.ReadFull(rd.r, magic); err != nil {
+		return rd.truncated(at, n, err)
+	}
+	if string(magic[:len(Magic)]) != Magic || magic[len(Magic)] != Version {
+		return rd.corrupt(at, "what follows a dump is not a coda dump (version %d)", Version)
+	}
+	rd.off += int64(len(magic))
+	*rd = Reader{r: rd.r, zr: rd.zr, off: rd.off, chain: true}
+	return nil
 }
 
 // NewReader starts reading a dump from r (zstd-compressed or not).
@@ -142,6 +175,9 @@ func (rd *Reader) truncated(at int64, got int, err error) error {
 // Next returns the next record: *Header, *Dir, *File, *Extent, *EndFile,
 // *Symlink, *Removed or *Trailer; io.EOF after the trailer.
 func (rd *Reader) Next() (any, error) {
+	if rd.done && rd.chain {
+		return nil, io.EOF
+	}
 	if rd.done {
 		if _, err := rd.raw(); err != io.EOF {
 			if err == nil {

@@ -88,9 +88,9 @@ EXAMPLES:
 	cmds = append(cmds, newVolutilLockCommands(o)...)
 	cmds = append(cmds, newVolutilBackupCommands(o)...)
 	cmds = append(cmds, newVolutilDumpCommands(o)...)
+	cmds = append(cmds, newVolutilRestoreCommand(o))
 	for _, n := range []struct{ name, usage string }{
 		{"purge", "delete a volume replica"},
-		{"restore", "create a volume from a dump"},
 	} {
 		cmds = append(cmds, notImplemented(n.name, n.usage))
 	}

@@ -311,6 +311,35 @@ func TestDumpPipeline(t *testing.T) {
 		}
 	}
 
+	// Level 2, then the chain restores the volume as it is now.
+	c.Admin("volutil", "ancient", "coda.root")
+	sh(t, `set -e; cd `+vol+`; printf 'again\n' > new.txt; rm -r spaced; mkdir later; printf 'l\n' > later/f`)
+	c.Admin("volutil", "backup", "coda.root")
+	inc2 := filepath.Join(tmp, "inc2.dump")
+	mustRun(t, "volutil", "-h", c.Addr, "--key", c.KeyFile(), "dump", "--compress", "-i", "2", "coda.root.backup", inc2)
+	want = walkTree(t, vol, "sparse")
+	servers := c.Servers[0].Addr + "," + c.Servers[1].Addr + "," + c.Servers[2].Addr
+	if r := bintest.Run(t, "", "volutil", "-h", c.Addr, "--key", c.KeyFile(), "restore", "-f", inc, "-f", full, "--servers", servers, "bad.order"); r.Code != 1 || !strings.Contains(r.Stderr, "full dump") {
+		t.Fatalf("a chain out of order: exit %d, %q", r.Code, r.Stderr)
+	}
+	if list := c.Admin("volutil", "getvolumelist"); strings.Contains(list, "bad.order") {
+		t.Fatalf("a failed restore left its volume: %q", list)
+	}
+	if r := bintest.Run(t, "", "volutil", "-h", c.Addr, "--key", c.KeyFile(), "restore", "-f", full, "-f", inc, "-f", inc2, "--servers", servers, "coda.restored"); r.Code != 0 {
+		b, _ := os.ReadFile(c.Servers[0].Log)
+		t.Fatalf("restore: %s\n%s", r.Stderr, b[max(0, len(b)-6000):])
+	}
+	out := "restored from 3 dumps"
+	if !strings.Contains(out, "restored from 3 dumps") {
+		t.Fatalf("volutil restore printed %q", out)
+	}
+	restored := filepath.Join(root, "restored")
+	mustRun(t, "cfs", "mkm", restored, "coda.restored")
+	sameTree(t, "restored", want, walkTree(t, filepath.Join(restored, "web"), "sparse"))
+	if st, err := os.Stat(filepath.Join(restored, "web/sparse")); err != nil || st.Size() != 5<<30 {
+		t.Fatalf("the restored sparse file: %v %v", st, err)
+	}
+
 	// Corrupt and truncated dumps: a clear error, no archive left.
 	data, _ := os.ReadFile(full)
 	for name, bad := range map[string][]byte{"truncated": data[:len(data)/2], "flipped": flip(data, len(data)/3), "empty": nil, "not a dump": []byte("hello")} {

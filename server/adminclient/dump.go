@@ -1,6 +1,7 @@
 package adminclient
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -78,4 +79,37 @@ func (c *Client) DumpEstimate(ctx context.Context, vol string) (string, error) {
 		return "", err
 	}
 	return r.Text, nil
+}
+
+// restoreChunk is the size of the pieces Restore sends.
+const restoreChunk = 8 << 20
+
+// Restore sends the dump chain read from r to the server, to be restored
+// into its empty replica of group id, and returns how many dumps it held
+// and the objects the replica has.
+func (c *Client) Restore(ctx context.Context, id uint32, r io.Reader) (dumps uint32, files uint64, err error) {
+	req := &proto.RestoreChunk{Volume: id}
+	buf := make([]byte, restoreChunk)
+	for {
+		n, rerr := io.ReadFull(r, buf)
+		if rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
+			return 0, 0, rerr
+		}
+		req.Final = rerr != nil
+		var reply proto.RestoreReply
+		opts := &rpc.CallOpts{Ident: c.ident}
+		if n > 0 {
+			opts.Upload = &rpc.Source{R: bytes.NewReader(buf[:n]), Size: int64(n)}
+		}
+		cctx, cancel := withTimeout(ctx)
+		err := c.conn.Call(cctx, proto.OpRestore, req, &reply, opts)
+		cancel()
+		if err != nil {
+			return 0, 0, err
+		}
+		if req.Final {
+			return reply.Dumps, reply.Files, nil
+		}
+		req.Session = reply.Session
+	}
 }

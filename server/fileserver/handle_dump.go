@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/coda-fs/coda/server/proto"
@@ -28,46 +27,9 @@ const (
 type dumpSession struct {
 	pr   *io.PipeReader
 	info volume.DumpInfo // once the pipe ended
-	last time.Time
-	busy bool
 }
 
-type dumpSessions struct {
-	mu sync.Mutex
-	m  map[uint64]*dumpSession
-}
-
-// take returns session id, marked busy, after ending idle ones.
-func (ds *dumpSessions) take(id uint64) (*dumpSession, error) {
-	ds.mu.Lock()
-	defer ds.mu.Unlock()
-	for k, s := range ds.m {
-		if !s.busy && time.Since(s.last) > dumpIdle {
-			s.pr.CloseWithError(errors.New("the dump was abandoned"))
-			delete(ds.m, k)
-		}
-	}
-	s := ds.m[id]
-	if s == nil || s.busy {
-		return nil, proto.Errorf(proto.CodeInvalid, fmt.Sprintf("no dump session %x here (ended, or abandoned for %v)", id, dumpIdle))
-	}
-	s.busy = true
-	return s, nil
-}
-
-func (ds *dumpSessions) put(id uint64, s *dumpSession, end bool) {
-	ds.mu.Lock()
-	defer ds.mu.Unlock()
-	if ds.m == nil {
-		ds.m = map[uint64]*dumpSession{}
-	}
-	if end {
-		delete(ds.m, id)
-		return
-	}
-	s.busy, s.last = false, time.Now()
-	ds.m[id] = s
-}
+func (d *dumpSession) abandon() { d.pr.CloseWithError(errors.New("the dump was abandoned")) }
 
 // dump serves volutil dump (admin key only): the next piece of a dump of
 // a clone held here.
@@ -89,7 +51,7 @@ func (s *Server) dump(ctx context.Context, cl *client, r *rpc.Request, req *prot
 		rand.Read(b[:])
 		id = binary.LittleEndian.Uint64(b[:]) | 1
 		pr, pw := io.Pipe()
-		sess = &dumpSession{pr: pr, busy: true}
+		sess = &dumpSession{pr: pr}
 		go func() {
 			info, err := v.Dump(pw, req.Level, s.cfg.ServerID, time.Now().UnixNano())
 			sess.info = info // read after the pipe's end, which orders it

@@ -46,7 +46,8 @@ type Server struct {
 	announced   sync.Map // conflicts logged already (resolve.go)
 	incarnation uint64
 	stats       [proto.OpMax]atomic.Uint64
-	dumps       dumpSessions
+	dumps       sessions[*dumpSession]
+	restores    sessions[*restoreSession]
 }
 
 // New returns a file server; Register its handlers on a mux and use
@@ -57,7 +58,8 @@ func New(cfg Config) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Server{cfg: cfg, log: log, cb: newCallbacks(), incarnation: uint64(time.Now().UnixNano()),
-		peers: peers{dial: cfg.DialPeer}}
+		peers: peers{dial: cfg.DialPeer}, dumps: sessions[*dumpSession]{what: "dump", idle: dumpIdle},
+		restores: sessions[*restoreSession]{what: "restore", idle: dumpIdle}}
 }
 
 // client is the per-connection state of a venus or an admin tool.
@@ -176,6 +178,7 @@ func (s *Server) Register(mux *rpc.Mux) {
 	mux.Handle(proto.OpDump, handler(s, s.dump))
 	mux.Handle(proto.OpAncient, handler(s, s.ancient))
 	mux.Handle(proto.OpDumpEstimate, handler(s, s.dumpEstimate))
+	mux.Handle(proto.OpRestore, handler(s, s.restore))
 	mux.Handle(proto.OpSetPolicy, handler(s, s.setPolicy))
 	mux.Handle(proto.OpGetPolicy, handler(s, s.getPolicy))
 	mux.Handle(proto.OpFetch, handler(s, s.fetch))

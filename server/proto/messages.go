@@ -63,6 +63,7 @@ const (
 	OpDump            // DumpRequest → DumpChunk (+ a piece of the dump)
 	OpAncient         // Ancient → Text (volutil ancient; server → server with Local)
 	OpDumpEstimate    // VolumeRef → Text (volutil dumpestimate)
+	OpRestore         // RestoreChunk (+ a piece of the dumps) → RestoreReply
 	OpMax
 )
 
@@ -87,7 +88,7 @@ var opNames = [OpMax]string{
 	OpApplyMerge: "applymerge", OpRepair: "repair", OpSetLogParms: "setlogparms",
 	OpSetPolicy: "setpolicy", OpGetPolicy: "getpolicy", OpReintegrate: "reintegrate",
 	OpLockVolume: "lockvolume", OpCloneVolume: "clonevolume", OpBackupVolume: "backupvolume",
-	OpDump: "dump", OpAncient: "ancient", OpDumpEstimate: "dumpestimate",
+	OpDump: "dump", OpAncient: "ancient", OpDumpEstimate: "dumpestimate", OpRestore: "restore",
 }
 
 func (o Op) String() string {

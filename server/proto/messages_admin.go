@@ -133,3 +133,31 @@ func (m *Ancient) Encode(e *Encoder) {
 func (m *Ancient) Decode(d *Decoder) {
 	m.Volume, m.ID, m.Level, m.Frozen, m.Local = d.String(MaxVolName), d.U32(), d.U8(), d.I64(), d.Bool()
 }
+
+// RestoreChunk sends the next piece of a dump chain (volutil restore) to
+// be restored into this server's empty replica of volume Volume (group
+// id): Session 0 starts, later pieces name the session the reply gave;
+// Final ends the chain (it may carry data too).
+type RestoreChunk struct {
+	Volume  uint32
+	Session uint64
+	Final   bool
+}
+
+func (m *RestoreChunk) Encode(e *Encoder) { e.U32(m.Volume); e.U64(m.Session); e.Bool(m.Final) }
+func (m *RestoreChunk) Decode(d *Decoder) {
+	m.Volume, m.Session, m.Final = d.U32(), d.U64(), d.Bool()
+}
+
+// RestoreReply answers RestoreChunk; after the final piece, Dumps and
+// Files say what the replica holds.
+type RestoreReply struct {
+	Session uint64
+	Dumps   uint32
+	Files   uint64
+}
+
+func (m *RestoreReply) Encode(e *Encoder) { e.U64(m.Session); e.U32(m.Dumps); e.U64(m.Files) }
+func (m *RestoreReply) Decode(d *Decoder) {
+	m.Session, m.Dumps, m.Files = d.U64(), d.U32(), d.U64()
+}

@@ -104,6 +104,8 @@ func messageSamples() []Message {
 		&DumpRequest{Volume: "web.backup", Level: 2, Session: 77},
 		&DumpChunk{Session: 77, Done: true, Level: 2, BaseLevel: 1},
 		&Ancient{Volume: "web", ID: 0x7f000001, Level: 1, Frozen: 1 << 60, Local: true},
+		&RestoreChunk{Volume: 0x7f000003, Session: 9, Final: true},
+		&RestoreReply{Session: 9, Dumps: 3, Files: 1000},
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/coda-fs/coda/backup"
@@ -108,6 +109,7 @@ func TestDumpLevelsAndBases(t *testing.T) {
 	if len(d.dirs) != 3 || d.files["a"] != "alpha" || d.files["big"] != string(big) || d.links["ln"] != "sub/a" || !d.h.Full() {
 		t.Fatalf("full dump: %d dirs, files %d, links %v", len(d.dirs), len(d.files), d.links)
 	}
+	full := bytes.Clone(buf.Bytes())
 	if lvl, err := v.Ancient(0, 0); err != nil || lvl != 0 {
 		t.Fatalf("ancient: %d %v", lvl, err)
 	}
@@ -150,6 +152,75 @@ func TestDumpLevelsAndBases(t *testing.T) {
 	if _, err := c.Estimate(); err != nil {
 		t.Fatal(err)
 	}
+	inc := bytes.Clone(buf.Bytes())
+
+	// The chain restores the volume as the last dump saw it.
+	buf.Reset()
+	if _, err := c.Dump(&buf, 0, 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	now := readDump(t, buf.Bytes())
+	restored, err := set.Create("restored", 0, 0, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := restored.StartRestore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dump := range [][]byte{full, inc} {
+		rd, err := backup.NewReader(bytes.NewReader(dump))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			rec, err := rd.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := rs.Apply(rec); err != nil {
+				t.Fatalf("restore: %v", err)
+			}
+		}
+	}
+	if err := rs.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := set.Clone(restored.ID(), "restored.backup", 0, 0, proto.VolBackup, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	if _, err := rc.Dump(&buf, 0, 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	got := readDump(t, buf.Bytes())
+	if len(got.dirs) != len(now.dirs) || len(got.files) != len(now.files) || len(got.links) != len(now.links) {
+		t.Fatalf("restored: %d dirs, %d files, %d links; the volume: %d, %d, %d", len(got.dirs), len(got.files), len(got.links), len(now.dirs), len(now.files), len(now.links))
+	}
+	for name, data := range now.files {
+		if got.files[name] != data {
+			t.Fatalf("restored %s holds %q, want %q", name, got.files[name], data)
+		}
+	}
+	for vn, d := range now.dirs {
+		g := got.dirs[vn]
+		if g == nil || len(g.Entries) != len(d.Entries) || g.Mode != d.Mode {
+			t.Fatalf("restored directory %d: %+v, want %+v", vn, g, d)
+		}
+	}
+	// Out of order: the incremental alone, or the full dump twice.
+	other, _ := set.Create("other", 0, 0, 0, nil)
+	rs, _ = other.StartRestore()
+	rd, _ := backup.NewReader(bytes.NewReader(inc))
+	rec, _ := rd.Next()
+	if err := rs.Apply(rec); err == nil || !strings.Contains(err.Error(), "starts with a full dump") {
+		t.Fatalf("a chain starting with an incremental: %v", err)
+	}
+	rs.Abort()
 	if _, err := v.Ancient(0, 12345); !errors.Is(err, proto.ErrNotFound) {
 		t.Fatalf("ancient of a clone that is gone: %v", err)
 	}
