@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -111,6 +112,11 @@ func (db *DB) open() error {
 		// (a disconnected client unpacking a tree, a resync) without a
 		// flush and compaction every few thousand operations.
 		MemTableSize: memTableSize,
+	}
+	// zstd below the first levels: metadata compresses well (names,
+	// version vectors), and a clone's cost is its metadata.
+	for i := 2; i < len(popts.Levels); i++ {
+		popts.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.BalancedCompression }
 	}
 	if d := db.minSyncInterval; d > 0 {
 		popts.WALMinSyncInterval = func() time.Duration { return d }
