@@ -38,14 +38,15 @@ install: build
 		install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
 		for p in man/*.$$s; do [ -e "$$p" ] || continue; install -m 0644 "$$p" $(DESTDIR)$(PREFIX)/share/man/man$$s/; done; \
 	done
-	for f in scripts/* scripts/auth/* scripts/systemd/*; do \
+	for f in scripts/* scripts/auth/* scripts/backup/* scripts/systemd/*; do \
 		[ -f "$$f" ] || continue; \
 		if [ -x "$$f" ]; then m=0755; else m=0644; fi; \
 		install -m $$m "$$f" $(DESTDIR)$(PREFIX)/share/coda/scripts/; \
 	done
 
 # Tools the tests need, installed only when missing (CI runs as root on a
-# fresh machine): gcc for -race, groff for the man page check.
+# fresh machine): gcc for -race, groff for the man page check, ip and nsenter
+# for the network labs, bsdtar and zstd for the backup tests.
 test-deps:
 	@missing=""; \
 	command -v gcc >/dev/null 2>&1 || missing="$$missing gcc libc6-dev"; \
@@ -53,6 +54,7 @@ test-deps:
 	command -v ip >/dev/null 2>&1 || missing="$$missing iproute2"; \
 	command -v nsenter >/dev/null 2>&1 || missing="$$missing util-linux"; \
 	command -v bsdtar >/dev/null 2>&1 || missing="$$missing libarchive-tools"; \
+	command -v zstd >/dev/null 2>&1 || missing="$$missing zstd"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \

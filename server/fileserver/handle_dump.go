@@ -7,8 +7,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coda-fs/coda/server/proto"
@@ -17,19 +17,62 @@ import (
 )
 
 // A dump goes to volutil in pieces (dumpChunk bytes each, one request
-// each): a session runs volume.Dump into a pipe, and each request reads
-// the next piece. A session nobody asks for a piece of in dumpIdle ends.
+// each): a session's goroutine runs volume.Dump, cutting its output into
+// pieces queued up to dumpAhead ahead, so that reading the volume overlaps
+// with sending; each request takes the next piece, and the request after
+// the last learns that the dump is done. A session nobody asks for a
+// piece of in dumpIdle ends.
 const (
 	dumpChunk = 8 << 20
+	dumpAhead = 3
 	dumpIdle  = 10 * time.Minute
 )
 
 type dumpSession struct {
-	pr   *io.PipeReader
-	info volume.DumpInfo // once the pipe ended
+	chunks chan []byte   // closed when the dump ended
+	stop   chan struct{} // closed when the session is abandoned
+	once   sync.Once
+	info   volume.DumpInfo // once chunks is closed
+	err    error
 }
 
-func (d *dumpSession) abandon() { d.pr.CloseWithError(errors.New("the dump was abandoned")) }
+func (d *dumpSession) abandon() { d.once.Do(func() { close(d.stop) }) }
+
+// chunkWriter cuts what is written into dumpChunk pieces for a session.
+type chunkWriter struct {
+	buf  []byte
+	sess *dumpSession
+}
+
+func (w *chunkWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		if w.buf == nil {
+			w.buf = make([]byte, 0, dumpChunk)
+		}
+		k := min(len(p), dumpChunk-len(w.buf))
+		w.buf, p = append(w.buf, p[:k]...), p[k:]
+		if len(w.buf) == dumpChunk {
+			if err := w.send(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return n, nil
+}
+
+func (w *chunkWriter) send() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	select {
+	case w.sess.chunks <- w.buf:
+		w.buf = nil
+		return nil
+	case <-w.sess.stop:
+		return errors.New("the dump was abandoned")
+	}
+}
 
 // dump serves volutil dump (admin key only): the next piece of a dump of
 // a clone held here.
@@ -50,15 +93,18 @@ func (s *Server) dump(ctx context.Context, cl *client, r *rpc.Request, req *prot
 		var b [8]byte
 		rand.Read(b[:])
 		id = binary.LittleEndian.Uint64(b[:]) | 1
-		pr, pw := io.Pipe()
-		sess = &dumpSession{pr: pr}
+		sess = &dumpSession{chunks: make(chan []byte, dumpAhead), stop: make(chan struct{})}
 		go func() {
-			info, err := v.Dump(pw, req.Level, s.cfg.ServerID, time.Now().UnixNano())
-			sess.info = info // read after the pipe's end, which orders it
+			w := &chunkWriter{sess: sess}
+			info, err := v.Dump(w, req.Level, s.cfg.ServerID, time.Now().UnixNano())
+			if err == nil {
+				err = w.send()
+			}
 			if err != nil {
 				s.log.Warn("dump failed", "volume", req.Volume, "err", err)
 			}
-			pw.CloseWithError(err)
+			sess.info, sess.err = info, err // read after chunks is closed, which orders it
+			close(sess.chunks)
 		}()
 	} else {
 		var err error
@@ -66,19 +112,23 @@ func (s *Server) dump(ctx context.Context, cl *client, r *rpc.Request, req *prot
 			return nil, nil, err
 		}
 	}
-	buf := make([]byte, dumpChunk)
-	n, err := io.ReadFull(sess.pr, buf)
-	done := err == io.EOF || err == io.ErrUnexpectedEOF
-	if err != nil && !done {
+	var chunk []byte
+	var ok bool
+	select {
+	case chunk, ok = <-sess.chunks:
+	case <-ctx.Done():
+		s.dumps.put(id, sess, false)
+		return nil, nil, ctx.Err()
+	}
+	if !ok {
 		s.dumps.put(id, sess, true)
-		return nil, nil, fmt.Errorf("dump %s: %w", req.Volume, err)
+		if sess.err != nil {
+			return nil, nil, fmt.Errorf("dump %s: %w", req.Volume, sess.err)
+		}
+		return &proto.DumpChunk{Session: id, Done: true, Level: sess.info.Level, BaseLevel: sess.info.BaseLevel}, nil, nil
 	}
-	s.dumps.put(id, sess, done)
-	reply := &proto.DumpChunk{Session: id, Done: done}
-	if done {
-		reply.Level, reply.BaseLevel = sess.info.Level, sess.info.BaseLevel
-	}
-	return reply, &rpc.Source{R: bytes.NewReader(buf[:n]), Size: int64(n)}, nil
+	s.dumps.put(id, sess, false)
+	return &proto.DumpChunk{Session: id}, &rpc.Source{R: bytes.NewReader(chunk), Size: int64(len(chunk))}, nil
 }
 
 // ancient serves volutil ancient (admin key only). With Local it marks
