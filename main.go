@@ -177,7 +177,9 @@ func manPages() []man.Page {
 	}
 }
 
-func handWrittenPages() []string { return []string{"coda-dump(5)", "coda-proto(7)", "coda-repair(7)"} }
+func handWrittenPages() []string {
+	return []string{"coda-backup(8)", "coda-dump(5)", "coda-proto(7)", "coda-repair(7)", "coda-restore-files(8)"}
+}
 
 func newGenManCommand() *cli.Command {
 	return &cli.Command{
