@@ -39,7 +39,7 @@ EXAMPLES:
    coda cfs cs`,
 		Subcommands: []*cli.Command{newCfsListACL(), newCfsSetACL(), newCfsGetFID(), newCfsGetPath(), newCfsListVol(),
 			newCfsWhereIs(), newCfsCheckServers(), newCfsDisconnect("disconnect"), newCfsDisconnect("reconnect"),
-			newCfsMkMount(), newCfsLsMount(), newCfsRmMount(), newCfsRepair(), newCfsExpand(), newCfsCollapse(), newCfsListLocal(), newCfsCheckLocal(), newCfsDiscardLocal(), newCfsPreserveLocal(), newCfsWD(), newCfsStrong(), newCfsAdaptive(), newCfsForceReintegrate(), newCfsFlushObject(), newCfsFlushVolume(), newCfsCheckpointML(), newCfsSetPolicy(), newCfsGetPolicy()},
+			newCfsMkMount(), newCfsLsMount(), newCfsRmMount(), newCfsRepair(), newCfsExpand(), newCfsCollapse(), newCfsListLocal(), newCfsCheckLocal(), newCfsDiscardLocal(), newCfsPreserveLocal(), newCfsWD(), newCfsStrong(), newCfsAdaptive(), newCfsForceReintegrate(), newCfsFlushObject(), newCfsFlushVolume(), newCfsCheckpointML(), newCfsSetPolicy(), newCfsGetPolicy(), newCfsSetQuota(), newCfsSetVol()},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return usageErrorf("cfs: unknown or not yet available command %q (see coda cfs --help)", c.Args().First())

@@ -80,7 +80,8 @@ func newCfsListVol() *cli.Command {
 		UsageText: "coda cfs listvol|lv PATH...",
 		Description: `Prints the volume holding each PATH: its name, id and type; its state on this client
 (connected; disconnected: no server answers, changes are logged; reintegrating: the log is
-being sent) with the number and bytes of changes logged for reintegration, and why
+being sent) with the number and bytes of changes logged for reintegration, the quota
+("Maxquota", KB; 0 for none) and the KB used, the volume's messages, and why
 reintegration waits (no server, no token for the user who made them, a refused change);
 then one line per replica: server id, address, replica id, and whether the server answers a
 probe now (up or down). Then the objects this venus saw differ between replicas and could not
@@ -104,11 +105,23 @@ EXAMPLES:
 				}
 				var b strings.Builder
 				kind := "ReadWrite"
-				if len(info.Replicas) > 1 {
+				switch {
+				case info.Type == proto.VolBackup:
+					kind = "Backup"
+				case info.Type == proto.VolRO:
+					kind = "ReadOnly"
+				case len(info.Replicas) > 1:
 					kind = "Replicated"
 				}
 				fmt.Fprintf(&b, "  Status of volume %x (%d) named \"%s\"\n  Volume type is %s\n", info.ID, info.ID, info.Name, kind)
 				fmt.Fprintf(&b, "  State is %s; %d updates (%d bytes) logged for reintegration\n", vs.State, vs.CML.Records, vs.CML.Bytes)
+				fmt.Fprintf(&b, "  Minquota is 0, Maxquota is %d\n  Current blocks used are %d\n", info.Quota, (info.Bytes+1023)/1024)
+				if info.MOTD != "" {
+					fmt.Fprintf(&b, "  Message of the day: %s\n", info.MOTD)
+				}
+				if info.Offline != "" {
+					fmt.Fprintf(&b, "  Offline message: %s\n", info.Offline)
+				}
 				if vs.Waiting != "" {
 					fmt.Fprintf(&b, "  Reintegration waits: %s\n", vs.Waiting)
 				}

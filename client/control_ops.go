@@ -39,6 +39,7 @@ const (
 	OpExpand      = "expand"        // EntryArgs → string (what it shows)
 	OpCollapse    = "collapse"      // EntryArgs → nothing
 	OpSetPolicy   = "setpolicy"     // PolicyArgs → nothing
+	OpSetVolume   = "setvolume"     // SetVolumeArgs → proto.VolumeInfo
 	OpGetPolicy   = "getpolicy"     // PolicyArgs (Ino) → PolicyArgs
 	OpEvents      = "events"        // EventsArgs → venus.EventBatch
 	OpListLocal   = "listlocal"     // LocalArgs → LocalReply
@@ -100,6 +101,13 @@ type EventsArgs struct {
 // eventsWait is how long an events request waits for an event: well under
 // the control socket's idle and call timeouts.
 const eventsWait = 20 * time.Second
+
+// SetVolumeArgs name an object of a volume by inode number and what to
+// set of the volume (cfs setquota, setvol).
+type SetVolumeArgs struct {
+	Ino    uint64                `json:"ino"`
+	Status proto.SetVolumeStatus `json:"status"`
+}
 
 // PolicyArgs name a directory by inode number and, for OpSetPolicy, the
 // policy (proto.PolicyManual…); OpGetPolicy answers with its own policy,
@@ -374,6 +382,12 @@ func controlHandler(v *venus.Venus) control.Handler {
 				return nil, fmt.Errorf("%s: %v", op, err)
 			}
 			return v.Repair(ctx, venus.Caller{UID: p.UID, GID: p.GID, PID: p.PID}, a.Dir, a.Name, a.Mode, a.Server)
+		case OpSetVolume:
+			var a SetVolumeArgs
+			if err := json.Unmarshal(raw, &a); err != nil {
+				return nil, fmt.Errorf("%s: %v", op, err)
+			}
+			return v.SetVolumeStatus(ctx, venus.Caller{UID: p.UID, GID: p.GID, PID: p.PID}, a.Ino, a.Status)
 		case OpSetPolicy, OpGetPolicy:
 			var a PolicyArgs
 			if err := json.Unmarshal(raw, &a); err != nil {

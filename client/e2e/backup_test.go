@@ -416,3 +416,30 @@ func TestBackupScripts(t *testing.T) {
 	mustRun(t, "cfs", "mkm", filepath.Join(root, "again"), "coda.again")
 	sameTree(t, "volutil restore", want, walkTree(t, filepath.Join(root, "again"), "yesterday", "restored", "again"))
 }
+
+// TestQuota: cfs setquota limits the volume's data on every replica: a
+// store beyond it fails with EDQUOT, cfs lv shows quota and use, cfs
+// setvol sets the messages, and 0 lifts the limit.
+func TestQuota(t *testing.T) {
+	c := replicatedCell(t)
+	root := c.venus("a")
+	if out := mustRun(t, "cfs", "setquota", root, "1024").Stdout; !strings.Contains(out, "quota 1024 KB") {
+		t.Fatalf("cfs setquota printed %q", out)
+	}
+	if err := os.WriteFile(filepath.Join(root, "a"), make([]byte, 600<<10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := os.WriteFile(filepath.Join(root, "b"), make([]byte, 600<<10), 0o644)
+	if !errors.Is(err, syscall.EDQUOT) {
+		t.Fatalf("a store beyond the quota: %v, want EDQUOT", err)
+	}
+	mustRun(t, "cfs", "setvol", root, "-motd", "backups at 02:15")
+	lv := mustRun(t, "cfs", "lv", root).Stdout
+	if !strings.Contains(lv, "Maxquota is 1024") || !strings.Contains(lv, "Current blocks used are 6") || !strings.Contains(lv, "Message of the day: backups at 02:15") {
+		t.Fatalf("cfs lv: %q", lv)
+	}
+	mustRun(t, "cfs", "sq", root, "0")
+	if err := os.WriteFile(filepath.Join(root, "b"), make([]byte, 600<<10), 0o644); err != nil {
+		t.Fatalf("a store without a quota: %v", err)
+	}
+}

@@ -2,6 +2,7 @@ package venus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -144,4 +145,34 @@ func (v *Venus) Path(ctx context.Context, c Caller, fid proto.FID) (string, erro
 	var t proto.Text
 	_, err := v.callVol(ctx, c, fid.Volume, proto.OpGetPath, &proto.FIDReq{FID: fid}, &t, nil)
 	return t.Text, err
+}
+
+// SetVolumeStatus sets the quota and messages (cfs setquota, setvol) of
+// the volume holding ino on every replica, as c (the servers allow
+// System:Administrators only), and returns the volume's description.
+func (v *Venus) SetVolumeStatus(ctx context.Context, c Caller, ino uint64, req proto.SetVolumeStatus) (proto.VolumeInfo, error) {
+	o, err := v.object(ino)
+	if err != nil {
+		return proto.VolumeInfo{}, err
+	}
+	reps, err := v.replicas(ctx, c, o.fid.Volume)
+	if err != nil {
+		return proto.VolumeInfo{}, err
+	}
+	req.Volume = o.fid.Volume
+	var info proto.VolumeInfo
+	var errs []error
+	for _, rep := range reps {
+		conn, err := v.link.to(ctx, rep.Addr, true)
+		if err == nil {
+			_, err = v.callOn(ctx, c, conn, proto.OpSetVolumeStatus, &req, &info, nil)
+		}
+		if err != nil {
+			if proto.CodeOf(err) == proto.CodePerm || proto.CodeOf(err) == proto.CodeInvalid {
+				return info, err
+			}
+			errs = append(errs, fmt.Errorf("server %s: %w", rep.Addr, err))
+		}
+	}
+	return info, errors.Join(errs...)
 }

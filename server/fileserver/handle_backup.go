@@ -149,3 +149,20 @@ func (s *Server) Clone(req *proto.CloneVolume) (*volume.Volume, error) {
 	}
 	return s.cfg.Volumes.Clone(req.Source, req.Name, req.ID, req.ReplicaID, req.Type, req.Replicas, req.Frozen)
 }
+
+// setVolumeStatus serves cfs setquota and setvol on this server's replica:
+// for the admin key or a member of System:Administrators.
+func (s *Server) setVolumeStatus(ctx context.Context, cl *client, r *rpc.Request, req *proto.SetVolumeStatus) (proto.Message, *rpc.Source, error) {
+	if !cl.admin && !s.cred(cl, r).Admin {
+		return nil, nil, proto.Errorf(proto.CodePerm, "only System:Administrators set volume quotas and messages")
+	}
+	v, err := s.cfg.Volumes.ByID(req.Volume)
+	if err != nil {
+		return nil, nil, err
+	}
+	info, err := v.SetStatus(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &info, nil, nil
+}

@@ -179,6 +179,7 @@ func (s *Server) Register(mux *rpc.Mux) {
 	mux.Handle(proto.OpAncient, handler(s, s.ancient))
 	mux.Handle(proto.OpDumpEstimate, handler(s, s.dumpEstimate))
 	mux.Handle(proto.OpRestore, handler(s, s.restore))
+	mux.Handle(proto.OpSetVolumeStatus, handler(s, s.setVolumeStatus))
 	mux.Handle(proto.OpSetPolicy, handler(s, s.setPolicy))
 	mux.Handle(proto.OpGetPolicy, handler(s, s.getPolicy))
 	mux.Handle(proto.OpFetch, handler(s, s.fetch))

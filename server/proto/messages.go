@@ -64,6 +64,7 @@ const (
 	OpAncient         // Ancient → Text (volutil ancient; server → server with Local)
 	OpDumpEstimate    // VolumeRef → Text (volutil dumpestimate)
 	OpRestore         // RestoreChunk (+ a piece of the dumps) → RestoreReply
+	OpSetVolumeStatus // SetVolumeStatus → VolumeInfo (cfs setquota, setvol; admins)
 	OpMax
 )
 
@@ -89,6 +90,7 @@ var opNames = [OpMax]string{
 	OpSetPolicy: "setpolicy", OpGetPolicy: "getpolicy", OpReintegrate: "reintegrate",
 	OpLockVolume: "lockvolume", OpCloneVolume: "clonevolume", OpBackupVolume: "backupvolume",
 	OpDump: "dump", OpAncient: "ancient", OpDumpEstimate: "dumpestimate", OpRestore: "restore",
+	OpSetVolumeStatus: "setvolumestatus",
 }
 
 func (o Op) String() string {
@@ -182,6 +184,9 @@ type VolumeInfo struct {
 	Replicas []Replica
 	Files    uint64 // vnodes in this server's replica
 	Bytes    int64  // allocated data bytes in this server's replica
+	Quota    int64  // the most data bytes the volume may hold, in KB (0: no limit)
+	MOTD     string // message of the day (cfs setvol -motd)
+	Offline  string // message while the volume is offline (cfs setvol -offlinemsg)
 }
 
 func (m *VolumeInfo) Encode(e *Encoder) {
@@ -192,7 +197,11 @@ func (m *VolumeInfo) Encode(e *Encoder) {
 	e.Replicas(m.Replicas)
 	e.U64(m.Files)
 	e.I64(m.Bytes)
+	e.I64(m.Quota)
+	e.String(m.MOTD)
+	e.String(m.Offline)
 }
+
 func (m *VolumeInfo) Decode(d *Decoder) {
 	m.ID = d.U32()
 	m.Name = d.String(MaxVolName)
@@ -201,7 +210,13 @@ func (m *VolumeInfo) Decode(d *Decoder) {
 	m.Replicas = d.Replicas()
 	m.Files = d.U64()
 	m.Bytes = d.I64()
+	m.Quota = d.I64()
+	m.MOTD = d.String(MaxVolMessage)
+	m.Offline = d.String(MaxVolMessage)
 }
+
+// MaxVolMessage bounds a volume's messages (cfs setvol).
+const MaxVolMessage = 1024
 
 // VolumeRef names a volume by name or, when Name is empty, by id.
 type VolumeRef struct {

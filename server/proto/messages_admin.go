@@ -161,3 +161,33 @@ func (m *RestoreReply) Encode(e *Encoder) { e.U64(m.Session); e.U32(m.Dumps); e.
 func (m *RestoreReply) Decode(d *Decoder) {
 	m.Session, m.Dumps, m.Files = d.U64(), d.U32(), d.U64()
 }
+
+// SetVolumeStatus sets a replica's quota and messages (cfs setquota,
+// setvol): those Set names (SetQuota, SetMOTD, SetOffline).
+type SetVolumeStatus struct {
+	Volume  uint32
+	Set     uint8
+	Quota   int64 // KB; 0: no limit
+	MOTD    string
+	Offline string
+}
+
+// What SetVolumeStatus sets.
+const (
+	SetQuota   = 1 << 0
+	SetMOTD    = 1 << 1
+	SetOffline = 1 << 2
+)
+
+func (m *SetVolumeStatus) Encode(e *Encoder) {
+	e.U32(m.Volume)
+	e.U8(m.Set)
+	e.I64(m.Quota)
+	e.String(m.MOTD)
+	e.String(m.Offline)
+}
+
+func (m *SetVolumeStatus) Decode(d *Decoder) {
+	m.Volume, m.Set, m.Quota = d.U32(), d.U8(), d.I64()
+	m.MOTD, m.Offline = d.String(MaxVolMessage), d.String(MaxVolMessage)
+}

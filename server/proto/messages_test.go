@@ -106,6 +106,7 @@ func messageSamples() []Message {
 		&Ancient{Volume: "web", ID: 0x7f000001, Level: 1, Frozen: 1 << 60, Local: true},
 		&RestoreChunk{Volume: 0x7f000003, Session: 9, Final: true},
 		&RestoreReply{Session: 9, Dumps: 3, Files: 1000},
+		&SetVolumeStatus{Volume: 0x7f000001, Set: SetQuota | SetMOTD, Quota: 1 << 20, MOTD: "maintenance at 5", Offline: "back soon"},
 	}
 }
 

@@ -323,6 +323,9 @@ func (t *txn) store(c Cred, a StoreArgs) (out proto.Attr, err error) {
 	if !mayWriteData(c, n, rightsOn(c, gov)) {
 		return out, proto.ErrAccess
 	}
+	if err := t.checkQuota(a.Blocks - n.Blocks); err != nil {
+		return out, err
+	}
 	if err := t.release(a.FID.Vnode, n); err != nil {
 		return out, err
 	}

@@ -11,10 +11,10 @@ import (
 // object (nothing was deployed with version 1, so there is no migration);
 // 3 the updates awaiting their COP2 (version 2 records still load); 4 the
 // owner of a clone's data. headerVersion is the volume header's: 2 added
-// what a clone was cloned from.
+// what a clone was cloned from, 3 the quota and messages.
 const (
 	vnodeVersion  = 4
-	headerVersion = 2
+	headerVersion = 3
 )
 
 // maxPendingCOP2 bounds the updates a vnode remembers awaiting their COP2;
@@ -207,6 +207,10 @@ type header struct {
 	Source   uint32
 	Frozen   int64
 	Building bool
+	// version 3: the quota (KB, 0: none) and messages (cfs setvol)
+	Quota   int64
+	MOTD    string
+	Offline string
 }
 
 func (h *header) encode() []byte {
@@ -223,6 +227,9 @@ func (h *header) encode() []byte {
 	e.U32(h.Source)
 	e.I64(h.Frozen)
 	e.Bool(h.Building)
+	e.I64(h.Quota)
+	e.String(h.MOTD)
+	e.String(h.Offline)
 	return e.B
 }
 
@@ -238,6 +245,9 @@ func decodeHeader(b []byte) (*header, error) {
 	h.Created = d.I64()
 	if version >= 2 {
 		h.Source, h.Frozen, h.Building = d.U32(), d.I64(), d.Bool()
+	}
+	if version >= 3 {
+		h.Quota, h.MOTD, h.Offline = d.I64(), d.String(proto.MaxVolMessage), d.String(proto.MaxVolMessage)
 	}
 	if err := d.Done(); err != nil {
 		return nil, fmt.Errorf("corrupt volume header: %w", err)

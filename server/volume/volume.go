@@ -346,7 +346,8 @@ func (v *Volume) Info() proto.VolumeInfo {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return proto.VolumeInfo{ID: v.hdr.ID, Name: v.hdr.Name, Type: v.hdr.Type, Root: v.hdr.Root,
-		Replicas: append([]proto.Replica(nil), v.hdr.Replicas...), Files: v.files, Bytes: v.bytes}
+		Replicas: append([]proto.Replica(nil), v.hdr.Replicas...), Files: v.files, Bytes: v.bytes,
+		Quota: v.hdr.Quota, MOTD: v.hdr.MOTD, Offline: v.hdr.Offline}
 }
 
 // ID returns the volume id used in FIDs.
