@@ -322,7 +322,13 @@ func TestDumpPipeline(t *testing.T) {
 	if r := bintest.Run(t, "", "volutil", "-h", c.Addr, "--key", c.KeyFile(), "restore", "-f", inc, "-f", full, "--servers", servers, "bad.order"); r.Code != 1 || !strings.Contains(r.Stderr, "full dump") {
 		t.Fatalf("a chain out of order: exit %d, %q", r.Code, r.Stderr)
 	}
-	if list := c.Admin("volutil", "getvolumelist"); strings.Contains(list, "bad.order") {
+	cut := filepath.Join(tmp, "cut.dump")
+	fullData, _ := os.ReadFile(full)
+	os.WriteFile(cut, fullData[:len(fullData)*2/3], 0o600)
+	if r := bintest.Run(t, "", "volutil", "-h", c.Addr, "--key", c.KeyFile(), "restore", "-f", cut, "bad.cut"); r.Code != 1 || !strings.Contains(r.Stderr, "truncated") {
+		t.Fatalf("a truncated dump: exit %d, %q", r.Code, r.Stderr)
+	}
+	if list := c.Admin("volutil", "getvolumelist"); strings.Contains(list, "bad.order") || strings.Contains(list, "bad.cut") {
 		t.Fatalf("a failed restore left its volume: %q", list)
 	}
 	if r := bintest.Run(t, "", "volutil", "-h", c.Addr, "--key", c.KeyFile(), "restore", "-f", full, "-f", inc, "-f", inc2, "--servers", servers, "coda.restored"); r.Code != 0 {

@@ -30,6 +30,7 @@ const (
 
 type dumpSession struct {
 	chunks chan []byte   // closed when the dump ended
+	free   chan []byte   // pieces sent, for reuse
 	stop   chan struct{} // closed when the session is abandoned
 	once   sync.Once
 	info   volume.DumpInfo // once chunks is closed
@@ -48,7 +49,11 @@ func (w *chunkWriter) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
 		if w.buf == nil {
-			w.buf = make([]byte, 0, dumpChunk)
+			select {
+			case w.buf = <-w.sess.free:
+			default:
+				w.buf = make([]byte, 0, dumpChunk)
+			}
 		}
 		k := min(len(p), dumpChunk-len(w.buf))
 		w.buf, p = append(w.buf, p[:k]...), p[k:]
@@ -93,7 +98,7 @@ func (s *Server) dump(ctx context.Context, cl *client, r *rpc.Request, req *prot
 		var b [8]byte
 		rand.Read(b[:])
 		id = binary.LittleEndian.Uint64(b[:]) | 1
-		sess = &dumpSession{chunks: make(chan []byte, dumpAhead), stop: make(chan struct{})}
+		sess = &dumpSession{chunks: make(chan []byte, dumpAhead), free: make(chan []byte, dumpAhead+2), stop: make(chan struct{})}
 		go func() {
 			w := &chunkWriter{sess: sess}
 			info, err := v.Dump(w, req.Level, s.cfg.ServerID, time.Now().UnixNano())
@@ -128,7 +133,13 @@ func (s *Server) dump(ctx context.Context, cl *client, r *rpc.Request, req *prot
 		return &proto.DumpChunk{Session: id, Done: true, Level: sess.info.Level, BaseLevel: sess.info.BaseLevel}, nil, nil
 	}
 	s.dumps.put(id, sess, false)
-	return &proto.DumpChunk{Session: id}, &rpc.Source{R: bytes.NewReader(chunk), Size: int64(len(chunk))}, nil
+	release := func() {
+		select {
+		case sess.free <- chunk[:0]:
+		default:
+		}
+	}
+	return &proto.DumpChunk{Session: id}, &rpc.Source{R: bytes.NewReader(chunk), Size: int64(len(chunk)), Release: release}, nil
 }
 
 // ancient serves volutil ancient (admin key only). With Local it marks
