@@ -113,7 +113,7 @@ func TestExitStatusAndOneLineErrors(t *testing.T) {
 		{[]string{"coda", "volutil", "-h", "127.0.0.1:1", "getvolumelist", "--key", missing}, 1, "admin key"},
 		{[]string{"coda", "volutil", "nosuch"}, 2, `unknown command "nosuch"`},
 		{[]string{"coda", "volutil", "info"}, 2, "need exactly one VOL"},
-		{[]string{"coda", "volutil", "purge", "v"}, 1, "volutil purge: not implemented yet"},
+		{[]string{"coda", "volutil", "purge"}, 2, "need exactly one VOL"},
 		{[]string{"coda", "volutil", "lock", "v", "w"}, 2, "need exactly one VOL"},
 		{[]string{"coda", "server", "init", "--listen", "127.0.0.1:1"}, 2, "--realm is required"},
 		{[]string{"coda", "server", "init", "--realm", "r", "--listen", "h:1", "--id", "256"}, 2, "--id must be 1-255"},

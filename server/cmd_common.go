@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -73,24 +72,6 @@ func noArgs(c *cli.Context) error {
 		return usageErrorf("%s: unexpected argument %q", cmdName(c), c.Args().First())
 	}
 	return nil
-}
-
-// notImplemented returns a command that is registered (so that its name
-// dispatches and shows in help) but not built yet.
-func notImplemented(name, usage string) *cli.Command {
-	return &cli.Command{
-		Name:            name,
-		Usage:           usage + " (not implemented yet)",
-		SkipFlagParsing: true,
-		HideHelp:        true,
-		Action: func(c *cli.Context) error {
-			if slices.Contains(c.Args().Slice(), "--help") {
-				cli.HelpPrinter(c.App.Writer, cli.CommandHelpTemplate, c.Command)
-				return nil
-			}
-			return fmt.Errorf("%s: not implemented yet", cmdName(c))
-		},
-	}
 }
 
 // cmdName is the command path without "coda", e.g. "volutil info".

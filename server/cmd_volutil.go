@@ -89,11 +89,7 @@ EXAMPLES:
 	cmds = append(cmds, newVolutilBackupCommands(o)...)
 	cmds = append(cmds, newVolutilDumpCommands(o)...)
 	cmds = append(cmds, newVolutilRestoreCommand(o))
-	for _, n := range []struct{ name, usage string }{
-		{"purge", "delete a volume replica"},
-	} {
-		cmds = append(cmds, notImplemented(n.name, n.usage))
-	}
+	cmds = append(cmds, newVolutilAdminCommands(o)...)
 	return cmds
 }
 

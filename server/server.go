@@ -337,13 +337,14 @@ func Run(ctx context.Context, o Options) error {
 	}
 	select {
 	case <-ctx.Done():
-		log.Info("server shutting down")
-		d.rpc.Close()
-		<-errc
-		return nil
+	case <-d.stop:
 	case err := <-errc:
 		return err
 	}
+	log.Info("server shutting down")
+	d.rpc.Close()
+	<-errc
+	return nil
 }
 
 // daemon is a running server's parts.
@@ -354,6 +355,7 @@ type daemon struct {
 	rpc      *rpc.Server
 	follower *dbsync.Follower // nil on the SCM
 	wmu      sync.Mutex       // serialises writes of the location databases
+	stop     chan struct{}    // closed by volutil shutdown
 }
 
 func openDaemon(o Options, id identity, addr string, log *slog.Logger) (*daemon, error) {
@@ -405,7 +407,10 @@ func openDaemon(o Options, id identity, addr string, log *slog.Logger) (*daemon,
 		db.Close()
 		return nil, err
 	}
+	d.stop = make(chan struct{})
+	var stopOnce sync.Once
 	fsrv := fileserver.New(fileserver.Config{Realm: id.Realm, ServerID: id.ID, Addr: addr,
+		Shutdown: func() { stopOnce.Do(func() { close(d.stop) }) },
 		RootVolume: id.RootVolume, AdminKey: adminKey, Auth: authority{auth}, Names: auth,
 		DB: db, Volumes: vols, Locate: locator(servers, volumes), Logger: log,
 		DialPeer: func(ctx context.Context, addr string) (*rpc.Conn, error) {

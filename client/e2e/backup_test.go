@@ -137,6 +137,13 @@ func TestVolumeLockAndBackup(t *testing.T) {
 		t.Fatalf("writing into the backup: %v, want EROFS", err)
 	}
 
+	if out := c.Admin("volutil", "lookup", "coda.root.backup"); !strings.HasPrefix(out, "coda.root.backup ") || !strings.Contains(out, " backup ") {
+		t.Fatalf("volutil lookup: %q", out)
+	}
+	if r := bintest.Run(t, "", "volutil", "-h", c.Addr, "--key", c.KeyFile(), "purge", "coda.root"); r.Code != 1 || !strings.Contains(r.Stderr, "has clones (coda.root.backup)") {
+		t.Fatalf("purging a volume with clones: exit %d, %q", r.Code, r.Stderr)
+	}
+
 	// A refresh: the same mount shows the volume as it is now.
 	if out := c.Admin("volutil", "backup", "coda.root"); !strings.Contains(out, "coda.root.backup refreshed") {
 		t.Fatalf("the second volutil backup printed %q", out)
@@ -152,6 +159,20 @@ func TestVolumeLockAndBackup(t *testing.T) {
 			t.Fatalf("the refreshed backup shows small.txt %q (%v), big.bin %v", got, err, gone)
 		}
 		time.Sleep(50 * time.Millisecond) // poll: the callback break reaches venus
+	}
+	mustRun(t, "cfs", "rmmount", mnt)
+	if out := c.Admin("volutil", "purge", "coda.root.backup"); !strings.Contains(out, "purged") {
+		t.Fatalf("volutil purge: %q", out)
+	}
+	if list := c.Admin("volutil", "getvolumelist"); strings.Contains(list, "coda.root.backup") {
+		t.Fatalf("the backup is still listed after its purge: %q", list)
+	}
+	s3 := c.Servers[2]
+	if out := mustRun(t, "volutil", "-h", s3.Addr, "--key", c.KeyFile(), "shutdown").Stdout; !strings.Contains(out, "shutting down") {
+		t.Fatalf("volutil shutdown: %q", out)
+	}
+	if !s3.Proc.Wait(20 * time.Second) {
+		t.Fatal("the server did not stop after volutil shutdown")
 	}
 }
 

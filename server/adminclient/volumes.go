@@ -149,3 +149,13 @@ func (c *Client) Backup(ctx context.Context, req *proto.Backup) (string, error) 
 	}
 	return r.Text, nil
 }
+
+// ServerControl asks the server to shut down or reopen its log
+// ("shutdown", "swaplog") and returns its answer.
+func (c *Client) ServerControl(ctx context.Context, what string) (string, error) {
+	var r proto.Text
+	if err := c.call(ctx, proto.OpServerControl, &proto.Text{Text: what}, &r); err != nil {
+		return "", err
+	}
+	return r.Text, nil
+}

@@ -166,3 +166,28 @@ func (s *Server) setVolumeStatus(ctx context.Context, cl *client, r *rpc.Request
 	}
 	return &info, nil, nil
 }
+
+// serverControl serves volutil shutdown and swaplog (admin key only).
+func (s *Server) serverControl(ctx context.Context, cl *client, r *rpc.Request, req *proto.Text) (proto.Message, *rpc.Source, error) {
+	if !cl.admin {
+		return nil, nil, proto.Errorf(proto.CodeAccess, "volutil "+req.Text+" needs the admin key")
+	}
+	switch req.Text {
+	case "shutdown":
+		if s.cfg.Shutdown == nil {
+			return nil, nil, proto.Errorf(proto.CodeNotSupported, "this server cannot be shut down remotely")
+		}
+		s.log.Info("shutdown asked for (volutil shutdown)")
+		go s.cfg.Shutdown() // after the reply
+		return &proto.Text{Text: "server " + fmt.Sprint(s.cfg.ServerID) + " shutting down"}, nil, nil
+	case "swaplog":
+		if s.cfg.ReopenLog == nil {
+			return &proto.Text{Text: "the server logs to its standard error: no log file to reopen"}, nil, nil
+		}
+		if err := s.cfg.ReopenLog(); err != nil {
+			return nil, nil, err
+		}
+		return &proto.Text{Text: "log file reopened"}, nil, nil
+	}
+	return nil, nil, proto.Errorf(proto.CodeInvalid, fmt.Sprintf("unknown server control %q", req.Text))
+}

@@ -18,6 +18,10 @@ import (
 
 // Config is what a file server needs.
 type Config struct {
+	// Shutdown, when set, stops the server cleanly (volutil shutdown).
+	Shutdown func()
+	// ReopenLog, when set, reopens the server's log file (volutil swaplog).
+	ReopenLog  func() error
 	Realm      string
 	ServerID   uint32
 	Addr       string // the address clients reach this server at
@@ -180,6 +184,7 @@ func (s *Server) Register(mux *rpc.Mux) {
 	mux.Handle(proto.OpDumpEstimate, handler(s, s.dumpEstimate))
 	mux.Handle(proto.OpRestore, handler(s, s.restore))
 	mux.Handle(proto.OpSetVolumeStatus, handler(s, s.setVolumeStatus))
+	mux.Handle(proto.OpServerControl, handler(s, s.serverControl))
 	mux.Handle(proto.OpSetPolicy, handler(s, s.setPolicy))
 	mux.Handle(proto.OpGetPolicy, handler(s, s.getPolicy))
 	mux.Handle(proto.OpFetch, handler(s, s.fetch))

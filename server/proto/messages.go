@@ -65,6 +65,7 @@ const (
 	OpDumpEstimate    // VolumeRef → Text (volutil dumpestimate)
 	OpRestore         // RestoreChunk (+ a piece of the dumps) → RestoreReply
 	OpSetVolumeStatus // SetVolumeStatus → VolumeInfo (cfs setquota, setvol; admins)
+	OpServerControl   // Text ("shutdown", "swaplog") → Text (volutil)
 	OpMax
 )
 
@@ -90,7 +91,7 @@ var opNames = [OpMax]string{
 	OpSetPolicy: "setpolicy", OpGetPolicy: "getpolicy", OpReintegrate: "reintegrate",
 	OpLockVolume: "lockvolume", OpCloneVolume: "clonevolume", OpBackupVolume: "backupvolume",
 	OpDump: "dump", OpAncient: "ancient", OpDumpEstimate: "dumpestimate", OpRestore: "restore",
-	OpSetVolumeStatus: "setvolumestatus",
+	OpSetVolumeStatus: "setvolumestatus", OpServerControl: "servercontrol",
 }
 
 func (o Op) String() string {
