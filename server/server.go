@@ -410,7 +410,7 @@ func openDaemon(o Options, id identity, addr string, log *slog.Logger) (*daemon,
 	d.stop = make(chan struct{})
 	var stopOnce sync.Once
 	fsrv := fileserver.New(fileserver.Config{Realm: id.Realm, ServerID: id.ID, Addr: addr,
-		Shutdown: func() { stopOnce.Do(func() { close(d.stop) }) },
+		Shutdown:   func() { stopOnce.Do(func() { close(d.stop) }) },
 		RootVolume: id.RootVolume, AdminKey: adminKey, Auth: authority{auth}, Names: auth,
 		DB: db, Volumes: vols, Locate: locator(servers, volumes), Logger: log,
 		DialPeer: func(ctx context.Context, addr string) (*rpc.Conn, error) {
