@@ -88,7 +88,8 @@ fuzz:
 
 bench: build
 	CODA_BIN=$(CURDIR)/$(BIN) scripts/bench.sh
-	go test -run '^$$' -bench 'Resync|PartitionResolution|Reintegration|HugeDirectory' -benchtime 1x ./client/e2e/
+	go test -run '^$$' -bench 'Resync|PartitionResolution|Reintegration|HugeDirectory|DumpThroughput' -benchtime 1x ./client/e2e/
+	go test -run '^$$' -bench 'Clone100k' -benchtime 1x ./server/volume/
 
 # Prints where the cell is mounted and how to stop it.
 demo: build

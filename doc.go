@@ -43,11 +43,15 @@
 //	auth                 package auth: clog, ctokens, cunlog, cpasswd, au,
 //	                     pdbtool (cmd_*.go)
 //	auth/e2e             end-to-end tests of logins and ACLs with the binary
-//	backup/ resolve/     later issues: dumps; resolution
+//	backup               the dump format (coda-dump(5)): reader, writer,
+//	                     dump2tar; the server writes and restores dumps
+//	                     (server/volume) with it
+//	resolve/             version vectors and the merge of directories
 //	man/                 man pages; package man generates the command pages
 //	                     from the cli definitions (coda gen-man, make man)
-//	scripts/             coda-cell (a local cell), bench.sh, and scripts
-//	                     users copy into place
+//	scripts/             coda-cell (a local cell), bench.sh, backup/
+//	                     (coda-backup, coda-restore-files), systemd units
+//	                     and cron snippets users copy into place
 //
 // # Allowed import edges
 //
