@@ -337,7 +337,10 @@ func TestDumpPipeline(t *testing.T) {
 	sh(t, `set -e; cd `+vol+`; printf 'again\n' > new.txt; rm -r spaced; mkdir later; printf 'l\n' > later/f`)
 	c.Admin("volutil", "backup", "coda.root")
 	inc2 := filepath.Join(tmp, "inc2.dump")
-	mustRun(t, "volutil", "-h", c.Addr, "--key", c.KeyFile(), "dump", "--compress", "-i", "2", "coda.root.backup", inc2)
+	// From another replica's server: the bases are on every replica.
+	if r := mustRun(t, "volutil", "-h", c.Servers[1].Addr, "--key", c.KeyFile(), "dump", "--compress", "-i", "2", "coda.root.backup", inc2); !strings.Contains(r.Stderr, "at level 2 (changes since level 1)") {
+		t.Fatalf("the level-2 dump from server 2 said %q", r.Stderr)
+	}
 	want = walkTree(t, vol, "sparse")
 	servers := c.Servers[0].Addr + "," + c.Servers[1].Addr + "," + c.Servers[2].Addr
 	if r := bintest.Run(t, "", "volutil", "-h", c.Addr, "--key", c.KeyFile(), "restore", "-f", inc, "-f", full, "--servers", servers, "bad.order"); r.Code != 1 || !strings.Contains(r.Stderr, "full dump") {

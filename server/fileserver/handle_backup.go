@@ -178,7 +178,15 @@ func (s *Server) serverControl(ctx context.Context, cl *client, r *rpc.Request, 
 			return nil, nil, proto.Errorf(proto.CodeNotSupported, "this server cannot be shut down remotely")
 		}
 		s.log.Info("shutdown asked for (volutil shutdown)")
-		go s.cfg.Shutdown() // after the reply
+		go func() {
+			// Once the asker has the reply: it closes its connection
+			// (or, at the latest, after a few seconds).
+			select {
+			case <-r.Conn.Done():
+			case <-time.After(5 * time.Second):
+			}
+			s.cfg.Shutdown()
+		}()
 		return &proto.Text{Text: "server " + fmt.Sprint(s.cfg.ServerID) + " shutting down"}, nil, nil
 	case "swaplog":
 		if s.cfg.ReopenLog == nil {
