@@ -28,6 +28,8 @@
 //	             rest are holes), then X extents filling the spans and a Z
 //	             end record
 //	S symlink    a symlink changed since the base, with its names
+//	N names      after the directories: the names of the principals
+//	             their ACLs name
 //	R removed    an object of the base that is gone
 //	T trailer    counts of directories, files, symlinks, removed
 //	             objects, data bytes and records
@@ -60,6 +62,7 @@ const (
 	KindEndFile = 'Z'
 	KindSymlink = 'S'
 	KindRemoved = 'R'
+	KindNames   = 'N'
 	KindTrailer = 'T'
 )
 
@@ -160,6 +163,11 @@ type Symlink struct {
 
 // Removed is an object of the base dump that the volume no longer holds.
 type Removed struct{ Vnode, Unique uint32 }
+
+// Names are the principals the directories' ACLs name (id → name, from
+// the realm's protection database when the dump was made), so that a
+// reader without the database shows names.
+type Names map[int32]string
 
 // Trailer ends a dump.
 type Trailer struct {
@@ -284,6 +292,8 @@ func kindName(k byte) string {
 		return "symlink"
 	case KindRemoved:
 		return "removed object"
+	case KindNames:
+		return "principal names"
 	case KindTrailer:
 		return "trailer"
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/coda-fs/coda/auth/acl"
 	"github.com/coda-fs/coda/server/proto"
 )
 
@@ -31,7 +32,8 @@ func sampleDump(t testing.TB, full bool) []byte {
 	must(w.Dir(&Dir{Status: st(1), Parent: 1, Changed: true, Entries: []Entry{
 		{Name: "docs", Vnode: 2, Unique: 2, Type: proto.TypeDir}, {Name: "a", Vnode: 3, Unique: 3, Type: proto.TypeFile},
 		{Name: "b", Vnode: 3, Unique: 3, Type: proto.TypeFile}, {Name: "ln", Vnode: 5, Unique: 5, Type: proto.TypeSymlink}}}))
-	must(w.Dir(&Dir{Status: st(2), Parent: 1, Changed: full, Entries: []Entry{{Name: "sparse", Vnode: 4, Unique: 4, Type: proto.TypeFile}}}))
+	must(w.Dir(&Dir{Status: st(2), Parent: 1, Changed: full, ACL: sampleACL(t), Entries: []Entry{{Name: "sparse", Vnode: 4, Unique: 4, Type: proto.TypeFile}}}))
+	must(w.Names(Names{33: "www-data"}))
 	must(w.File(&File{Status: st(3), Nlink: 2, Size: 5, Names: []Name{{1, "a"}, {1, "b"}}, Map: []Span{{0, 5}}}))
 	must(w.Extent(0, []byte("hello")))
 	must(w.EndFile(3, 5))
@@ -47,6 +49,18 @@ func sampleDump(t testing.TB, full bool) []byte {
 	}
 	must(w.Trailer())
 	return b.Bytes()
+}
+
+func sampleACL(t testing.TB) []byte {
+	a := acl.DefaultRoot()
+	if err := a.Set(33, acl.Rights(1), false); err != nil {
+		t.Fatal(err)
+	}
+	b, err := acl.Encode(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // checkArchive reads a tar dump2tar wrote and fails on any entry, hard
@@ -105,6 +119,9 @@ func TestSampleDumpToTar(t *testing.T) {
 		}
 		if n := checkArchive(t, out.Bytes(), "web"); full && (n < 7 || st.HardLinks != 1 || st.Files != 3) {
 			t.Fatalf("full: %d entries, %+v", n, st)
+		}
+		if !bytes.Contains(out.Bytes(), []byte(`{id: 33, name: "www-data"`)) {
+			t.Fatal("the ACL sidecar does not name id 33 from the dump's names")
 		}
 	}
 	// Every cut of the dump is refused, and leaves an archive without

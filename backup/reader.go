@@ -172,8 +172,8 @@ func (rd *Reader) truncated(at int64, got int, err error) error {
 	return fmt.Errorf("read the dump at byte %d: %w", at+int64(got), err)
 }
 
-// Next returns the next record: *Header, *Dir, *File, *Extent, *EndFile,
-// *Symlink, *Removed or *Trailer; io.EOF after the trailer.
+// Next returns the next record: *Header, *Dir, Names, *File, *Extent,
+// *EndFile, *Symlink, *Removed or *Trailer; io.EOF after the trailer.
 func (rd *Reader) Next() (any, error) {
 	if rd.done && rd.chain {
 		return nil, io.EOF
@@ -254,6 +254,14 @@ func (rd *Reader) decode(r *rawRecord) (any, error) {
 		rec = s
 	case KindRemoved:
 		rec = &Removed{Vnode: d.U32(), Unique: d.U32()}
+	case KindNames:
+		n := d.Count(1<<16, 5)
+		names := make(Names, n)
+		for range n {
+			id := d.I32()
+			names[id] = d.String(proto.MaxName)
+		}
+		rec = names
 	case KindTrailer:
 		t := &Trailer{}
 		t.decode(d)
@@ -372,6 +380,12 @@ func (rd *Reader) check(r *rawRecord, rec any) error {
 	case *Removed:
 		rd.phase = 1
 		rd.counts.Removed++
+		return nil
+	case Names:
+		if rd.phase > 0 {
+			return rd.corrupt(r.at, "principal names after the files")
+		}
+		rd.phase = 1
 		return nil
 	case *Trailer:
 		rd.counts.Records-- // the trailer counts the records before it

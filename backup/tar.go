@@ -83,7 +83,8 @@ type tarrer struct {
 	dirPath   map[uint32]string // directory vnode → path
 	childName map[uint32]string // directory vnode → its name, from its parent's entries
 	paths     map[string]bool   // directory paths: no file or link may take one
-	acls      strings.Builder
+	aclIDs    []aclLine         // the ACLs, written at the end (the names come after the directories)
+	names     Names
 	manifest  *os.File
 	lostMade  bool
 	stats     TarStats
@@ -138,6 +139,8 @@ func (t *tarrer) run(rd *Reader) error {
 			err = t.endFile()
 		case *Symlink:
 			err = t.symlink(x)
+		case Names:
+			t.names = x
 		case *Removed:
 			// an incremental's manifest says what is present
 		case *Trailer:
@@ -183,19 +186,7 @@ func (t *tarrer) dir(d *Dir) error {
 		if err != nil {
 			return fmt.Errorf("%w: the ACL of %s: %v", ErrCorrupt, p, err)
 		}
-		fmt.Fprintf(&t.acls, "%s:\n", strconv.Quote(p))
-		for _, side := range []struct {
-			key  string
-			list []acl.Entry
-		}{{"positive", a.Positive}, {"negative", a.Negative}} {
-			if len(side.list) == 0 {
-				continue
-			}
-			fmt.Fprintf(&t.acls, "  %s:\n", side.key)
-			for _, e := range side.list {
-				fmt.Fprintf(&t.acls, "    - {id: %d, name: %s, rights: %s}\n", e.ID, strconv.Quote(principal(e.ID)), strconv.Quote(e.Rights.String()))
-			}
-		}
+		t.aclIDs = append(t.aclIDs, aclLine{path: p, acl: a})
 	}
 	if !t.h.Full() && !d.Changed {
 		return nil
@@ -205,9 +196,17 @@ func (t *tarrer) dir(d *Dir) error {
 		Uid: int(d.UID), Gid: int(d.GID), ModTime: mtime(d.Mtime), Format: tar.FormatPAX})
 }
 
-// principal names the well-known ids (the others need the realm's
-// protection database, which a tar archive does not carry).
-func principal(id int32) string {
+// aclLine is a directory's ACL for the sidecar.
+type aclLine struct {
+	path string
+	acl  acl.ACL
+}
+
+// principal names id: from the dump's names, else the well-known ids.
+func (t *tarrer) principal(id int32) string {
+	if n, ok := t.names[id]; ok {
+		return n
+	}
 	switch id {
 	case proto.AnyUserID:
 		return "System:AnyUser"
@@ -324,9 +323,25 @@ func (t *tarrer) symlink(s *Symlink) error {
 }
 
 func (t *tarrer) finish() error {
-	if t.acls.Len() > 0 {
-		body := "# coda ACLs by directory: ids of the realm's protection database, rights as cfs la shows them\n" + t.acls.String()
-		if err := t.addFile(t.root+"/"+ACLFile, body); err != nil {
+	if len(t.aclIDs) > 0 {
+		var b strings.Builder
+		b.WriteString("# coda ACLs by directory: ids and names of the realm's protection database, rights as cfs la shows them\n")
+		for _, l := range t.aclIDs {
+			fmt.Fprintf(&b, "%s:\n", strconv.Quote(l.path))
+			for _, side := range []struct {
+				key  string
+				list []acl.Entry
+			}{{"positive", l.acl.Positive}, {"negative", l.acl.Negative}} {
+				if len(side.list) == 0 {
+					continue
+				}
+				fmt.Fprintf(&b, "  %s:\n", side.key)
+				for _, e := range side.list {
+					fmt.Fprintf(&b, "    - {id: %d, name: %s, rights: %s}\n", e.ID, strconv.Quote(t.principal(e.ID)), strconv.Quote(e.Rights.String()))
+				}
+			}
+		}
+		if err := t.addFile(t.root+"/"+ACLFile, b.String()); err != nil {
 			return err
 		}
 	}

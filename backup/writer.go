@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"io"
+	"slices"
 
 	"github.com/coda-fs/coda/server/proto"
 )
@@ -154,6 +155,23 @@ func (w *Writer) Symlink(s *Symlink) error {
 		s.Status.encode(e)
 		e.String(s.Target)
 		encodeNames(e, s.Names)
+	})
+}
+
+// Names records the names of principals the ACLs name, after the
+// directories.
+func (w *Writer) Names(n Names) error {
+	ids := make([]int32, 0, len(n))
+	for id := range n {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return w.record(KindNames, func(e *proto.Encoder) {
+		e.U32(uint32(len(ids)))
+		for _, id := range ids {
+			e.I32(id)
+			e.String(n[id])
+		}
 	})
 }
 

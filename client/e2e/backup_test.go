@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -272,6 +273,11 @@ func TestDumpPipeline(t *testing.T) {
 		printf 'middle' | dd of=web/sparse bs=1 seek=2147483648 conv=notrunc 2>/dev/null
 		printf 'end' | dd of=web/sparse bs=1 seek=5368709117 conv=notrunc 2>/dev/null`)
 	want := walkTree(t, vol, "sparse")
+	mustRun(t, "cfs", "sa", filepath.Join(vol, "docs"), "admin", "rlidw")
+	docsACL := mustRun(t, "cfs", "la", filepath.Join(vol, "docs")).Stdout
+	if !strings.Contains(docsACL, "admin") {
+		t.Fatalf("cfs la: %q", docsACL)
+	}
 
 	tmp := t.TempDir()
 	c.Admin("volutil", "backup", "coda.root")
@@ -304,12 +310,20 @@ func TestDumpPipeline(t *testing.T) {
 			t.Fatalf("%s: the sparse file holds %q in its middle", x, buf)
 		}
 		acls, err := os.ReadFile(filepath.Join(out, "r/..CodaACLs.yaml"))
-		if err != nil || !strings.Contains(string(acls), `name: "System:AnyUser", rights: "rl"`) {
-			t.Fatalf("%s: the ACL sidecar: %v %s", x, err, acls)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if la := mustRun(t, "cfs", "la", root).Stdout; !strings.Contains(la, "System:AnyUser") {
-		t.Fatalf("cfs la: %q", la)
+		// The sidecar says what cfs la says of docs.
+		section := string(acls)[strings.Index(string(acls), `"r/web/docs":`):]
+		if i := strings.Index(section[1:], "\n\""); i > 0 {
+			section = section[:i+1]
+		}
+		for _, l := range strings.Split(strings.TrimSpace(docsACL), "\n") {
+			f := strings.Fields(l)
+			if len(f) == 2 && !strings.Contains(section, fmt.Sprintf("name: %q, rights: %q", f[0], f[1])) {
+				t.Errorf("%s: the ACL sidecar lacks %s %s of cfs la:\n%s", x, f[0], f[1], section)
+			}
+		}
 	}
 
 	// Level 1: only what changed, and the manifest of what is there.

@@ -101,7 +101,11 @@ func (s *Server) dump(ctx context.Context, cl *client, r *rpc.Request, req *prot
 		sess = &dumpSession{chunks: make(chan []byte, dumpAhead), free: make(chan []byte, dumpAhead+2), stop: make(chan struct{})}
 		go func() {
 			w := &chunkWriter{sess: sess}
-			info, err := v.Dump(w, req.Level, s.cfg.ServerID, time.Now().UnixNano())
+			o := volume.DumpOptions{Level: req.Level, Server: s.cfg.ServerID, Now: time.Now().UnixNano()}
+			if s.cfg.Names != nil {
+				o.Names = s.cfg.Names.Name
+			}
+			info, err := v.Dump(w, o)
 			if err == nil {
 				err = w.send()
 			}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 
+	"github.com/coda-fs/coda/auth/acl"
 	"github.com/coda-fs/coda/backup"
 	"github.com/coda-fs/coda/server/proto"
 	"github.com/coda-fs/coda/server/rpc"
@@ -102,9 +103,20 @@ type DumpInfo struct {
 	Counts    backup.Counts
 }
 
-// Dump writes clone v to w at level (0-9); server is this server's id,
-// for the header. Memory: the directories' queue, not the volume's size.
-func (v *Volume) Dump(w io.Writer, level uint8, server uint32, now int64) (DumpInfo, error) {
+// DumpOptions say what Dump writes: the level (0-9), this server's id and
+// the time (for the header), and, when set, the names of principals (the
+// realm's protection database), for the ACLs' ids.
+type DumpOptions struct {
+	Level  uint8
+	Server uint32
+	Now    int64
+	Names  func(id int32) (string, bool)
+}
+
+// Dump writes clone v to w. Memory: the directories' queue, not the
+// volume's size.
+func (v *Volume) Dump(w io.Writer, o DumpOptions) (DumpInfo, error) {
+	level := o.Level
 	if v.hdr.Source == 0 {
 		return DumpInfo{}, proto.Errorf(proto.CodeInvalid, fmt.Sprintf("volume %s is read-write and changes under a dump: back it up first (volutil backup %s) and dump %s.backup", v.hdr.Name, v.hdr.Name, v.hdr.Name))
 	}
@@ -117,7 +129,7 @@ func (v *Volume) Dump(w io.Writer, level uint8, server uint32, now int64) (DumpI
 		srcName = v.source.hdr.Name
 	}
 	h := &backup.Header{Volume: v.hdr.Name, VolumeID: v.hdr.ID, Source: srcName, SourceID: v.hdr.Source,
-		Server: server, Level: level, Frozen: v.hdr.Frozen, BaseLevel: -1, Dumped: now}
+		Server: o.Server, Level: level, Frozen: v.hdr.Frozen, BaseLevel: -1, Dumped: o.Now}
 	if level > 0 {
 		bases, err := s.bases(v.hdr.Source)
 		if err != nil {
@@ -134,7 +146,7 @@ func (v *Volume) Dump(w io.Writer, level uint8, server uint32, now int64) (DumpI
 		return DumpInfo{}, err
 	}
 	defer snap.Close()
-	d := &dumper{v: v, r: snap, w: backup.NewWriter(w), h: h}
+	d := &dumper{v: v, r: snap, w: backup.NewWriter(w), h: h, principal: o.Names, ids: map[int32]bool{}}
 	if err := d.run(); err != nil {
 		return DumpInfo{}, err
 	}
@@ -151,10 +163,12 @@ func (v *Volume) Dump(w io.Writer, level uint8, server uint32, now int64) (DumpI
 }
 
 type dumper struct {
-	v *Volume
-	r store.Reader
-	w *backup.Writer
-	h *backup.Header
+	v     *Volume
+	r     store.Reader
+	w     *backup.Writer
+	h     *backup.Header
+	principal func(int32) (string, bool)
+	ids       map[int32]bool // named in the ACLs
 }
 
 // changed reports whether vnode vn (record n) differs from the base.
@@ -178,6 +192,17 @@ func (d *dumper) run() error {
 	}
 	if err := d.dirs(); err != nil {
 		return err
+	}
+	if d.principal != nil && len(d.ids) > 0 {
+		names := backup.Names{}
+		for id := range d.ids {
+			if n, ok := d.principal(id); ok {
+				names[id] = n
+			}
+		}
+		if err := d.w.Names(names); err != nil {
+			return err
+		}
 	}
 	if err := d.objects(); err != nil {
 		return err
@@ -210,6 +235,11 @@ func (d *dumper) dirs() error {
 			return err
 		}
 		dir := &backup.Dir{Status: status(vn, n), Parent: n.Parent, Changed: changed, ACL: n.ACL}
+		if a, err := acl.Decode(n.ACL); err == nil {
+			for _, e := range append(a.Positive, a.Negative...) {
+				d.ids[e.ID] = true
+			}
+		}
 		p := entryPrefix(id, vn)
 		it, err := d.r.NewIter(p, prefixEnd(p))
 		if err != nil {

@@ -83,7 +83,7 @@ func TestDumpLevelsAndBases(t *testing.T) {
 	if _, _, _, err := v.Create(root, CreateArgs{Dir: r, Name: "ln", Type: proto.TypeSymlink, Mode: 0o777, Target: "sub/a"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := v.Dump(io.Discard, 0, 1, 0); err == nil {
+	if _, err := v.Dump(io.Discard, DumpOptions{Level: 0, Server: 1}); err == nil {
 		t.Fatal("a read-write volume was dumped")
 	}
 	backupOf := func() *Volume {
@@ -101,7 +101,7 @@ func TestDumpLevelsAndBases(t *testing.T) {
 	}
 	c := backupOf()
 	var buf bytes.Buffer
-	info, err := c.Dump(&buf, 3, 1, 0) // no base: full
+	info, err := c.Dump(&buf, DumpOptions{Level: 3, Server: 1}) // no base: full
 	if err != nil || info.Level != 0 || info.BaseLevel != -1 {
 		t.Fatalf("first dump at level 3: %+v %v", info, err)
 	}
@@ -125,7 +125,7 @@ func TestDumpLevelsAndBases(t *testing.T) {
 	}
 	c = backupOf()
 	buf.Reset()
-	if info, err = c.Dump(&buf, 1, 1, 0); err != nil || info.Level != 1 || info.BaseLevel != 0 {
+	if info, err = c.Dump(&buf, DumpOptions{Level: 1, Server: 1}); err != nil || info.Level != 1 || info.BaseLevel != 0 {
 		t.Fatalf("level 1: %+v %v", info, err)
 	}
 	d = readDump(t, buf.Bytes())
@@ -156,7 +156,7 @@ func TestDumpLevelsAndBases(t *testing.T) {
 
 	// The chain restores the volume as the last dump saw it.
 	buf.Reset()
-	if _, err := c.Dump(&buf, 0, 1, 0); err != nil {
+	if _, err := c.Dump(&buf, DumpOptions{Level: 0, Server: 1}); err != nil {
 		t.Fatal(err)
 	}
 	now := readDump(t, buf.Bytes())
@@ -194,7 +194,7 @@ func TestDumpLevelsAndBases(t *testing.T) {
 		t.Fatal(err)
 	}
 	buf.Reset()
-	if _, err := rc.Dump(&buf, 0, 1, 0); err != nil {
+	if _, err := rc.Dump(&buf, DumpOptions{Level: 0, Server: 1}); err != nil {
 		t.Fatal(err)
 	}
 	got := readDump(t, buf.Bytes())

@@ -135,6 +135,8 @@ func (r *Restorer) Apply(rec any) error {
 			r.b.DeleteRange(p, prefixEnd(p))
 		}
 		return nil
+	case backup.Names:
+		return nil // the servers have the protection database
 	case *backup.Trailer:
 		if err := r.commit(); err != nil {
 			return err
@@ -142,7 +144,7 @@ func (r *Restorer) Apply(rec any) error {
 		r.applied, r.written = append(r.applied, r.cur), nil
 		return nil
 	}
-	return fmt.Errorf("restore: unexpected record %T", rec)
+	return fmt.Errorf("unexpected record %T", rec)
 }
 
 func firstDir(names []backup.Name) uint32 {
