@@ -163,10 +163,10 @@ func (v *Volume) Dump(w io.Writer, o DumpOptions) (DumpInfo, error) {
 }
 
 type dumper struct {
-	v     *Volume
-	r     store.Reader
-	w     *backup.Writer
-	h     *backup.Header
+	v         *Volume
+	r         store.Reader
+	w         *backup.Writer
+	h         *backup.Header
 	principal func(int32) (string, bool)
 	ids       map[int32]bool // named in the ACLs
 }
