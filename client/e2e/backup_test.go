@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -466,7 +467,8 @@ func TestBackupScripts(t *testing.T) {
 // setvol sets the messages, and 0 lifts the limit.
 func TestQuota(t *testing.T) {
 	c := replicatedCell(t)
-	root := c.venus("a")
+	a := c.Venus("a")
+	root := a.Root
 	if out := mustRun(t, "cfs", "setquota", root, "1024").Stdout; !strings.Contains(out, "quota 1024 KB") {
 		t.Fatalf("cfs setquota printed %q", out)
 	}
@@ -482,7 +484,39 @@ func TestQuota(t *testing.T) {
 	if !strings.Contains(lv, "Maxquota is 1024") || !strings.Contains(lv, "Current blocks used are 6") || !strings.Contains(lv, "Message of the day: backups at 02:15") {
 		t.Fatalf("cfs lv: %q", lv)
 	}
+	// Only System:Administrators set quotas (nobody may reach the mount:
+	// the test's directories are opened to others).
+	for d := filepath.Dir(root); strings.HasPrefix(d, os.TempDir()+"/"); d = filepath.Dir(d) {
+		os.Chmod(d, 0o755)
+	}
+	cmd := exec.Command(bintest.Binary(t), "cfs", "sq", root, "5")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "System:Administrators") {
+		t.Fatalf("cfs setquota as nobody: %v %s", err, out)
+	}
+
+	// A store logged while disconnected and refused for the quota waits
+	// in the log; once the quota allows it, preservelocal sends it.
+	mustRun(t, "cfs", "disconnect", "--mount", a.Mount)
+	if err := os.WriteFile(filepath.Join(root, "c"), make([]byte, 600<<10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, "cfs", "reconnect", "--mount", a.Mount)
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(mustRun(t, "cfs", "lv", root).Stdout, "over its quota") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the store over the quota is not waiting in the log: %s", mustRun(t, "cfs", "lv", root).Stdout)
+		}
+		time.Sleep(50 * time.Millisecond) // poll: reintegration runs by itself
+	}
 	mustRun(t, "cfs", "sq", root, "0")
+	mustRun(t, "cfs", "preservelocal", root)
+	for logged(t, mustRun(t, "cfs", "lv", root).Stdout) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the store did not go after preservelocal: %s", mustRun(t, "cfs", "lv", root).Stdout)
+		}
+		time.Sleep(50 * time.Millisecond) // poll: reintegration runs by itself
+	}
 	if err := os.WriteFile(filepath.Join(root, "b"), make([]byte, 600<<10), 0o644); err != nil {
 		t.Fatalf("a store without a quota: %v", err)
 	}
