@@ -534,16 +534,19 @@ func TestVenusInit(t *testing.T) {
 	if _, err := os.Stat(a.Root + "/g"); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("after --init --force the dropped file: %v", err)
 	}
-	listings, _ := filepath.Glob(filepath.Join(c.VenusCache("a"), "spool", "cml-*", "cml.txt"))
-	if len(listings) != 1 {
-		t.Fatalf("checkpoints: %v", listings)
+	// The checkpoint is what cfs checkpointml writes: per volume, a
+	// listing and a tar archive of the listing and the data.
+	archives, _ := filepath.Glob(filepath.Join(c.VenusCache("a"), "spool", "cml-*", "*.cml.tar"))
+	if len(archives) != 1 {
+		t.Fatalf("checkpoints: %v", archives)
 	}
-	l, _ := os.ReadFile(listings[0])
-	data, _ := filepath.Glob(filepath.Join(filepath.Dir(listings[0]), "7f000001.*"))
-	if !strings.Contains(string(l), `"g" in 7f000001.`) || len(data) != 1 {
-		t.Fatalf("checkpoint listing:\n%s\ndata files: %v", l, data)
+	l, _ := os.ReadFile(strings.TrimSuffix(archives[0], ".tar") + ".txt")
+	list := sh(t, "tar tf "+archives[0])
+	if !strings.Contains(string(l), `"g" in 7f000001.`) || !strings.HasPrefix(list, "cml.txt\n7f000001.") {
+		t.Fatalf("checkpoint listing:\n%s\narchive: %s", l, list)
 	}
-	if b, _ := os.ReadFile(data[0]); string(b) != "pending\n" {
+	name := strings.Split(list, "\n")[1]
+	if b := sh(t, "tar xOf "+archives[0]+" "+name); b != "pending\n" {
 		t.Fatalf("checkpointed data: %q", b)
 	}
 }

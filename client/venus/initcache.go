@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -18,8 +17,9 @@ import (
 // InitCache empties the cache in dir (venus --init): its database and
 // containers go; the pinned realm CA stays. Changes logged for
 // reintegration and not sent yet make it refuse, unless force: then they
-// are first checkpointed in dir/spool (a listing, and the data of logged
-// stores, named by FID), and it returns the checkpoint's path.
+// are first checkpointed in a new directory of dir/spool (per volume, as
+// cfs checkpointml writes them: VOLUME.cml.tar and VOLUME.cml.txt), and it
+// returns that directory.
 func InitCache(dir string, force bool, log *slog.Logger) (checkpoint string, err error) {
 	dbDir := filepath.Join(dir, "db")
 	if _, err := os.Stat(dbDir); os.IsNotExist(err) {
@@ -64,38 +64,26 @@ func InitCache(dir string, force bool, log *slog.Logger) (checkpoint string, err
 	return checkpoint, nil
 }
 
-// checkpointCML writes recs to a new directory of dir/spool: a listing
-// (cml.txt) and the data of each logged store, named after its FID.
+// checkpointCML writes recs (of volumes vols) to a new directory of
+// dir/spool, one archive per volume, and returns the directory.
 func checkpointCML(dir string, recs []*cmlRecord, vols []uint32) (string, error) {
-	cp := filepath.Join(dir, "spool", "cml-"+time.Now().UTC().Format("20060102T150405Z"))
+	cp := filepath.Join(dir, "spool", "cml-"+time.Now().UTC().Format("20060102T150405.000000000Z"))
 	if err := os.MkdirAll(cp, 0o700); err != nil {
 		return "", err
 	}
-	var b strings.Builder
+	byVol := map[uint32][]*cmlRecord{}
 	for i, r := range recs {
-		fmt.Fprintf(&b, "volume %#x %s\n", vols[i], r.line())
-		if r.cont == "" {
-			continue
-		}
-		src, err := os.Open(filepath.Join(dir, "containers", r.cont))
-		if err != nil {
-			fmt.Fprintf(&b, "  (data lost: %v)\n", err)
-			continue
-		}
-		dst, err := os.OpenFile(filepath.Join(cp, r.subject.String()), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-		if err == nil {
-			_, err = io.Copy(dst, src)
-			if cerr := dst.Close(); err == nil {
-				err = cerr
+		byVol[vols[i]] = append(byVol[vols[i]], r)
+	}
+	for id, rs := range byVol {
+		if _, err := writeCheckpoint(cp, fmt.Sprintf("%#x", id), rs, func(i int) string {
+			if rs[i].op != proto.OpStore || rs[i].cont == "" {
+				return ""
 			}
-		}
-		src.Close()
-		if err != nil {
+			return filepath.Join(dir, "containers", rs[i].cont)
+		}); err != nil {
 			return "", err
 		}
-	}
-	if err := os.WriteFile(filepath.Join(cp, "cml.txt"), []byte(b.String()), 0o600); err != nil {
-		return "", err
 	}
 	return cp, nil
 }
@@ -139,9 +127,36 @@ func (v *Venus) checkpointVolume(vol *volume, outdir string) (string, error) {
 		}
 	}
 	v.mu.Unlock()
+	return writeCheckpoint(outdir, label, recs, func(i int) string {
+		if conts[i] == "" {
+			return ""
+		}
+		return v.conts.path(conts[i])
+	})
+}
+
+// writeCheckpoint writes a log's records to outdir: LABEL.cml.tar (the
+// listing cml.txt and the data of each logged store, named by FID) and
+// LABEL.cml.txt; data(i) is the file holding record i's data ("" for
+// none). A container that is gone is noted in the listing.
+func writeCheckpoint(outdir, label string, recs []*cmlRecord, data func(i int) string) (string, error) {
 	var listing strings.Builder
-	for _, r := range recs {
+	contents := make([][]byte, len(recs))
+	for i, r := range recs {
 		listing.WriteString(r.line() + "\n")
+		p := data(i)
+		if p == "" {
+			continue
+		}
+		b, err := os.ReadFile(p)
+		if os.IsNotExist(err) {
+			fmt.Fprintf(&listing, "  (data lost: %v)\n", err)
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		contents[i] = b
 	}
 	base := filepath.Join(outdir, strings.NewReplacer("/", "_", " ", "_").Replace(label)+".cml")
 	if err := os.WriteFile(base+".txt", []byte(listing.String()), 0o600); err != nil {
@@ -162,12 +177,8 @@ func (v *Venus) checkpointVolume(vol *volume, outdir string) (string, error) {
 	}
 	err = add("cml.txt", []byte(listing.String()))
 	for i, r := range recs {
-		if err != nil || conts[i] == "" {
-			continue
-		}
-		var data []byte
-		if data, err = os.ReadFile(v.conts.path(conts[i])); err == nil {
-			err = add(r.subject.String(), data)
+		if err == nil && contents[i] != nil {
+			err = add(r.subject.String(), contents[i])
 		}
 	}
 	if err == nil {
