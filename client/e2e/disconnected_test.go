@@ -372,6 +372,9 @@ func TestLocalGlobalConflict(t *testing.T) {
 	}
 	diverge := func(local, global string) {
 		t.Helper()
+		// a writes f disconnected: it must hold f (a conflict's end may
+		// have dropped its copy, to be fetched again on the next open).
+		sh(t, "cat "+a.Root+"/f > /dev/null")
 		mustRun(t, "cfs", "disconnect", "--mount", a.Mount)
 		sh(t, "echo "+global+" > "+b.Root+"/f")
 		sh(t, "echo "+local+" > "+a.Root+"/f") // after: the newer one
