@@ -11,7 +11,8 @@ import (
 // sessions holds the state of operations that span requests (a dump sent
 // or a restore received in pieces), by id. A session is used by one
 // request at a time; one nobody used for idle is abandoned (its abandon
-// method ends it) and dropped.
+// method ends it: a dump stops, a restore is undone and unlocks its
+// volume) and dropped, by a timer, whether or not other requests come.
 type sessions[S interface{ abandon() }] struct {
 	what string
 	idle time.Duration
@@ -20,27 +21,22 @@ type sessions[S interface{ abandon() }] struct {
 }
 
 type sessionEntry[S any] struct {
-	s    S
-	last time.Time
-	busy bool
+	s     S
+	busy  bool
+	timer *time.Timer
 }
 
-// take returns session id for a request, after dropping idle ones.
+// take returns session id for a request.
 func (ss *sessions[S]) take(id uint64) (S, error) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	for k, e := range ss.m {
-		if !e.busy && time.Since(e.last) > ss.idle {
-			e.s.abandon()
-			delete(ss.m, k)
-		}
-	}
 	e := ss.m[id]
 	if e == nil || e.busy {
 		var zero S
 		return zero, proto.Errorf(proto.CodeInvalid, fmt.Sprintf("no %s session %x here (ended, or abandoned after %v)", ss.what, id, ss.idle))
 	}
 	e.busy = true
+	e.timer.Stop()
 	return e.s, nil
 }
 
@@ -48,6 +44,9 @@ func (ss *sessions[S]) take(id uint64) (S, error) {
 func (ss *sessions[S]) put(id uint64, s S, end bool) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
+	if old := ss.m[id]; old != nil && old.timer != nil {
+		old.timer.Stop()
+	}
 	if end {
 		delete(ss.m, id)
 		return
@@ -55,5 +54,19 @@ func (ss *sessions[S]) put(id uint64, s S, end bool) {
 	if ss.m == nil {
 		ss.m = map[uint64]*sessionEntry[S]{}
 	}
-	ss.m[id] = &sessionEntry[S]{s: s, last: time.Now()}
+	e := &sessionEntry[S]{s: s}
+	e.timer = time.AfterFunc(ss.idle, func() { ss.expire(id, e) })
+	ss.m[id] = e
+}
+
+// expire abandons session id if it is still e and idle.
+func (ss *sessions[S]) expire(id uint64, e *sessionEntry[S]) {
+	ss.mu.Lock()
+	if ss.m[id] != e || e.busy {
+		ss.mu.Unlock()
+		return
+	}
+	delete(ss.m, id)
+	ss.mu.Unlock()
+	e.s.abandon()
 }
