@@ -95,6 +95,7 @@ func (s *Set) Clone(src uint32, name string, id, replicaID uint32, t proto.Volum
 		return nil, fmt.Errorf("clone %s as %s: %w", sv.hdr.Name, name, err)
 	}
 	cv.nextVnode, cv.nextUnique, cv.files, cv.bytes = sv.nextVnode, sv.nextUnique, sv.files, sv.bytes
+	cv.source = sv
 	sv.clones = append(sv.clones, cv)
 	s.log.Info("volume cloned", "source", sv.hdr.Name, "clone", name, "id", fmt.Sprintf("%x", id), "objects", cv.files)
 	return cv, nil
@@ -179,21 +180,25 @@ func (s *Set) forget(cv *Volume) {
 // touching any data: an unfinished clone, which owns none.
 func (s *Set) removeKeys(id uint32, name string) error {
 	b := s.db.NewBatch()
+	deleteKeys(b, id, name)
+	return s.db.Commit(b)
+}
+
+// deleteKeys adds to b the deletion of every key of volume id, named name.
+func deleteKeys(b *store.Batch, id uint32, name string) {
 	b.Delete(headerKey(id))
-	if name != "" {
-		b.Delete(nameKey(name))
-	}
+	b.Delete(nameKey(name))
 	b.Delete(allocKey(id))
 	b.Delete(logSizeKey(id))
 	for _, pfx := range volumePrefixes {
 		p := volPrefix(pfx, id)
 		b.DeleteRange(p, prefixEnd(p))
 	}
-	return s.db.Commit(b)
 }
 
 // volumePrefixes are the kinds of keys a volume id leads.
-var volumePrefixes = []byte{pfxVnode, pfxEntry, pfxParent, pfxInline, pfxLog, pfxLogOrder, pfxTruncated, pfxPolicy, pfxReint}
+var volumePrefixes = []byte{pfxVnode, pfxEntry, pfxParent, pfxInline, pfxLog, pfxLogOrder, pfxTruncated, pfxPolicy, pfxReint,
+	pfxBase, pfxBaseVn, pfxLastDump}
 
 // family returns the volumes that may share data with v, v excluded: the
 // clones of v's source (or of v, a read-write volume) and that source.

@@ -208,3 +208,44 @@ func TestUnfinishedCloneIsRemovedAtStart(t *testing.T) {
 	}
 	it.Close()
 }
+
+// TestCloneDeletedInThisRun: clones made and deleted without a restart
+// keep the family right: deleting one hands its data to the other, and the
+// volume's clone list forgets it.
+func TestCloneDeletedInThisRun(t *testing.T) {
+	dir := t.TempDir()
+	db, set := openSet(t, dir)
+	defer db.Close()
+	v, _ := set.Create("web", 0, 0, 0, nil)
+	r := v.Info().Root
+	old := bytes.Repeat([]byte("o"), InlineMax+1)
+	if err := writeFile(v, db, r, "big", old); err != nil {
+		t.Fatal(err)
+	}
+	c1, err := set.Clone(v.ID(), "web.one", 0, 0, proto.VolRO, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := set.Clone(v.ID(), "web.two", 0, 0, proto.VolRO, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeFile(v, db, r, "big", []byte("new")); err != nil { // the old data goes to a clone
+		t.Fatal(err)
+	}
+	if err := set.Delete(c1.ID()); err != nil {
+		t.Fatal(err)
+	}
+	if got := content(t, c2, "big"); got != string(old) {
+		t.Fatalf("the remaining clone reads %d bytes after the other's deletion, want %d", len(got), len(old))
+	}
+	if err := set.Delete(c2.ID()); err != nil {
+		t.Fatal(err)
+	}
+	if err := set.Delete(v.ID()); err != nil {
+		t.Fatalf("deleting the volume once its clones are gone: %v", err)
+	}
+	if n := containerFiles(t, dir); n != 0 {
+		t.Fatalf("%d containers left", n)
+	}
+}

@@ -224,4 +224,22 @@ func TestDumpLevelsAndBases(t *testing.T) {
 	if _, err := v.Ancient(0, 12345); !errors.Is(err, proto.ErrNotFound) {
 		t.Fatalf("ancient of a clone that is gone: %v", err)
 	}
+	// The bases and the last-dump record go with the volume.
+	if err := set.Delete(c.ID()); err != nil {
+		t.Fatal(err)
+	}
+	if err := set.Delete(v.ID()); err != nil {
+		t.Fatal(err)
+	}
+	for _, pfx := range []byte{pfxBase, pfxBaseVn, pfxLastDump} {
+		p := volPrefix(pfx, v.ID())
+		it, err := set.db.NewIter(p, prefixEnd(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if it.First() {
+			t.Errorf("a %c key of the deleted volume remains", pfx)
+		}
+		it.Close()
+	}
 }

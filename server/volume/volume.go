@@ -265,14 +265,7 @@ func (s *Set) Delete(id uint32) error {
 		b.Close()
 		return err
 	}
-	b.Delete(headerKey(id))
-	b.Delete(nameKey(v.hdr.Name))
-	b.Delete(allocKey(id))
-	b.Delete(logSizeKey(id))
-	for _, pfx := range volumePrefixes {
-		p := volPrefix(pfx, id)
-		b.DeleteRange(p, prefixEnd(p))
-	}
+	deleteKeys(b, id, v.hdr.Name)
 	if err := s.db.Commit(b); err != nil {
 		return fmt.Errorf("delete volume %s: %w", v.hdr.Name, err)
 	}
