@@ -2,13 +2,10 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/coda-fs/coda/server/adminclient"
 	"github.com/coda-fs/coda/server/location"
 	"github.com/coda-fs/coda/server/proto"
 	"github.com/coda-fs/coda/server/realmdb"
@@ -62,72 +59,18 @@ func (a *volAdmin) backup(ctx context.Context, r *rpc.Request) (proto.Message, *
 	} else if !sameServers(vol, clone) {
 		return nil, nil, proto.Errorf(proto.CodeExists, fmt.Sprintf("volume %s exists on other servers than %s; purge it first", name, req.Volume))
 	}
-	info := volumeInfo(clone, servers)
-	info.Type = req.Type
-
-	each := func(fn func(rep location.Replica, c *adminclient.Client) error, local func(rep location.Replica) error) error {
-		var wg sync.WaitGroup
-		errs := make([]error, len(vol.Replicas))
-		for i, rep := range vol.Replicas {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				err := a.onServer(ctx, servers[rep.Server], rep.Server,
-					func(c *adminclient.Client) error { return fn(clone.Replicas[i], c) },
-					func() error { return local(clone.Replicas[i]) })
-				if err != nil {
-					errs[i] = fmt.Errorf("server %d (%s): %w", rep.Server, servers[rep.Server], err)
-				}
-			}()
-		}
-		wg.Wait()
-		return errors.Join(errs...)
+	src := volumeInfo(vol, servers)
+	if _, err := a.fs.LockReplicas(ctx, src, backupLockTimeout, false); err != nil {
+		return nil, nil, fmt.Errorf("nothing cloned: %w", err)
 	}
-	lock := func(unlock bool) error {
-		return each(func(_ location.Replica, c *adminclient.Client) error {
-			return c.LockReplica(ctx, vol.ID, backupLockTimeout, unlock)
-		}, func(location.Replica) error {
-			v, err := a.vols.ByID(vol.ID)
-			if err != nil {
-				return err
-			}
-			if unlock {
-				v.UnlockWrites()
-			} else {
-				v.LockWrites(backupLockTimeout)
-			}
-			return nil
-		})
+	replicaIDs := map[uint32]uint32{}
+	for _, rep := range clone.Replicas {
+		replicaIDs[rep.Server] = rep.ReplicaID
 	}
-	if err := lock(false); err != nil {
-		lock(true)
-		return nil, nil, fmt.Errorf("volume %s not locked on every replica, nothing cloned: %w", vol.Name, err)
-	}
-	var mu sync.Mutex
-	objects := map[uint32]uint64{}
-	frozen := time.Now().UnixNano()
-	cloneReq := func(rep location.Replica) *proto.CloneVolume {
-		return &proto.CloneVolume{Source: vol.ID, Name: name, ID: clone.ID, ReplicaID: rep.ReplicaID, Type: req.Type, Replicas: info.Replicas, Frozen: frozen}
-	}
-	err := each(func(rep location.Replica, c *adminclient.Client) error {
-		vi, err := c.CloneVolume(ctx, cloneReq(rep))
-		if err == nil {
-			mu.Lock()
-			objects[rep.Server] = vi.Files
-			mu.Unlock()
-		}
-		return err
-	}, func(rep location.Replica) error {
-		v, err := a.fs.Clone(cloneReq(rep))
-		if err == nil {
-			mu.Lock()
-			objects[rep.Server] = v.Info().Files
-			mu.Unlock()
-		}
-		return err
-	})
+	lines, err := a.fs.CloneReplicas(ctx, src, proto.CloneVolume{Source: vol.ID, Name: name, ID: clone.ID, Type: req.Type,
+		Replicas: volumeInfo(clone, servers).Replicas, Frozen: time.Now().UnixNano()}, replicaIDs)
 	if !req.KeepLocked || err != nil {
-		if uerr := lock(true); uerr != nil {
+		if _, uerr := a.fs.LockReplicas(ctx, src, 0, true); uerr != nil {
 			a.log.Warn("volume not unlocked on every replica after a backup; the lock times out by itself", "name", vol.Name, "err", uerr)
 		}
 	}
@@ -146,10 +89,6 @@ func (a *volAdmin) backup(ctx context.Context, r *rpc.Request) (proto.Message, *
 			a.undoClone(ctx, clone, servers)
 			return nil, nil, err
 		}
-	}
-	var lines []string
-	for _, rep := range vol.Replicas {
-		lines = append(lines, fmt.Sprintf("server %d (%s): %d objects", rep.Server, servers[rep.Server], objects[rep.Server]))
 	}
 	verb := "made"
 	if exists {

@@ -125,21 +125,6 @@ func (c *Client) LockVolume(ctx context.Context, name string, timeout time.Durat
 	return r.Text, nil
 }
 
-// LockReplica locks (or unlocks) the server's replica of group id.
-func (c *Client) LockReplica(ctx context.Context, id uint32, timeout time.Duration, unlock bool) error {
-	req := &proto.VolumeLock{ID: id, Timeout: uint32(timeout / time.Second), Unlock: unlock, Local: true}
-	return c.call(ctx, proto.OpLockVolume, req, &proto.Text{})
-}
-
-// CloneVolume has the server make (or remake) its replica of a clone.
-func (c *Client) CloneVolume(ctx context.Context, req *proto.CloneVolume) (*proto.VolumeInfo, error) {
-	var r proto.VolumeInfo
-	if err := c.call(ctx, proto.OpCloneVolume, req, &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
-}
-
 // Backup has the SCM make or refresh a clone of every replica of a volume
 // (volutil backup, clone) and returns its report.
 func (c *Client) Backup(ctx context.Context, req *proto.Backup) (string, error) {

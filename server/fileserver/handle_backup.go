@@ -31,30 +31,36 @@ func (s *Server) lockVolume(ctx context.Context, cl *client, r *rpc.Request, req
 	if err != nil {
 		return nil, nil, err
 	}
-	lines, err := s.onReplicas(ctx, info, func(v *volume.Volume) (string, error) {
-		return lockLocal(v, req), nil
-	}, func(ctx context.Context, conn *rpc.Conn, rep proto.Replica) (string, error) {
-		local := *req
-		local.Local, local.ID, local.Name = true, info.ID, ""
-		var out proto.Text
-		err := conn.Call(ctx, proto.OpLockVolume, &local, &out, nil)
-		return out.Text, err
-	})
-	if err != nil && !req.Unlock {
-		// A lock that did not reach every replica is no lock: undo it.
-		undo := *req
-		undo.Unlock, undo.Name, undo.ID = true, "", info.ID
-		s.onReplicas(ctx, info, func(v *volume.Volume) (string, error) { return lockLocal(v, &undo), nil },
-			func(ctx context.Context, conn *rpc.Conn, rep proto.Replica) (string, error) {
-				undo.Local = true
-				return "", conn.Call(ctx, proto.OpLockVolume, &undo, &proto.Text{}, nil)
-			})
-		return nil, nil, fmt.Errorf("volume %s not locked: %w", info.Name, err)
-	}
+	lines, err := s.LockReplicas(ctx, info, time.Duration(req.Timeout)*time.Second, req.Unlock)
 	if err != nil {
 		return nil, nil, err
 	}
 	return &proto.Text{Text: strings.Join(lines, "\n")}, nil, nil
+}
+
+// LockReplicas locks (unlock: unlocks) every replica of volume info, for
+// timeout (0: the default), and returns a line per replica. A lock that
+// did not reach every replica is no lock: it is undone, and the error
+// names the replicas that failed.
+func (s *Server) LockReplicas(ctx context.Context, info proto.VolumeInfo, timeout time.Duration, unlock bool) ([]string, error) {
+	req := &proto.VolumeLock{ID: info.ID, Timeout: uint32(timeout / time.Second), Unlock: unlock, Local: true}
+	fan := func(req *proto.VolumeLock) ([]string, error) {
+		return s.onReplicas(ctx, info, func(v *volume.Volume) (string, error) {
+			return lockLocal(v, req), nil
+		}, func(ctx context.Context, conn *rpc.Conn, rep proto.Replica) (string, error) {
+			var out proto.Text
+			err := conn.Call(ctx, proto.OpLockVolume, req, &out, nil)
+			return out.Text, err
+		})
+	}
+	lines, err := fan(req)
+	if err != nil && !unlock {
+		undo := *req
+		undo.Unlock = true
+		fan(&undo)
+		return nil, fmt.Errorf("volume %s not locked: %w", info.Name, err)
+	}
+	return lines, err
 }
 
 // lockLocal locks or unlocks replica v and says so.
@@ -132,6 +138,27 @@ func (s *Server) cloneVolume(ctx context.Context, cl *client, r *rpc.Request, re
 	}
 	info := v.Info()
 	return &info, nil, nil
+}
+
+// CloneReplicas has every replica's server of volume info make (or
+// remake) its replica of clone req, with the replica id replicaIDs gives
+// for its server, and returns a line per replica with the objects cloned.
+func (s *Server) CloneReplicas(ctx context.Context, info proto.VolumeInfo, req proto.CloneVolume, replicaIDs map[uint32]uint32) ([]string, error) {
+	return s.onReplicas(ctx, info, func(*volume.Volume) (string, error) {
+		r := req
+		r.ReplicaID = replicaIDs[s.cfg.ServerID]
+		v, err := s.Clone(&r)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%d objects", v.Info().Files), nil
+	}, func(ctx context.Context, conn *rpc.Conn, rep proto.Replica) (string, error) {
+		r := req
+		r.ReplicaID = replicaIDs[rep.ServerID]
+		var vi proto.VolumeInfo
+		err := conn.Call(ctx, proto.OpCloneVolume, &r, &vi, nil)
+		return fmt.Sprintf("%d objects", vi.Files), err
+	})
 }
 
 // Clone makes (or remakes) this server's replica of clone req.Name of its

@@ -3,8 +3,6 @@ package fileserver
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -88,16 +86,11 @@ func (s *Server) dump(ctx context.Context, cl *client, r *rpc.Request, req *prot
 	id := req.Session
 	var sess *dumpSession
 	if id == 0 {
-		v, err := s.cfg.Volumes.ByName(req.Volume)
+		v, err := s.cfg.Volumes.ByName(req.Volume) // Dump refuses a read-write one
 		if err != nil {
 			return nil, nil, err
 		}
-		if _, _, ok := v.IsClone(); !ok {
-			return nil, nil, proto.Errorf(proto.CodeInvalid, fmt.Sprintf("volume %s is read-write and changes under a dump: back it up first (volutil backup %s) and dump %s.backup", req.Volume, req.Volume, req.Volume))
-		}
-		var b [8]byte
-		rand.Read(b[:])
-		id = binary.LittleEndian.Uint64(b[:]) | 1
+		id = newSessionID()
 		sess = &dumpSession{chunks: make(chan []byte, dumpAhead), free: make(chan []byte, dumpAhead+2), stop: make(chan struct{})}
 		go func() {
 			w := &chunkWriter{sess: sess}
@@ -168,9 +161,12 @@ func (s *Server) ancient(ctx context.Context, cl *client, r *rpc.Request, req *p
 	if err != nil {
 		return nil, nil, err
 	}
-	level, frozen, ok := v.LastDump()
-	if !ok {
-		return nil, nil, proto.Errorf(proto.CodeNotFound, fmt.Sprintf("no dump of a clone of %s was written on this server: run ancient against the server that dumped it (-h)", req.Volume))
+	level, frozen, err := v.LastDump()
+	if proto.CodeOf(err) == proto.CodeNotFound {
+		return nil, nil, proto.Errorf(proto.CodeNotFound, err.Error()+": run ancient against the server that dumped it (-h)")
+	}
+	if err != nil {
+		return nil, nil, err
 	}
 	info := v.Info()
 	lines, err := s.onReplicas(ctx, info, func(v *volume.Volume) (string, error) {

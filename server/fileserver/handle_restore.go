@@ -2,8 +2,6 @@ package fileserver
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"fmt"
 	"io"
 
@@ -66,9 +64,7 @@ func (s *Server) restore(ctx context.Context, cl *client, r *rpc.Request, req *p
 			}
 			return nil, nil, err
 		}
-		var b [8]byte
-		rand.Read(b[:])
-		id = binary.LittleEndian.Uint64(b[:]) | 1
+		id = newSessionID()
 		pr, pw := io.Pipe()
 		sess = &restoreSession{pw: pw, done: make(chan struct{}), volume: req.Volume}
 		go func() {

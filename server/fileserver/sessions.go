@@ -1,6 +1,8 @@
 package fileserver
 
 import (
+	"crypto/rand"
+	"encoding/binary"
 	"fmt"
 	"sync"
 	"time"
@@ -24,6 +26,14 @@ type sessionEntry[S any] struct {
 	s     S
 	busy  bool
 	timer *time.Timer
+}
+
+// newSessionID returns a random session id (never 0, which asks for a
+// new session).
+func newSessionID() uint64 {
+	var b [8]byte
+	rand.Read(b[:])
+	return binary.LittleEndian.Uint64(b[:]) | 1
 }
 
 // take returns session id for a request.

@@ -29,7 +29,7 @@ import (
 // server records its own from its replica of the clone, which holds the
 // same version vectors; so the next level can be dumped from any replica.
 //
-//	'B' vol level        → base: the clone's frozen time, when marked
+//	'B' vol level        → base: the frozen time of the clone it records
 //	'b' vol level vnode  → uniquifier, version hash
 //	'W' vol              → the last dump written here: clone id, level,
 //	                       frozen time (what volutil ancient marks)
@@ -176,7 +176,13 @@ func (d *dumper) changed(vn uint32, n *vnode) (bool, error) {
 	if d.h.Full() {
 		return true, nil
 	}
-	val, err := d.r.Get(baseVnKey(d.v.hdr.Source, uint8(d.h.BaseLevel), vn))
+	return changedSince(d.r, d.v.hdr.Source, uint8(d.h.BaseLevel), vn, n)
+}
+
+// changedSince reports whether vnode vn (record n) differs from what the
+// base of level recorded for read-write volume src (or is not in it).
+func changedSince(r store.Reader, src uint32, level uint8, vn uint32, n *vnode) (bool, error) {
+	val, err := r.Get(baseVnKey(src, level, vn))
 	if errors.Is(err, store.ErrNotFound) {
 		return true, nil
 	}
@@ -454,18 +460,9 @@ func (v *Volume) Ancient(level uint8, frozen int64) (uint8, error) {
 		return 0, proto.Errorf(proto.CodeInvalid, fmt.Sprintf("volume %s is a clone: mark the dumps of its read-write volume", v.hdr.Name))
 	}
 	if frozen == 0 {
-		val, err := s.db.Get(lastDumpKey(v.hdr.ID))
-		if errors.Is(err, store.ErrNotFound) {
-			return 0, proto.Errorf(proto.CodeNotFound, fmt.Sprintf("no dump of a clone of %s was written on this server", v.hdr.Name))
-		}
-		if err != nil {
+		var err error
+		if level, frozen, err = v.LastDump(); err != nil {
 			return 0, err
-		}
-		d := proto.NewDecoder(val)
-		d.U32()
-		level, frozen = d.U8(), d.I64()
-		if err := d.Done(); err != nil {
-			return 0, fmt.Errorf("corrupt last-dump record: %w", err)
 		}
 	}
 	v.mu.Lock() // the family: no clone comes or goes meanwhile
@@ -482,9 +479,6 @@ func (v *Volume) Ancient(level uint8, frozen int64) (uint8, error) {
 	b := s.db.NewBatch()
 	p := baseVnPrefix(v.hdr.ID, level)
 	b.DeleteRange(p, prefixEnd(p))
-	var e proto.Encoder
-	e.I64(frozen)
-	e.I64(s.now())
 	b.Set(baseKey(v.hdr.ID, level), binary.BigEndian.AppendUint64(nil, uint64(frozen)))
 	lo, hi := vnodeSpan(clone.hdr.ID)
 	it, err := s.db.NewIter(lo, hi)
@@ -514,16 +508,22 @@ func (v *Volume) Ancient(level uint8, frozen int64) (uint8, error) {
 }
 
 // LastDump returns the level and clone frozen time of the last dump of a
-// clone of v written on this server.
-func (v *Volume) LastDump() (level uint8, frozen int64, ok bool) {
+// clone of v written on this server (CodeNotFound when there is none).
+func (v *Volume) LastDump() (level uint8, frozen int64, err error) {
 	val, err := v.set.db.Get(lastDumpKey(v.hdr.ID))
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, 0, proto.Errorf(proto.CodeNotFound, fmt.Sprintf("no dump of a clone of %s was written on this server", v.hdr.Name))
+	}
 	if err != nil {
-		return 0, 0, false
+		return 0, 0, err
 	}
 	d := proto.NewDecoder(val)
 	d.U32()
 	level, frozen = d.U8(), d.I64()
-	return level, frozen, d.Done() == nil
+	if err := d.Done(); err != nil {
+		return 0, 0, fmt.Errorf("corrupt last-dump record: %w", err)
+	}
+	return level, frozen, nil
 }
 
 // Estimate returns the estimated bytes of a dump of clone v at each level
@@ -569,8 +569,11 @@ func (v *Volume) Estimate() ([MaxLevel + 1]int64, error) {
 				out[l] += size
 				continue
 			}
-			val, err := v.set.db.Get(baseVnKey(v.hdr.Source, per[l].level, vn))
-			if err != nil || len(val) != 12 || binary.BigEndian.Uint64(val[4:]) != vvHash(n) {
+			changed, err := changedSince(v.set.db, v.hdr.Source, per[l].level, vn, n)
+			if err != nil {
+				return out, err
+			}
+			if changed {
 				out[l] += size
 			}
 		}
