@@ -135,6 +135,15 @@ type File struct {
 	Map   []Span
 }
 
+// DataBytes is the bytes of f's spans: its data, holes left out.
+func (f *File) DataBytes() int64 {
+	var n int64
+	for _, sp := range f.Map {
+		n += sp.Len
+	}
+	return n
+}
+
 // Span is a range of a file holding data.
 type Span struct{ Off, Len int64 }
 

@@ -256,10 +256,7 @@ func (t *tarrer) startFile(f *File) error {
 		return err
 	}
 	t.file, t.primary = f, paths[0]
-	var data int64
-	for _, sp := range f.Map {
-		data += sp.Len
-	}
+	data := f.DataBytes()
 	t.sparse = data < f.Size
 	t.stats.Files++
 	if t.sparse {

@@ -169,6 +169,7 @@ type dumper struct {
 	h         *backup.Header
 	principal func(int32) (string, bool)
 	ids       map[int32]bool // named in the ACLs
+	buf       []byte         // file data read for an extent, for every file
 }
 
 // changed reports whether vnode vn (record n) differs from the base.
@@ -399,7 +400,10 @@ func (d *dumper) content(vn uint32, n *vnode) (io.ReaderAt, []backup.Span, error
 
 // data writes the spans of src as extents and returns their bytes.
 func (d *dumper) data(src io.ReaderAt, spans []backup.Span) (int64, error) {
-	buf := make([]byte, backup.MaxExtent)
+	if d.buf == nil {
+		d.buf = make([]byte, backup.MaxExtent)
+	}
+	buf := d.buf
 	var total int64
 	for _, sp := range spans {
 		for off := sp.Off; off < sp.Off+sp.Len; {

@@ -296,11 +296,7 @@ func (r *Restorer) endFile() error {
 			return err
 		}
 		n.Container = uint64(ct)
-		var data int64
-		for _, sp := range f.Map {
-			data += sp.Len
-		}
-		n.Blocks = (data + 4095) &^ 4095
+		n.Blocks = (f.DataBytes() + 4095) &^ 4095
 	} else if len(r.inline) > 0 {
 		n.Flags |= flagInline
 		n.Blocks = (int64(len(r.inline)) + 4095) &^ 4095
