@@ -124,9 +124,7 @@ func (r *Restorer) Apply(rec any) error {
 		if err != nil {
 			return err
 		}
-		if err := r.release(x.Vnode); err != nil {
-			return err
-		}
+		r.releaseData(x.Vnode, old)
 		r.b.Delete(vnodeKey(id, x.Vnode))
 		p := parentPrefix(id, x.Vnode)
 		r.b.DeleteRange(p, prefixEnd(p))
@@ -192,13 +190,18 @@ func (r *Restorer) release(vn uint32) error {
 	if err != nil {
 		return err
 	}
+	r.releaseData(vn, old)
+	return nil
+}
+
+// releaseData schedules the removal of the data of vnode vn, record old.
+func (r *Restorer) releaseData(vn uint32, old *vnode) {
 	if old.Container != 0 {
 		r.freed = append(r.freed, store.ContainerID(old.Container))
 	}
 	if old.inline() {
 		r.b.Delete(inlineKey(r.v.hdr.ID, vn))
 	}
-	return nil
 }
 
 func (r *Restorer) dir(d *backup.Dir) error {
