@@ -2,6 +2,7 @@ package backup
 
 import (
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"slices"
@@ -14,10 +15,20 @@ import (
 // chunk) starts each piece with Resume and the counts of the pieces
 // before.
 type Writer struct {
-	w   io.Writer
-	buf []byte
-	err error
+	w    io.Writer
+	buf  []byte
+	data []byte // ExtentFrom's buffer when w is no Reserver
+	err  error
 	Counts
+}
+
+// A Reserver is an io.Writer that lends the space its next Write will
+// fill: Reserve(n) returns n bytes of its own buffer, and a Write of
+// exactly those bytes (once filled) takes them without copying. A dump's
+// file data then goes from the disk into the bytes sent (ExtentFrom).
+type Reserver interface {
+	io.Writer
+	Reserve(n int) []byte
 }
 
 // flushAt is the buffered bytes a Writer writes out at.
@@ -118,18 +129,63 @@ func (w *Writer) Extent(off int64, data []byte) error {
 	return nil
 }
 
+// ExtentFrom writes n bytes (at most MaxExtent) of the current file at
+// off as one X record, their bytes put in place by fill: straight into the
+// underlying writer's space when it is a Reserver, else into a buffer of
+// the Writer's. An error of fill is returned and ends the dump.
+func (w *Writer) ExtentFrom(off int64, n int, fill func(p []byte) error) error {
+	if w.err != nil {
+		return w.err
+	}
+	if n <= 0 || n > MaxExtent {
+		w.err = fmt.Errorf("backup: an extent of %d bytes (1 to %d)", n, MaxExtent)
+		return w.err
+	}
+	crc := w.extentHeader(off, n)
+	var p []byte
+	if r, ok := w.w.(Reserver); ok {
+		if err := w.Flush(); err != nil { // the header goes before the space
+			return err
+		}
+		p = r.Reserve(n)
+	} else {
+		if cap(w.data) < n {
+			w.data = make([]byte, MaxExtent)
+		}
+		p = w.data[:n]
+	}
+	if err := fill(p); err != nil {
+		w.err = err
+		return err
+	}
+	w.DataBytes += uint64(n)
+	return w.extentData(crc, p)
+}
+
 // extent frames one X record around data without copying it.
 func (w *Writer) extent(off int64, data []byte) error {
 	if w.err != nil {
 		return w.err
 	}
+	return w.extentData(w.extentHeader(off, len(data)), data)
+}
+
+// extentHeader buffers the head of an X record of n bytes at off and
+// returns its CRC-32C so far.
+func (w *Writer) extentHeader(off int64, n int) uint32 {
 	start := len(w.buf)
 	w.buf = append(w.buf, KindExtent)
-	w.buf = binary.LittleEndian.AppendUint32(w.buf, uint32(8+4+len(data)))
+	w.buf = binary.LittleEndian.AppendUint32(w.buf, uint32(8+4+n))
 	w.buf = binary.LittleEndian.AppendUint64(w.buf, uint64(off))
-	w.buf = binary.LittleEndian.AppendUint32(w.buf, uint32(len(data)))
-	crc := crc32.Update(crc32.Checksum(w.buf[start:], crcTable), crcTable, data)
+	w.buf = binary.LittleEndian.AppendUint32(w.buf, uint32(n))
 	w.Records++
+	return crc32.Checksum(w.buf[start:], crcTable)
+}
+
+// extentData writes an X record's data after its head and buffers its
+// CRC-32C (crc: of the head).
+func (w *Writer) extentData(crc uint32, data []byte) error {
+	crc = crc32.Update(crc, crcTable, data)
 	if err := w.Flush(); err != nil {
 		return err
 	}

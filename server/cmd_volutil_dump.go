@@ -130,7 +130,7 @@ func runDump(ctx context.Context, o volutilCmdOptions, vol, file string, level u
 		}()
 		out = f
 	}
-	bw := bufio.NewWriterSize(out, 1<<20)
+	bw := bufio.NewWriterSize(out, 64<<10) // smaller than a data frame: frames go straight through
 	w := io.Writer(bw)
 	var zw *zstd.Encoder
 	if compress {

@@ -1,7 +1,6 @@
 package fileserver
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -37,29 +36,52 @@ type dumpSession struct {
 
 func (d *dumpSession) abandon() { d.once.Do(func() { close(d.stop) }) }
 
-// chunkWriter cuts what is written into dumpChunk pieces for a session.
+// chunkWriter cuts what is written into pieces of at most dumpChunk bytes
+// for a session. It is a backup.Reserver: file data is read straight into
+// the piece that is sent.
 type chunkWriter struct {
 	buf  []byte
 	sess *dumpSession
 }
 
+// room makes sure the current piece has n bytes free (n ≤ dumpChunk),
+// sending it if not.
+func (w *chunkWriter) room(n int) error {
+	if w.buf != nil && dumpChunk-len(w.buf) >= n {
+		return nil
+	}
+	if err := w.send(); err != nil {
+		return err
+	}
+	select {
+	case w.buf = <-w.sess.free:
+	default:
+		w.buf = make([]byte, 0, dumpChunk)
+	}
+	return nil
+}
+
+// Reserve lends the next n bytes of the current piece (a new piece when
+// they do not fit); a Write of them commits them.
+func (w *chunkWriter) Reserve(n int) []byte {
+	if err := w.room(n); err != nil {
+		return make([]byte, n) // the Write after it fails the same way
+	}
+	return w.buf[len(w.buf) : len(w.buf)+n]
+}
+
 func (w *chunkWriter) Write(p []byte) (int, error) {
 	n := len(p)
+	if n > 0 && w.buf != nil && len(w.buf)+n <= cap(w.buf) && &w.buf[:len(w.buf)+1][len(w.buf)] == &p[0] {
+		w.buf = w.buf[:len(w.buf)+n] // reserved: already in place
+		return n, nil
+	}
 	for len(p) > 0 {
-		if w.buf == nil {
-			select {
-			case w.buf = <-w.sess.free:
-			default:
-				w.buf = make([]byte, 0, dumpChunk)
-			}
+		if err := w.room(1); err != nil {
+			return 0, err
 		}
-		k := min(len(p), dumpChunk-len(w.buf))
-		w.buf, p = append(w.buf, p[:k]...), p[k:]
-		if len(w.buf) == dumpChunk {
-			if err := w.send(); err != nil {
-				return 0, err
-			}
-		}
+		k := copy(w.buf[len(w.buf):dumpChunk], p)
+		w.buf, p = w.buf[:len(w.buf)+k], p[k:]
 	}
 	return n, nil
 }
@@ -136,7 +158,7 @@ func (s *Server) dump(ctx context.Context, cl *client, r *rpc.Request, req *prot
 		default:
 		}
 	}
-	return &proto.DumpChunk{Session: id}, &rpc.Source{R: bytes.NewReader(chunk), Size: int64(len(chunk)), Release: release}, nil
+	return &proto.DumpChunk{Session: id}, &rpc.Source{Data: chunk, Size: int64(len(chunk)), Unsummed: true, Release: release}, nil
 }
 
 // ancient serves volutil ancient (admin key only). With Local it marks

@@ -18,7 +18,7 @@
 //
 //	u32 length   bytes that follow the length word (12 + body)
 //	u8  type     FrameRequest … FrameCredit
-//	u8  flags    FlagHasData, FlagHardDeadline, FlagAbort
+//	u8  flags    FlagHasData, FlagHardDeadline, FlagAbort, FlagNoSum
 //	u16 op       the Op of the request (replies repeat it)
 //	u64 id       request id; probe sequence for Ping/Pong
 //	body
@@ -49,7 +49,8 @@
 // closed by one End frame; offsets outside the Data frames are holes. The
 // receiver hashes what it receives and compares with the End frame before
 // it accepts the data. An End with FlagAbort means the sender could not
-// finish. Flow control is by credit: each Data frame costs its payload plus
+// finish; one with FlagNoSum carries no checksum (data that checks itself,
+// a dump), and only its size is compared. Flow control is by credit: each Data frame costs its payload plus
 // DataFrameCost; a downloader grants DownloadWindow up front, an uploader
 // may send InitialUploadCredit before the handler starts consuming, and
 // receivers return credit (Credit frames) as they consume. A sender that

@@ -49,6 +49,10 @@ const (
 	// FlagAbort on an End frame: the sender gave up (it could not read its
 	// source); the data is incomplete and the receiver fails the stream.
 	FlagAbort uint8 = 1 << 2
+	// FlagNoSum on an End frame: the sender computed no checksum (its Sum
+	// is 0) because the data carries its own (a dump's records each have
+	// a CRC-32C that every reader checks); the receiver checks the size.
+	FlagNoSum uint8 = 1 << 3
 )
 
 // Frame sizes. The length word counts everything after itself.

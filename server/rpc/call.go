@@ -38,9 +38,11 @@ func (c *Conn) Call(ctx context.Context, op proto.Op, req, resp proto.Message, o
 	if opts != nil {
 		o = *opts
 	}
+	release := func() {}
 	if o.Upload != nil && o.Upload.Release != nil {
-		defer o.Upload.Release()
+		release = o.Upload.Release
 	}
+	defer func() { release() }()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -64,6 +66,9 @@ func (c *Conn) Call(ctx context.Context, op proto.Op, req, resp proto.Message, o
 	}
 	ci.sendMsg(b)
 	if out != nil {
+		if o.Upload.Data != nil {
+			release = func() {} // sendStream's, once the bytes are written
+		}
 		err := ci.sendStream(ctx, p.done, id, out, o.Upload)
 		switch {
 		case errors.Is(err, errStopped):

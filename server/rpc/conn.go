@@ -81,6 +81,9 @@ func newConn(raw net.Conn, tc *tls.Conn, br *bufio.Reader, cfg Config, mux *Mux,
 	}
 	c.w.wake = make(chan struct{}, 1)
 	c.w.bw = bufio.NewWriterSize(tc, ioBufSize)
+	if lc, ok := raw.(*liveConn); ok {
+		c.w.live = lc // batching from start on: the Hello's answer goes out at once
+	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	if client {
 		c.nextID.Store(1) // the Hello was 1; then 3, 5, …
@@ -92,6 +95,9 @@ func newConn(raw net.Conn, tc *tls.Conn, br *bufio.Reader, cfg Config, mux *Mux,
 // start runs the connection's goroutines.
 func (c *connImpl) start() {
 	c.touch()
+	if c.w.live != nil {
+		c.w.live.startBatching()
+	}
 	c.ioWG.Add(3)
 	go c.readLoop()
 	go c.writeLoop()
@@ -122,23 +128,91 @@ func (c *connImpl) sinceRecv() time.Duration {
 	return idle
 }
 
-// liveConn notes when bytes last arrived: a large frame coming slowly over
-// a weak link keeps its connection alive, where only whole frames would
-// let it look dead.
+// liveConn is the TCP connection under TLS. It notes when bytes last
+// arrived: a large frame coming slowly over a weak link keeps its
+// connection alive, where only whole frames would let it look dead. Once
+// the connection is set up (batch), it also gathers TLS's writes: TLS
+// writes each 16 KiB record with its own system call, which on a fast
+// link costs more than the encryption; gathered, a stream goes out in
+// ioBufSize writes, and the connection's writer flushes whenever its
+// queue runs empty. Reads are buffered likewise (TLS reads about one
+// record per call).
 type liveConn struct {
 	net.Conn
 	epoch    time.Time
 	lastRead atomic.Int64 // ns since epoch of the last read that returned bytes
+	r        *bufio.Reader
+
+	wmu   sync.Mutex // TLS writes under its own lock; flush comes from the writer
+	batch bool
+	wbuf  []byte
 }
 
-func newLiveConn(c net.Conn) *liveConn { return &liveConn{Conn: c, epoch: time.Now()} }
+func newLiveConn(c net.Conn) *liveConn {
+	l := &liveConn{Conn: c, epoch: time.Now()}
+	l.r = bufio.NewReaderSize(readCounter{l}, ioBufSize)
+	return l
+}
 
-func (l *liveConn) Read(p []byte) (int, error) {
-	n, err := l.Conn.Read(p)
+// readCounter reads the TCP connection for the buffer, noting arrivals.
+type readCounter struct{ l *liveConn }
+
+func (rc readCounter) Read(p []byte) (int, error) {
+	n, err := rc.l.Conn.Read(p)
 	if n > 0 {
-		l.lastRead.Store(int64(time.Since(l.epoch)))
+		rc.l.lastRead.Store(int64(time.Since(rc.l.epoch)))
 	}
 	return n, err
+}
+
+func (l *liveConn) Read(p []byte) (int, error) { return l.r.Read(p) }
+
+// startBatching makes writes gather until flush (or a full buffer).
+func (l *liveConn) startBatching() {
+	l.wmu.Lock()
+	l.batch, l.wbuf = true, make([]byte, 0, ioBufSize)
+	l.wmu.Unlock()
+}
+
+func (l *liveConn) Write(p []byte) (int, error) {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	if !l.batch {
+		return l.Conn.Write(p)
+	}
+	if len(l.wbuf)+len(p) > cap(l.wbuf) {
+		if err := l.flushLocked(); err != nil {
+			return 0, err
+		}
+		if len(p) >= cap(l.wbuf) {
+			return l.Conn.Write(p)
+		}
+	}
+	l.wbuf = append(l.wbuf, p...)
+	return len(p), nil
+}
+
+// pending reports whether gathered bytes wait for flush.
+func (l *liveConn) pending() bool {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	return len(l.wbuf) > 0
+}
+
+// flush writes what Write gathered.
+func (l *liveConn) flush() error {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	return l.flushLocked()
+}
+
+func (l *liveConn) flushLocked() error {
+	if len(l.wbuf) == 0 {
+		return nil
+	}
+	_, err := l.Conn.Write(l.wbuf)
+	l.wbuf = l.wbuf[:0]
+	return err
 }
 
 func (l *liveConn) sinceRead() time.Duration {

@@ -128,7 +128,7 @@ func (c *connImpl) onEnd(h proto.Header, body []byte) error {
 	delete(c.in, h.ID)
 	c.mu.Unlock()
 	if s != nil {
-		s.finish(end, h.Flags&proto.FlagAbort != 0)
+		s.finish(end, h.Flags&proto.FlagAbort != 0, h.Flags&proto.FlagNoSum != 0)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/coda-fs/coda/server/proto"
@@ -24,6 +25,26 @@ const queuedDataFrames = 2
 // errStopped: the sender was told to stop (the reply to an upload came
 // before the upload was done).
 var errStopped = errors.New("rpc: data stream stopped")
+
+// A loan keeps the bytes of a Data source until every frame holding them
+// was written or dropped and the sender is done with them; then it calls
+// the source's Release.
+type loan struct {
+	refs    atomic.Int32
+	release func()
+}
+
+func newLoan(release func()) *loan {
+	l := &loan{release: release}
+	l.refs.Store(1) // the sender's
+	return l
+}
+
+func (l *loan) done() {
+	if l.refs.Add(-1) == 0 && l.release != nil {
+		l.release()
+	}
+}
 
 // outStream is the credit of a data stream we send.
 type outStream struct {
@@ -93,9 +114,16 @@ func (c *connImpl) closeOut(id uint64) {
 // proto.DataChunk bytes per extent, in order, then End with the size and
 // checksum. When reading src fails, the stream is ended with FlagAbort.
 // When ctx ends, stop is closed or the connection dies, it returns without
-// an End (the caller sends Cancel when that is needed).
+// an End (the caller sends Cancel when that is needed). The Release of a
+// Data source is sendStream's to call (once its frames are written); of
+// any other source, the caller's.
 func (c *connImpl) sendStream(ctx context.Context, stop <-chan struct{}, id uint64, o *outStream, src *Source) error {
 	defer c.closeOut(id)
+	var ln *loan
+	if src.Data != nil {
+		ln = newLoan(src.Release)
+		defer ln.done()
+	}
 	extents, err := sourceExtents(src)
 	if err != nil {
 		c.sendEnd(id, proto.FlagAbort, proto.EndOfData{})
@@ -110,42 +138,61 @@ func (c *connImpl) sendStream(ctx context.Context, stop <-chan struct{}, id uint
 			if err != nil {
 				return err
 			}
-			if err := c.sendChunk(ctx, stop, id, src.R, off, n, slot, &d); err != nil {
+			sum := &d
+			if src.Unsummed {
+				sum = nil
+			}
+			if err := c.sendChunk(ctx, stop, id, src, ln, off, n, slot, sum); err != nil {
 				return err
 			}
 			off += n
 		}
 	}
+	if src.Unsummed {
+		c.sendEnd(id, proto.FlagNoSum, proto.EndOfData{Size: src.Size})
+		return nil
+	}
 	c.sendEnd(id, 0, proto.EndOfData{Size: src.Size, Sum: d.Sum64()})
 	return nil
 }
 
-// sendChunk reads n bytes at off from r and queues them as one Data frame.
-func (c *connImpl) sendChunk(ctx context.Context, stop <-chan struct{}, id uint64, r io.ReaderAt,
+// sendChunk reads n bytes at off from src (or lends them from its Data,
+// under ln), adds them to d (unless nil) and queues them as one Data frame.
+func (c *connImpl) sendChunk(ctx context.Context, stop <-chan struct{}, id uint64, src *Source, ln *loan,
 	off, n int64, slot chan struct{}, d *xxhash.Digest) error {
-	buf := c.pool.get(int(n))
-	if got, err := r.ReadAt(buf, off); int64(got) < n {
-		c.pool.put(buf)
-		if err == nil || err == io.EOF {
-			err = io.ErrUnexpectedEOF
+	var buf []byte
+	drop := func() { c.pool.put(buf) }
+	if ln != nil {
+		buf = src.Data[off : off+n]
+		ln.refs.Add(1)
+		drop = ln.done
+	} else {
+		buf = c.pool.get(int(n))
+		if got, err := src.R.ReadAt(buf, off); int64(got) < n {
+			drop()
+			if err == nil || err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			c.sendEnd(id, proto.FlagAbort, proto.EndOfData{})
+			return fmt.Errorf("reading data to send at offset %d: %w", off, err)
 		}
-		c.sendEnd(id, proto.FlagAbort, proto.EndOfData{})
-		return fmt.Errorf("reading data to send at offset %d: %w", off, err)
 	}
-	_, _ = d.Write(buf)
+	if d != nil {
+		_, _ = d.Write(buf)
+	}
 	select {
 	case slot <- struct{}{}:
 	case <-stop:
-		c.pool.put(buf)
+		drop()
 		return errStopped
 	case <-ctx.Done():
-		c.pool.put(buf)
+		drop()
 		return ctx.Err()
 	case <-c.done:
-		c.pool.put(buf)
+		drop()
 		return c.err
 	}
-	f := outFrame{payload: buf, slot: slot}
+	f := outFrame{payload: buf, slot: slot, loan: ln}
 	f.hlen = uint8(len(proto.AppendDataHeader(f.hdr[:0], id, off, int(n))))
 	if !c.w.push(&c.w.data, f) {
 		c.recycle(&f)
@@ -164,7 +211,8 @@ func (c *connImpl) sendEnd(id uint64, flags uint8, end proto.EndOfData) {
 // sourceExtents returns the extents to send: src.Extents checked, or the
 // data extents of an *os.File, or the whole of [0, Size).
 func sourceExtents(src *Source) ([]Extent, error) {
-	if src.Size < 0 || src.R == nil && src.Size > 0 {
+	if src.Size < 0 || src.R == nil && src.Data == nil && src.Size > 0 ||
+		src.Data != nil && (src.R != nil || int64(len(src.Data)) != src.Size) {
 		return nil, fmt.Errorf("rpc: bad data source (size %d)", src.Size)
 	}
 	if src.Extents == nil {

@@ -150,9 +150,11 @@ func (c *connImpl) serve(sv *serving) {
 		defer cancel()
 	}
 	reply, data, err := c.callHandler(ctx, sv)
+	release := func() {}
 	if data != nil && data.Release != nil {
-		defer data.Release()
+		release = data.Release
 	}
+	defer func() { release() }()
 	if sv.req.Data != nil {
 		sv.req.Data.in.close() // discard what the handler left
 	}
@@ -182,6 +184,9 @@ func (c *connImpl) serve(sv *serving) {
 	}
 	out := c.openOut(sv.id)
 	c.sendMsg(b)
+	if data.Data != nil {
+		release = func() {} // sendStream's, once the bytes are written
+	}
 	if err := c.sendStream(sv.ctx, nil, sv.id, out, data); err != nil {
 		c.log.Debug("rpc reply data not sent", "op", op, "peer", c.addr, "err", err)
 	}

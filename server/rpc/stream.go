@@ -34,6 +34,7 @@ type inStream struct {
 	ended   bool  // End received
 	end     proto.EndOfData
 	aborted bool  // the End said the sender gave up
+	noSum   bool  // the End carries no checksum (FlagNoSum)
 	err     error // cancelled by the caller
 	closed  bool  // the consumer is gone; drop what arrives
 
@@ -76,9 +77,9 @@ func (s *inStream) push(off int64, b []byte) error {
 }
 
 // finish records the End frame (reader side).
-func (s *inStream) finish(end proto.EndOfData, aborted bool) {
+func (s *inStream) finish(end proto.EndOfData, aborted, noSum bool) {
 	s.mu.Lock()
-	s.ended, s.end, s.aborted = true, end, aborted
+	s.ended, s.end, s.aborted, s.noSum = true, end, aborted, noSum
 	s.mu.Unlock()
 	s.signal()
 }
@@ -166,6 +167,8 @@ func (s *inStream) close() (ended bool) {
 
 // receive consumes the stream into sink (nil: discard): WriteAt per data
 // frame, then, once the size and checksum match the End frame, Finish.
+// The checksum is left out when the sender sent none (FlagNoSum) or the
+// sink is an UnsummedSink.
 func (s *inStream) receive(ctx context.Context, sink Sink) (int64, error) {
 	if s.used {
 		return 0, errors.New("rpc: data stream already consumed")
@@ -177,6 +180,10 @@ func (s *inStream) receive(ctx context.Context, sink Sink) (int64, error) {
 	}
 	var d xxhash.Digest
 	d.Reset()
+	sum := &d
+	if _, ok := sink.(UnsummedSink); ok {
+		sum = nil
+	}
 	var pos int64
 	for {
 		ch, ok, err := s.next(ctx)
@@ -186,7 +193,7 @@ func (s *inStream) receive(ctx context.Context, sink Sink) (int64, error) {
 		if !ok {
 			break
 		}
-		err = s.consume(ch, pos, sink, &d)
+		err = s.consume(ch, pos, sink, sum)
 		pos = ch.off + int64(len(ch.b))
 		s.c.pool.put(ch.b)
 		if err != nil {
@@ -196,7 +203,7 @@ func (s *inStream) receive(ctx context.Context, sink Sink) (int64, error) {
 	if s.aborted {
 		return 0, fmt.Errorf("%w after %d bytes", ErrAborted, pos)
 	}
-	if s.end.Size < pos || s.end.Sum != d.Sum64() {
+	if s.end.Size < pos || sum != nil && !s.noSum && s.end.Sum != d.Sum64() {
 		return 0, fmt.Errorf("%w: received data up to offset %d with sum %016x; sender announced size %d, sum %016x",
 			ErrChecksum, pos, d.Sum64(), s.end.Size, s.end.Sum)
 	}
@@ -208,7 +215,7 @@ func (s *inStream) receive(ctx context.Context, sink Sink) (int64, error) {
 	return s.end.Size, nil
 }
 
-// consume writes one chunk to sink and hashes it.
+// consume writes one chunk to sink and adds it to d (unless nil).
 func (s *inStream) consume(ch chunk, pos int64, sink Sink, d *xxhash.Digest) error {
 	if ch.off < pos {
 		return proto.Errorf(proto.CodeProtocol, fmt.Sprintf("data at offset %d overlaps data before %d", ch.off, pos))
@@ -218,7 +225,9 @@ func (s *inStream) consume(ch chunk, pos int64, sink Sink, d *xxhash.Digest) err
 			return fmt.Errorf("writing received data at offset %d: %w", ch.off, err)
 		}
 	}
-	_, _ = d.Write(ch.b)
+	if d != nil {
+		_, _ = d.Write(ch.b)
+	}
 	s.owed += int64(len(ch.b)) + proto.DataFrameCost
 	if s.owed >= proto.StreamWindow/4 {
 		s.grant()

@@ -195,6 +195,19 @@ func TestFileExtentsFindsDataAndHoles(t *testing.T) {
 // TestDownloadChecksumMismatchFailsCall: a server whose End frame does not
 // match the data it sent makes the call fail, and Finish is not called.
 func TestDownloadChecksumMismatchFailsCall(t *testing.T) {
+	sink := &memSink{}
+	err := fetchHello(t, 0, proto.EndOfData{Size: 5, Sum: xxhash.Sum64String("hellO")}, sink)
+	if !errors.Is(err, ErrChecksum) || sink.finished {
+		t.Fatalf("got %v, finished %v", err, sink.finished)
+	}
+	if !bytes.Contains([]byte(err.Error()), []byte("checksum")) {
+		t.Fatalf("unclear error %q", err)
+	}
+}
+
+// fetchHello fetches from a raw server that answers with the data "hello"
+// and an End frame with flags and end, into sink.
+func fetchHello(t *testing.T, flags uint8, end proto.EndOfData, sink Sink) error {
 	srvTLS, cliTLS := testPKI(t)
 	addr := rawServer(t, srvTLS, func(p *rawPeer) {
 		if p.serveHello(proto.Version) != nil {
@@ -207,7 +220,7 @@ func TestDownloadChecksumMismatchFailsCall(t *testing.T) {
 		b := proto.AppendReply(nil, f.ID, f.Op, proto.FlagHasData, &proto.AttrReply{})
 		b = proto.AppendDataHeader(b, f.ID, 0, 5)
 		b = append(b, "hello"...)
-		b = proto.AppendEnd(b, f.ID, 0, proto.EndOfData{Size: 5, Sum: xxhash.Sum64String("hellO")})
+		b = proto.AppendEnd(b, f.ID, flags, end)
 		_ = p.send(b)
 		_, _ = p.read() // wait for the client to go
 	})
@@ -216,14 +229,7 @@ func TestDownloadChecksumMismatchFailsCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	sink := &memSink{}
-	err = c.Call(context.Background(), proto.OpFetch, &proto.FIDReq{}, &proto.AttrReply{}, &CallOpts{Download: sink})
-	if !errors.Is(err, ErrChecksum) || sink.finished {
-		t.Fatalf("got %v, finished %v", err, sink.finished)
-	}
-	if !bytes.Contains([]byte(err.Error()), []byte("checksum")) {
-		t.Fatalf("unclear error %q", err)
-	}
+	return c.Call(context.Background(), proto.OpFetch, &proto.FIDReq{}, &proto.AttrReply{}, &CallOpts{Download: sink})
 }
 
 // TestUploadChecksumMismatchRefused: a client whose End frame lies gets an
@@ -459,3 +465,104 @@ func TestDataBeyondCreditClosesConn(t *testing.T) {
 		}
 	}
 }
+
+// TestLentDataReleasedAfterWritten: a Data source's bytes go out without a
+// copy, so its Release must wait until the last frame is written: a
+// Release that scribbles over them must not change what arrives, and it
+// runs once. The same holds for an upload.
+func TestLentDataReleasedAfterWritten(t *testing.T) {
+	pattern := make([]byte, 9<<20+123) // beyond the window, not frame-aligned
+	for i := range pattern {
+		pattern[i] = byte(i * 31)
+	}
+	lend := func(released chan<- struct{}) *Source {
+		b := bytes.Clone(pattern)
+		return &Source{Data: b, Size: int64(len(b)), Release: func() {
+			for i := range b {
+				b[i] = 0xff
+			}
+			released <- struct{}{}
+		}}
+	}
+	released := make(chan struct{}, 8)
+	m := echoMux()
+	m.Handle(proto.OpFetch, func(ctx context.Context, req *Request) (proto.Message, *Source, error) {
+		return &proto.AttrReply{}, lend(released), nil
+	})
+	got := make(chan []byte, 1)
+	m.Handle(proto.OpStore, func(ctx context.Context, req *Request) (proto.Message, *Source, error) {
+		sink := &memSink{}
+		if _, err := req.Data.Receive(sink); err != nil {
+			return nil, nil, err
+		}
+		got <- sink.b
+		return &proto.AttrReply{}, nil, nil
+	})
+	e := newEnv(t, Config{}, m, nil)
+	c := e.dial(Config{}, nil)
+	for i := 0; i < 3; i++ {
+		sink := &memSink{}
+		if err := c.Call(context.Background(), proto.OpFetch, &proto.FIDReq{}, &proto.AttrReply{}, &CallOpts{Download: sink}); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(sink.b, pattern) {
+			t.Fatalf("download %d: lent bytes changed before they were sent", i)
+		}
+		<-released
+		if err := c.Call(context.Background(), proto.OpStore, &proto.Store{}, &proto.AttrReply{}, &CallOpts{Upload: lend(released)}); err != nil {
+			t.Fatal(err)
+		}
+		if b := <-got; !bytes.Equal(b, pattern) {
+			t.Fatalf("upload %d: lent bytes changed before they were sent", i)
+		}
+		<-released
+	}
+	select {
+	case <-released:
+		t.Fatal("a source was released twice")
+	default:
+	}
+}
+
+// unsummedSink is a memSink that asks for no checksum.
+type unsummedSink struct{ memSink }
+
+func (*unsummedSink) Unsummed() {}
+
+// TestUnsummedStreams: a stream sent without a checksum (Unsummed, End
+// FlagNoSum) is accepted by any sink, an UnsummedSink accepts a summed
+// one, and in both cases the size is still checked.
+func TestUnsummedStreams(t *testing.T) {
+	data := bytes.Repeat([]byte("coda"), 3<<18)
+	m := echoMux()
+	m.Handle(proto.OpFetch, func(ctx context.Context, req *Request) (proto.Message, *Source, error) {
+		var r proto.FIDReq
+		_ = req.Decode(&r)
+		return &proto.AttrReply{}, &Source{R: bytes.NewReader(data), Size: int64(len(data)), Unsummed: r.FID.Vnode == 1}, nil
+	})
+	e := newEnv(t, Config{}, m, nil)
+	c := e.dial(Config{}, nil)
+	for _, unsummed := range []uint32{0, 1} {
+		for _, sink := range []interface {
+			Sink
+			bytes() []byte
+		}{&plainSink{}, &unsummedSink{}} {
+			err := c.Call(context.Background(), proto.OpFetch, &proto.FIDReq{FID: proto.FID{Vnode: unsummed}}, &proto.AttrReply{}, &CallOpts{Download: sink})
+			if err != nil || !bytes.Equal(sink.bytes(), data) {
+				t.Fatalf("source unsummed %d, sink %T: %v", unsummed, sink, err)
+			}
+		}
+	}
+
+	// A stream longer than its End says, without a checksum, is refused.
+	sink := &unsummedSink{}
+	if err := fetchHello(t, proto.FlagNoSum, proto.EndOfData{Size: 3}, sink); !errors.Is(err, ErrChecksum) || sink.finished {
+		t.Fatalf("a stream longer than its End's size: got %v", err)
+	}
+}
+
+type plainSink struct{ memSink }
+
+func (s *plainSink) bytes() []byte { return s.b }
+
+func (s *unsummedSink) bytes() []byte { return s.b }

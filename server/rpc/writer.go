@@ -21,6 +21,7 @@ type outFrame struct {
 	hlen    uint8
 	b       []byte
 	payload []byte
+	loan    *loan // payload is lent from a Data source, not the pool's
 	slot    chan struct{}
 }
 
@@ -38,6 +39,23 @@ type writer struct {
 	dead     bool
 	wake     chan struct{} // capacity 1
 	bw       *bufio.Writer
+	live     *liveConn // gathers TLS's writes; nil in some tests
+}
+
+// flush writes out everything buffered, in the bufio.Writer and under TLS.
+func (w *writer) flush() error {
+	if err := w.bw.Flush(); err != nil {
+		return err
+	}
+	if w.live != nil {
+		return w.live.flush()
+	}
+	return nil
+}
+
+// buffered reports whether anything waits in a buffer.
+func (w *writer) buffered() bool {
+	return w.bw.Buffered() > 0 || w.live != nil && w.live.pending()
 }
 
 // push appends f to *q and wakes the writer. It returns false when the
@@ -112,7 +130,9 @@ func (c *connImpl) recycle(f *outFrame) {
 	if f.b != nil {
 		c.pool.put(f.b)
 	}
-	if f.payload != nil {
+	if f.loan != nil {
+		f.loan.done()
+	} else if f.payload != nil {
 		c.pool.put(f.payload)
 	}
 	if f.slot != nil {
@@ -133,8 +153,8 @@ func (c *connImpl) writeLoop() {
 	for {
 		batch = w.take(batch[:0])
 		if len(batch) == 0 {
-			if w.bw.Buffered() > 0 {
-				if err := w.bw.Flush(); err != nil {
+			if w.buffered() {
+				if err := w.flush(); err != nil {
 					c.die("write failed", err)
 					return
 				}

@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/cespare/xxhash/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/coda-fs/coda/auth/acl"
 	"github.com/coda-fs/coda/backup"
@@ -169,7 +170,6 @@ type dumper struct {
 	h         *backup.Header
 	principal func(int32) (string, bool)
 	ids       map[int32]bool // named in the ACLs
-	buf       []byte         // file data read for an extent, for every file
 }
 
 // changed reports whether vnode vn (record n) differs from the base.
@@ -400,31 +400,62 @@ func (d *dumper) content(vn uint32, n *vnode) (io.ReaderAt, []backup.Span, error
 
 // data writes the spans of src as extents and returns their bytes.
 func (d *dumper) data(src io.ReaderAt, spans []backup.Span) (int64, error) {
-	if d.buf == nil {
-		d.buf = make([]byte, backup.MaxExtent)
-	}
-	buf := d.buf
+	ahead := newReadAhead(src)
 	var total int64
 	for _, sp := range spans {
-		for off := sp.Off; off < sp.Off+sp.Len; {
-			part := buf[:min(int64(len(buf)), sp.Off+sp.Len-off)]
-			m, err := src.ReadAt(part, off)
-			if m == len(part) {
-				err = nil
-			} else if err == nil || errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
+		for off, end := sp.Off, sp.Off+sp.Len; off < end; {
+			n := int(min(backup.MaxExtent, end-off))
+			ahead.advise(off, end)
+			err := d.w.ExtentFrom(off, n, func(p []byte) error {
+				m, err := src.ReadAt(p, off)
+				if m == len(p) {
+					return nil
+				}
+				if err == nil || errors.Is(err, io.EOF) {
+					err = io.ErrUnexpectedEOF
+				}
+				return err
+			})
 			if err != nil {
 				return total, err
 			}
-			if err := d.w.Extent(off, part); err != nil {
-				return total, err
-			}
-			off += int64(m)
-			total += int64(m)
+			off += int64(n)
+			total += int64(n)
 		}
 	}
 	return total, nil
+}
+
+// readAheadWindow is how far ahead of the dump's reads the kernel is asked
+// to read a container: the disk works on the next megabytes while the dump
+// encodes and sends the last ones (a cold dump otherwise runs at about 70 %
+// of cat's rate, waiting for each read).
+const readAheadWindow = 32 << 20
+
+// readAhead asks the kernel to read a container's data ahead
+// (POSIX_FADV_WILLNEED), a window at a time; for sources without a file it
+// does nothing.
+type readAhead struct {
+	fd      int
+	advised int64 // read ahead up to here
+}
+
+func newReadAhead(src io.ReaderAt) *readAhead {
+	if f, ok := src.(interface{ Fd() uintptr }); ok && f.Fd() != store.InvalidFd {
+		return &readAhead{fd: int(f.Fd())}
+	}
+	return &readAhead{fd: -1}
+}
+
+// advise is told that the dump reads at off of a span ending at end.
+func (r *readAhead) advise(off, end int64) {
+	if r.fd < 0 || r.advised >= end || off+readAheadWindow/2 < r.advised {
+		return
+	}
+	from := max(off, r.advised)
+	to := min(end, off+readAheadWindow)
+	_ = unix.Fadvise(r.fd, from, to-from, unix.FADV_WILLNEED) // advice only
+	r.advised = to
 }
 
 // removed writes the objects of the base that the clone no longer holds.
