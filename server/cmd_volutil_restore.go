@@ -25,8 +25,10 @@ against the SCM) and fills every replica from a dump chain: a full dump, then an
 incrementals, each against a dump before it, read from the FILEs in order or from standard
 input (one stream may hold the whole chain, one dump after another; compressed or not). The
 order is checked: a chain that does not start with a full dump, or an incremental whose base
-is not before it, is refused. A restore that fails removes the volume again (purgevol_rep):
-no half-made volume is left. Mount the result with "coda cfs mkm DIR NAME".
+is not before it, is refused. A restore that fails removes the volume again (purgevol_rep),
+and one cut short (volutil killed, its machine or network gone) is removed by the SCM when
+the connection ends, or when the SCM starts: no half-made volume is left. Mount the result
+with "coda cfs mkm DIR NAME".
 
 EXAMPLES:
    coda volutil restore -f web-0.dump -f web-1.dump -f web-2.dump web.restored
@@ -76,7 +78,7 @@ func runRestore(ctx context.Context, o volutilCmdOptions, name string, files, se
 	if len(servers) == 0 {
 		servers = []string{scm.ServerAddr()}
 	}
-	info, err := scm.CreateVolumeRep(ctx, name, servers)
+	info, err := scm.CreateRestoringVolume(ctx, name, servers) // purged by the SCM if we die
 	if err != nil {
 		return fail(err)
 	}
@@ -103,6 +105,9 @@ func runRestore(ctx context.Context, o volutilCmdOptions, name string, files, se
 		if err != nil {
 			return fail(fmt.Errorf("server %d (%s): %w", rep.ServerID, rep.Addr, err))
 		}
+	}
+	if err = scm.RestoreDone(ctx, name); err != nil {
+		return fail(err)
 	}
 	_, err = fmt.Fprintf(w, "%s (%x) restored from %d dumps: %d objects on each of %d servers\n", name, info.ID, dumps, objects, len(info.Replicas))
 	return err

@@ -331,6 +331,11 @@ func Run(ctx context.Context, o Options) error {
 		case <-ctx.Done():
 		}
 	}
+	if d.va != nil {
+		d.va.wg.Go(d.va.purgeAbandonedRestores)
+		defer d.va.wg.Wait() // after the connections closed: no purge runs on a closed store
+		defer d.va.stop()    // first: the connections closing now leave their restores be
+	}
 	log.Info("server ready", "realm", id.Realm, "id", id.ID, "addr", l.Addr().String())
 	if o.Ready != nil {
 		o.Ready(l.Addr().String())
@@ -342,6 +347,9 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	log.Info("server shutting down")
+	if d.va != nil {
+		d.va.stop() // before the connections close: their restores are left be
+	}
 	d.rpc.Close()
 	<-errc
 	return nil
@@ -354,6 +362,7 @@ type daemon struct {
 	fs       *fileserver.Server
 	rpc      *rpc.Server
 	follower *dbsync.Follower // nil on the SCM
+	va       *volAdmin        // the SCM's; nil on other servers
 	wmu      sync.Mutex       // serialises writes of the location databases
 	stop     chan struct{}    // closed by volutil shutdown
 }
@@ -433,6 +442,9 @@ func openDaemon(o Options, id identity, addr string, log *slog.Logger) (*daemon,
 			volumes: volumes, store: db, wmu: &d.wmu, adminKey: fsrv.HoldsAdminKey, fs: fsrv, log: log}
 		mux.Handle(proto.OpCreateVolumeRep, va.createRep)
 		mux.Handle(proto.OpPurgeVolumeRep, va.purgeRep)
+		mux.Handle(proto.OpRestoreDone, va.restoreDone)
+		va.ctx, va.stop = context.WithCancel(context.Background())
+		d.va = va
 		mux.Handle(proto.OpBackupVolume, va.backup)
 		mux.Handle(proto.OpDBFetch, func(ctx context.Context, r *rpc.Request) (proto.Message, *rpc.Source, error) {
 			if !fsrv.HoldsAdminKey(r) {
@@ -450,7 +462,7 @@ func openDaemon(o Options, id identity, addr string, log *slog.Logger) (*daemon,
 			return nil, nil, proto.Errorf(proto.CodeNotSupported,
 				fmt.Sprintf("%s on the SCM (%s); this server keeps a read-only copy of the realm databases", r.Op, id.SCM))
 		}
-		for _, op := range []proto.Op{proto.OpJoin, proto.OpCreateVolumeRep, proto.OpPurgeVolumeRep, proto.OpDBFetch, proto.OpBackupVolume} {
+		for _, op := range []proto.Op{proto.OpJoin, proto.OpCreateVolumeRep, proto.OpPurgeVolumeRep, proto.OpDBFetch, proto.OpBackupVolume, proto.OpRestoreDone} {
 			mux.Handle(op, notSCM)
 		}
 		db := filepath.Join(dataDir, "db")

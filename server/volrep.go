@@ -43,6 +43,12 @@ type volAdmin struct {
 	adminKey func(*rpc.Request) bool
 	fs       *fileserver.Server // this server's, for its own replica of a clone
 	log      *slog.Logger
+
+	// Restores in progress are watched until ctx ends (the server stops);
+	// wg counts the watchers.
+	ctx  context.Context
+	stop context.CancelFunc
+	wg   sync.WaitGroup
 }
 
 const volOpTimeout = 30 * time.Second
@@ -68,7 +74,7 @@ func (a *volAdmin) createRep(ctx context.Context, r *rpc.Request) (proto.Message
 	if _, err := a.vols.ByName(req.Name); err == nil {
 		return nil, nil, proto.Errorf(proto.CodeExists, fmt.Sprintf("volume %s exists on this server", req.Name))
 	}
-	vol := location.Volume{Name: req.Name, ID: vols.NextID()}
+	vol := location.Volume{Name: req.Name, ID: vols.NextID(), Restoring: req.Restoring}
 	for _, err := a.vols.ByID(vol.ID); err == nil; _, err = a.vols.ByID(vol.ID) {
 		vol.ID++ // taken by a replica made before the location database
 	}
@@ -99,17 +105,15 @@ func (a *volAdmin) createRep(ctx context.Context, r *rpc.Request) (proto.Message
 		}
 		made = append(made, rep)
 	}
-	a.wmu.Lock()
-	w, err := a.volumes.Next(a.volumes.Value().With(vol))
-	if err == nil {
-		err = realmdb.Commit(a.store, w)
-	}
-	a.wmu.Unlock()
-	if err != nil {
+	if err := a.record(a.volumes.Value().With(vol)); err != nil {
 		a.undo(ctx, vol, made, servers)
 		return nil, nil, err
 	}
-	a.log.Info("replicated volume created", "name", vol.Name, "id", fmt.Sprintf("%x", vol.ID), "replicas", len(vol.Replicas))
+	a.log.Info("replicated volume created", "name", vol.Name, "id", fmt.Sprintf("%x", vol.ID), "replicas", len(vol.Replicas),
+		"restoring", vol.Restoring)
+	if vol.Restoring {
+		a.wg.Go(func() { a.watchRestore(r.Conn, vol) })
+	}
 	return &info, nil, nil
 }
 
@@ -125,7 +129,7 @@ func (a *volAdmin) undo(ctx context.Context, vol location.Volume, made []locatio
 func (a *volAdmin) deleteReplica(ctx context.Context, vol location.Volume, rep location.Replica, servers location.Servers) error {
 	err := a.onServer(ctx, servers[rep.Server], rep.Server, func(c *adminclient.Client) error {
 		return c.DeleteVolume(ctx, vol.ID)
-	}, func() error { return a.vols.Delete(vol.ID) })
+	}, func() error { return a.fs.DeleteVolume(vol.ID) })
 	if errors.Is(err, proto.ErrNoVolume) {
 		return nil // gone already (a purge that is retried)
 	}
@@ -146,6 +150,14 @@ func (a *volAdmin) purgeRep(ctx context.Context, r *rpc.Request) (proto.Message,
 	if !ok {
 		return nil, nil, proto.Errorf(proto.CodeNoVolume, fmt.Sprintf("no volume %s in the volume location database", req.Name))
 	}
+	if err := a.purge(ctx, vol); err != nil {
+		return nil, nil, err
+	}
+	return &proto.Empty{}, nil, nil
+}
+
+// purge deletes every replica of vol, then its record (opMu held).
+func (a *volAdmin) purge(ctx context.Context, vol location.Volume) error {
 	servers := a.servers.Value()
 	var failed []string
 	for _, rep := range vol.Replicas {
@@ -155,19 +167,24 @@ func (a *volAdmin) purgeRep(ctx context.Context, r *rpc.Request) (proto.Message,
 	}
 	if failed != nil {
 		// The record stays, so that purgevol_rep can be run again.
-		return nil, nil, fmt.Errorf("volume %s kept: %s", vol.Name, strings.Join(failed, "; "))
+		return fmt.Errorf("volume %s kept: %s", vol.Name, strings.Join(failed, "; "))
 	}
+	if err := a.record(a.volumes.Value().Without(vol.Name)); err != nil {
+		return err
+	}
+	a.log.Info("replicated volume purged", "name", vol.Name, "id", fmt.Sprintf("%x", vol.ID))
+	return nil
+}
+
+// record commits vols as the volume location database.
+func (a *volAdmin) record(vols location.Volumes) error {
 	a.wmu.Lock()
-	w, err := a.volumes.Next(a.volumes.Value().Without(vol.Name))
+	defer a.wmu.Unlock()
+	w, err := a.volumes.Next(vols)
 	if err == nil {
 		err = realmdb.Commit(a.store, w)
 	}
-	a.wmu.Unlock()
-	if err != nil {
-		return nil, nil, err
-	}
-	a.log.Info("replicated volume purged", "name", vol.Name, "id", fmt.Sprintf("%x", vol.ID))
-	return &proto.Empty{}, nil, nil
+	return err
 }
 
 // onServer runs local on this server, or remote over an admin-key

@@ -521,3 +521,76 @@ func TestQuota(t *testing.T) {
 		t.Fatalf("a store without a quota: %v", err)
 	}
 }
+
+// TestRestoreCutShortLeavesNoVolume: a volutil restore killed in the middle
+// (kill -9: no chance to clean up) leaves no volume behind — the SCM purges
+// it when the tool's connection ends, ending the restore on the replica's
+// server; and a restore whose SCM died with it is purged when the SCM
+// starts again.
+func TestRestoreCutShortLeavesNoVolume(t *testing.T) {
+	c := replicatedCell(t)
+	root := c.Venus("a").Root
+	sh(t, "mkdir "+root+"/d && for i in $(seq 1 40); do head -c 600000 /dev/urandom > "+root+"/d/f$i; done") // 24 MB: half the dump is more than a piece
+	c.Admin("volutil", "backup", "coda.root")
+	full := filepath.Join(t.TempDir(), "full.dump")
+	mustRun(t, "volutil", "-h", c.Addr, "--key", c.KeyFile(), "dump", "coda.root.backup", full)
+	dump, err := os.ReadFile(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replica := c.Servers[1] // not the SCM: the purge reaches it over the network
+	listed := func(name string) bool {
+		r := bintest.Run(t, "", "volutil", "-h", replica.Addr, "--key", c.KeyFile(), "getvolumelist")
+		return r.Code == 0 && strings.Contains(r.Stdout, name)
+	}
+	await := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("20 s and still not %s", what)
+			}
+		}
+	}
+	// startRestore runs volutil restore of name fed half the dump through
+	// a pipe it keeps open, and waits until the volume exists.
+	startRestore := func(name string) *exec.Cmd {
+		cmd := exec.Command(bintest.Binary(t), "volutil", "-h", c.Addr, "--key", c.KeyFile(), "restore", "--servers", replica.Addr, name)
+		in, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		go in.Write(dump[:len(dump)/2]) // and never closed: the restore waits for more
+		await("made the volume "+name, func() bool { return listed(name) })
+		return cmd
+	}
+
+	cmd := startRestore("cut.short")
+	cmd.Process.Kill()
+	await("purged cut.short after its volutil was killed", func() bool { return !listed("cut.short") })
+	if r := bintest.Run(t, "", "volutil", "-h", c.Addr, "--key", c.KeyFile(), "lookup", "cut.short"); r.Code == 0 {
+		t.Fatalf("the volume location database still knows cut.short: %s", r.Stdout)
+	}
+
+	// The SCM dies too: its next start purges what it recorded.
+	cmd = startRestore("scm.died")
+	c.Server.Kill()
+	cmd.Process.Kill()
+	c.StartServer(1)
+	await("purged scm.died after the SCM restarted", func() bool { return !listed("scm.died") })
+	if r := bintest.Run(t, "", "volutil", "-h", c.Addr, "--key", c.KeyFile(), "lookup", "scm.died"); r.Code == 0 {
+		t.Fatalf("the volume location database still knows scm.died: %s", r.Stdout)
+	}
+	if log, _ := os.ReadFile(c.Servers[0].Log); !bytes.Contains(log, []byte("restore abandoned")) {
+		t.Fatal("the SCM did not log the abandoned restore")
+	}
+
+	// A whole restore still works, and stays.
+	mustRun(t, "volutil", "-h", c.Addr, "--key", c.KeyFile(), "restore", "-f", full, "--servers", replica.Addr, "whole")
+	if !listed("whole") {
+		t.Fatal("a finished restore's volume is gone")
+	}
+}

@@ -63,6 +63,22 @@ func (c *Client) CreateVolumeRep(ctx context.Context, name string, servers []str
 	return &info, nil
 }
 
+// CreateRestoringVolume asks the SCM for volume name, to be restored:
+// unless RestoreDone follows on this client's connection, the SCM purges
+// it when the connection ends.
+func (c *Client) CreateRestoringVolume(ctx context.Context, name string, servers []string) (*proto.VolumeInfo, error) {
+	var info proto.VolumeInfo
+	if err := c.call(ctx, proto.OpCreateVolumeRep, &proto.CreateVolumeRep{Name: name, Servers: servers, Restoring: true}, &info); err != nil {
+		return nil, err
+	}
+	return &info, nil
+}
+
+// RestoreDone tells the SCM that every replica of volume name is restored.
+func (c *Client) RestoreDone(ctx context.Context, name string) error {
+	return c.call(ctx, proto.OpRestoreDone, &proto.VolumeRef{Name: name}, &proto.Empty{})
+}
+
 // PurgeVolumeRep asks the SCM to remove volume name from every server.
 func (c *Client) PurgeVolumeRep(ctx context.Context, name string) error {
 	if err := c.call(ctx, proto.OpPurgeVolumeRep, &proto.VolumeRef{Name: name}, &proto.Empty{}); err != nil {

@@ -29,6 +29,7 @@ type dumpSession struct {
 	chunks chan []byte   // closed when the dump ended
 	free   chan []byte   // pieces sent, for reuse
 	stop   chan struct{} // closed when the session is abandoned
+	ended  chan struct{} // closed after chunks
 	once   sync.Once
 	info   volume.DumpInfo // once chunks is closed
 	err    error
@@ -113,7 +114,8 @@ func (s *Server) dump(ctx context.Context, cl *client, r *rpc.Request, req *prot
 			return nil, nil, err
 		}
 		id = newSessionID()
-		sess = &dumpSession{chunks: make(chan []byte, dumpAhead), free: make(chan []byte, dumpAhead+2), stop: make(chan struct{})}
+		sess = &dumpSession{chunks: make(chan []byte, dumpAhead), free: make(chan []byte, dumpAhead+2),
+			stop: make(chan struct{}), ended: make(chan struct{})}
 		go func() {
 			w := &chunkWriter{sess: sess}
 			o := volume.DumpOptions{Level: req.Level, Server: s.cfg.ServerID, Now: time.Now().UnixNano()}
@@ -129,6 +131,14 @@ func (s *Server) dump(ctx context.Context, cl *client, r *rpc.Request, req *prot
 			}
 			sess.info, sess.err = info, err // read after chunks is closed, which orders it
 			close(sess.chunks)
+			close(sess.ended)
+		}()
+		go func() { // the pieces go to one connection: a dump it left stops
+			select {
+			case <-r.Conn.Done():
+				sess.abandon()
+			case <-sess.ended:
+			}
 		}()
 	} else {
 		var err error

@@ -11,10 +11,10 @@ import (
 	"github.com/coda-fs/coda/server/volume"
 )
 
-// A restore arrives in pieces (one request each) that a session writes
-// into a pipe; a goroutine reads the chain of dumps from it and applies
-// it to the volume. A session nobody sends a piece to in dumpIdle ends,
-// failed.
+// A restore arrives in pieces (one request each, all on one connection)
+// that a session writes into a pipe; a goroutine reads the chain of dumps
+// from it and applies it to the volume. A session ends, failed, when its
+// connection ends or nobody sends a piece in dumpIdle.
 type restoreSession struct {
 	pw     *io.PipeWriter
 	done   chan struct{} // closed when the goroutine ended
@@ -78,6 +78,13 @@ func (s *Server) restore(ctx context.Context, cl *client, r *rpc.Request, req *p
 			}
 			sess.err = err
 			pr.CloseWithError(err)
+		}()
+		go func() {
+			select {
+			case <-r.Conn.Done():
+				sess.abandon()
+			case <-sess.done:
+			}
 		}()
 	} else {
 		var err error

@@ -62,10 +62,22 @@ func (s *Server) deleteVolume(ctx context.Context, cl *client, r *rpc.Request, r
 	if !cl.admin {
 		return nil, nil, proto.Errorf(proto.CodeAccess, "deletevolume needs the admin key")
 	}
-	if err := s.cfg.Volumes.Delete(req.ID); err != nil {
+	if err := s.DeleteVolume(req.ID); err != nil {
 		return nil, nil, err
 	}
 	return &proto.Empty{}, nil, nil
+}
+
+// DeleteVolume deletes this server's replica id, first ending any restore
+// into it (a restore abandoned by its tool, being purged).
+func (s *Server) DeleteVolume(id uint32) error {
+	s.restores.each(func(r *restoreSession) {
+		if r.volume == id {
+			r.abandon()
+			<-r.done
+		}
+	})
+	return s.cfg.Volumes.Delete(id)
 }
 
 func (s *Server) listVolumes(ctx context.Context, cl *client, r *rpc.Request, req *proto.Empty) (proto.Message, *rpc.Source, error) {

@@ -36,6 +36,19 @@ func newSessionID() uint64 {
 	return binary.LittleEndian.Uint64(b[:]) | 1
 }
 
+// each calls f for every session, busy or not (without the lock held).
+func (ss *sessions[S]) each(f func(S)) {
+	ss.mu.Lock()
+	all := make([]S, 0, len(ss.m))
+	for _, e := range ss.m {
+		all = append(all, e.s)
+	}
+	ss.mu.Unlock()
+	for _, s := range all {
+		f(s)
+	}
+}
+
 // take returns session id for a request.
 func (ss *sessions[S]) take(id uint64) (S, error) {
 	ss.mu.Lock()

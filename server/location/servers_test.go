@@ -68,6 +68,14 @@ func TestVolumesRoundTrip(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(got, vs) {
 		t.Fatalf("decoded %+v, %v; want %+v", got, err, vs)
 	}
+	r := Volume{Name: "web", ID: vs.NextID(), Replicas: []Replica{{1, vs.NewReplicaID(1, taken)}}, Restoring: true}
+	b, err = encodeVolumes(vs.With(r))
+	if err != nil || !strings.HasSuffix(string(b), "\nweb 7f000002 1:01000002 restoring\n") {
+		t.Fatalf("encoded %q, %v", b, err)
+	}
+	if got, err := decodeVolumes(b); err != nil || !reflect.DeepEqual(got.ByName["web"], r) {
+		t.Fatalf("decoded %+v, %v", got.ByName["web"], err)
+	}
 	if w := vs.Without("coda.root"); len(w.ByName) != 0 || len(vs.ByName) != 1 || w.NextID() != FirstGroupID+1 {
 		t.Fatalf("Without: %+v (original %+v)", w, vs)
 	}
@@ -78,6 +86,7 @@ func TestVolumesRoundTrip(t *testing.T) {
 		"coda-volumes 1\nnext 7f000002\nv 7f000001 1:1 1:2\n",
 		"coda-volumes 1\nnext 7f000002\nv 7f000001 1:1\nv 7f000003 2:1\n",
 		"coda-volumes 1\nnext 7f000002\nv 0 1:1\n",
+		"coda-volumes 1\nnext 7f000002\nv 7f000001 restoring\n",
 	} {
 		if _, err := decodeVolumes([]byte(in)); err == nil {
 			t.Errorf("%q decoded", in)

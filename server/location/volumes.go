@@ -31,6 +31,9 @@ type Volume struct {
 	Name     string
 	ID       uint32
 	Replicas []Replica
+	// Restoring: volutil restore is filling it; clients do not see it,
+	// and the SCM purges it if the restore does not finish.
+	Restoring bool
 }
 
 // Replica is one replica of a volume: the server holding it and its
@@ -103,7 +106,7 @@ func (vs Volumes) NewReplicaID(server uint32, taken map[uint32]bool) uint32 {
 
 // VolumesCodec encodes the database as text: a header, "next GROUPID",
 // then one line per volume, by name: "NAME GROUPID SERVER:REPLICAID…"
-// (ids in hex).
+// (ids in hex), ending with "restoring" for a volume being restored.
 var VolumesCodec = realmdb.Codec[Volumes]{Encode: encodeVolumes, Decode: decodeVolumes}
 
 func encodeVolumes(vs Volumes) ([]byte, error) {
@@ -117,6 +120,9 @@ func encodeVolumes(vs Volumes) ([]byte, error) {
 		fmt.Fprintf(&b, "%s %08x", v.Name, v.ID)
 		for _, r := range v.Replicas {
 			fmt.Fprintf(&b, " %d:%08x", r.Server, r.ReplicaID)
+		}
+		if v.Restoring {
+			b.WriteString(" restoring")
 		}
 		b.WriteByte('\n')
 	}
@@ -157,6 +163,9 @@ func decodeVolumes(data []byte) (Volumes, error) {
 			return Volumes{}, fmt.Errorf("volumes: line %d: bad group id %q", n, f[1])
 		}
 		v := Volume{Name: f[0], ID: uint32(id)}
+		if f[len(f)-1] == "restoring" {
+			v.Restoring, f = true, f[:len(f)-1]
+		}
 		for _, rf := range f[2:] {
 			srv, rid, ok := strings.Cut(rf, ":")
 			s, err1 := strconv.ParseUint(srv, 10, 8)

@@ -66,6 +66,7 @@ const (
 	OpRestore         // RestoreChunk (+ a piece of the dumps) → RestoreReply
 	OpSetVolumeStatus // SetVolumeStatus → VolumeInfo (cfs setquota, setvol; admins)
 	OpServerControl   // Text ("shutdown", "swaplog") → Text (volutil)
+	OpRestoreDone     // VolumeRef → Empty (tool → SCM: a restored volume is complete)
 	OpMax
 )
 
@@ -92,6 +93,7 @@ var opNames = [OpMax]string{
 	OpLockVolume: "lockvolume", OpCloneVolume: "clonevolume", OpBackupVolume: "backupvolume",
 	OpDump: "dump", OpAncient: "ancient", OpDumpEstimate: "dumpestimate", OpRestore: "restore",
 	OpSetVolumeStatus: "setvolumestatus", OpServerControl: "servercontrol",
+	OpRestoreDone: "restoredone",
 }
 
 func (o Op) String() string {

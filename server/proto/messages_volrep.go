@@ -6,10 +6,14 @@ package proto
 // OpDeleteVolume, admin key).
 
 // CreateVolumeRep asks the SCM for a volume with one replica on each of
-// Servers (server ids in decimal, or HOST:PORT), in slot order.
+// Servers (server ids in decimal, or HOST:PORT), in slot order. Restoring
+// makes it a volume being restored (volutil restore): hidden from clients,
+// and purged unless OpRestoreDone comes on the same connection before the
+// connection ends.
 type CreateVolumeRep struct {
-	Name    string
-	Servers []string
+	Name      string
+	Servers   []string
+	Restoring bool
 }
 
 func (m *CreateVolumeRep) Encode(e *Encoder) {
@@ -18,6 +22,7 @@ func (m *CreateVolumeRep) Encode(e *Encoder) {
 	for _, s := range m.Servers {
 		e.String(s)
 	}
+	e.Bool(m.Restoring)
 }
 
 func (m *CreateVolumeRep) Decode(d *Decoder) {
@@ -26,4 +31,5 @@ func (m *CreateVolumeRep) Decode(d *Decoder) {
 	for i := range m.Servers {
 		m.Servers[i] = d.String(MaxName)
 	}
+	m.Restoring = d.Bool()
 }
