@@ -2,12 +2,9 @@ package client
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/coda-fs/coda/server/logging"
 	"github.com/coda-fs/coda/server/readyfile"
 )
 
@@ -21,15 +18,6 @@ const exitUsage = 2
 // usageErrorf returns a usage error: main prints "coda: MSG" and exits 2.
 func usageErrorf(format string, args ...any) error {
 	return cli.Exit(fmt.Sprintf(format, args...), exitUsage)
-}
-
-// newLogger returns a text logger on w at the named level.
-func newLogger(w io.Writer, level string) (*slog.Logger, error) {
-	l, err := logging.New(w, level)
-	if err != nil {
-		return nil, usageErrorf("%v", err)
-	}
-	return l, nil
 }
 
 // writeReadyFile and removeReadyFile signal readiness to scripts.

@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/coda-fs/coda/server/adminclient"
+	"github.com/coda-fs/coda/server/logging"
 )
 
 // venusCmdOptions are the flags of `coda venus`; set names the flags given
@@ -23,7 +24,7 @@ type venusCmdOptions struct {
 	Config    string
 	ReadyFile string
 	Control   string
-	LogLevel  string
+	Log       logging.Options
 	Init      bool
 	Force     bool
 	set       map[string]bool
@@ -71,8 +72,12 @@ EXAMPLES:
 				Usage: "once the mount answers, write its path to `FILE` (atomically)"},
 			&cli.StringFlag{Name: "control", Destination: &o.Control, EnvVars: []string{"CODA_CONTROL"},
 				Usage: "control socket `PATH` for clog, cfs, … (default: /run/coda/venus-HASH.sock, named after the mount point)"},
-			&cli.StringFlag{Name: "log-level", Value: "info", Destination: &o.LogLevel,
-				Usage: "log `LEVEL` on stderr: debug, info, warn or error"},
+			&cli.StringFlag{Name: "log-level", Value: "info", Destination: &o.Log.Level,
+				Usage: "log `LEVEL`: debug, info, warn or error"},
+			&cli.StringFlag{Name: "log-file", Destination: &o.Log.File,
+				Usage: "append the log to `FILE` instead of stderr; SIGHUP reopens it (logrotate)"},
+			&cli.StringFlag{Name: "log-format", Value: "text", Destination: &o.Log.Format,
+				Usage: "log `FORMAT`: text (key=value) or json (one object per line)"},
 			&cli.BoolFlag{Name: "init", Destination: &o.Init,
 				Usage: "empty the cache first (refused while changes logged for reintegration are pending)"},
 			&cli.BoolFlag{Name: "force", Destination: &o.Force,
@@ -164,8 +169,13 @@ func runVenus(ctx context.Context, o venusCmdOptions, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if opts.Logger, err = newLogger(stderr, o.LogLevel); err != nil {
-		return err
+	var logFile *logging.File
+	if opts.Logger, logFile, err = logging.Open(stderr, o.Log); err != nil {
+		return usageErrorf("venus: %v", err)
+	}
+	if logFile != nil {
+		defer logFile.Close()
+		defer logFile.ReopenOnHangup(opts.Logger)()
 	}
 	if err := removeReadyFile(o.ReadyFile); err != nil {
 		return err

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/coda-fs/coda/server/logging"
 )
 
 func TestParseSize(t *testing.T) {
@@ -55,7 +57,7 @@ rvmtype=UFS
 // venusFlags returns options as NewVenusCommand's defaults leave them,
 // with the given flags set on the command line.
 func venusFlags(set map[string]string) venusCmdOptions {
-	o := venusCmdOptions{Mount: "/coda", Cache: "/var/lib/coda/cache", CacheSize: "2G", LogLevel: "info", set: map[string]bool{}}
+	o := venusCmdOptions{Mount: "/coda", Cache: "/var/lib/coda/cache", CacheSize: "2G", Log: logging.Options{Level: "info"}, set: map[string]bool{}}
 	fields := map[string]*string{"realm": &o.Realm, "servers": &o.Servers, "mount": &o.Mount,
 		"cache": &o.Cache, "cache-size": &o.CacheSize, "ca": &o.CA, "config": &o.Config}
 	for k, v := range set {

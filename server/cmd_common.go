@@ -51,6 +51,30 @@ func caFlag(dst *string) cli.Flag {
 	}
 }
 
+func logFileFlag(dst *string) cli.Flag {
+	return &cli.StringFlag{
+		Name: "log-file", Destination: dst,
+		Usage: "append the log to `FILE` instead of stderr; SIGHUP reopens it (logrotate)",
+	}
+}
+
+func logFormatFlag(dst *string) cli.Flag {
+	return &cli.StringFlag{
+		Name: "log-format", Value: "text", Destination: dst,
+		Usage: "log `FORMAT`: text (key=value) or json (one object per line)",
+	}
+}
+
+// openLog opens the daemon's logger as o says (stderr unless a file), and
+// returns the log file if there is one.
+func openLog(stderr io.Writer, o logging.Options) (*slog.Logger, *logging.File, error) {
+	l, f, err := logging.Open(stderr, o)
+	if err != nil {
+		return nil, nil, usageErrorf("%v", err)
+	}
+	return l, f, nil
+}
+
 // newLogger returns a text logger on w at the named level.
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	l, err := logging.New(w, level)

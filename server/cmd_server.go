@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/coda-fs/coda/server/logging"
 )
 
 // serverCmdOptions are the flags of `coda server`.
@@ -13,7 +15,7 @@ type serverCmdOptions struct {
 	Data      string
 	Listen    string
 	ReadyFile string
-	LogLevel  string
+	Log       logging.Options
 	Lifetime  time.Duration
 }
 
@@ -25,11 +27,12 @@ func NewServerCommand() *cli.Command {
 		Name:      "server",
 		Category:  "server",
 		Usage:     "run a Coda file server in the foreground",
-		UsageText: "coda server [--data DIR] [--listen HOST:PORT] [--ready-file FILE] [--log-level LEVEL]\ncoda server init --data DIR --realm REALM --id N --listen HOST:PORT [--root-volume NAME]",
+		UsageText: "coda server [--data DIR] [--listen HOST:PORT] [--ready-file FILE] [--log-file FILE] [--log-format text|json] [--log-level LEVEL]\ncoda server init --data DIR --realm REALM --id N --listen HOST:PORT [--root-volume NAME]",
 		Description: `Serves the volumes kept in the data directory made by "coda server init" until it
 receives SIGTERM or SIGINT, then stops cleanly. Clients (venus) and admin tools (volutil,
 createvol_rep) connect over TLS 1.3; the server presents the certificate issued to it at init
-by the realm CA. Logs go to stderr.
+by the realm CA. Logs go to stderr, or with --log-file to a file that SIGHUP and
+"volutil swaplog" reopen (for logrotate).
 
 The first server initialised in a realm is its SCM. It creates no volume: make the realm's
 root volume with createvol_rep once the server runs.
@@ -38,7 +41,8 @@ EXAMPLES:
    coda server init --data /vice --realm example.org --id 1 --listen 10.0.0.1:2432
    coda server --data /vice
    coda createvol_rep coda.root 10.0.0.1:2432
-   coda server --data /srv/coda --listen 127.0.0.1:2432 --ready-file /run/coda-server.ready`,
+   coda server --data /srv/coda --listen 127.0.0.1:2432 --ready-file /run/coda-server.ready
+   coda server --data /vice --log-file /var/log/coda/server.log --log-format json`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "data", Value: "/vice", Destination: &o.Data,
 				Usage: "data `DIR` made by 'coda server init'"},
@@ -48,7 +52,9 @@ EXAMPLES:
 				Usage: "once accepting connections, write the listen address to `FILE` (atomically)"},
 			&cli.DurationFlag{Name: "token-lifetime", Value: 25 * time.Hour, Destination: &o.Lifetime,
 				Usage: "lifetime `DURATION` of the tokens this server issues"},
-			logLevelFlag(&o.LogLevel),
+			logLevelFlag(&o.Log.Level),
+			logFileFlag(&o.Log.File),
+			logFormatFlag(&o.Log.Format),
 		},
 		Subcommands: []*cli.Command{newServerInitCommand()},
 		Action: func(c *cli.Context) error {
@@ -62,14 +68,21 @@ EXAMPLES:
 
 // runServer runs the server until ctx is cancelled.
 func runServer(ctx context.Context, o serverCmdOptions, stderr io.Writer) error {
-	logger, err := newLogger(stderr, o.LogLevel)
+	logger, logFile, err := openLog(stderr, o.Log)
 	if err != nil {
 		return err
+	}
+	if logFile != nil {
+		defer logFile.Close()
+		defer logFile.ReopenOnHangup(logger)()
 	}
 	if err := removeReadyFile(o.ReadyFile); err != nil {
 		return err
 	}
 	opts := Options{DataDir: o.Data, Listen: o.Listen, TokenLifetime: o.Lifetime, Logger: logger, Stderr: stderr}
+	if logFile != nil {
+		opts.ReopenLog = logFile.Reopen
+	}
 	if o.ReadyFile != "" {
 		opts.Ready = func(addr string) {
 			if err := writeReadyFile(o.ReadyFile, addr+"\n"); err != nil {

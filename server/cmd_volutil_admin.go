@@ -76,11 +76,13 @@ requests in progress and exits.
 
 EXAMPLES:
    coda volutil -h fs2 shutdown`),
-		control("swaplog", "have the server reopen its log file", `Has the server reopen its log file, after logrotate moved it. A server logging to its standard
-error says so.
+		control("swaplog", "have the server reopen its log file", `Has the server reopen its log file (coda server --log-file), after logrotate moved it, as
+SIGHUP does; lines logged meanwhile went to the moved file. A server logging to its standard
+error says there is nothing to reopen.
 
 EXAMPLES:
-   coda volutil swaplog`),
+   mv /var/log/coda/server.log /var/log/coda/server.log.1 && coda volutil swaplog
+   coda volutil -h fs2 swaplog`),
 	}
 }
 

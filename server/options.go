@@ -35,6 +35,8 @@ type Options struct {
 	// (default 25h).
 	TokenLifetime time.Duration
 	Logger        *slog.Logger
+	// ReopenLog, when set, reopens the log file (volutil swaplog).
+	ReopenLog func() error
 	// Ready, when set, is called once the server accepts connections.
 	Ready func(addr string)
 	// Stderr receives start-up messages meant for the operator.

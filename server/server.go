@@ -421,7 +421,7 @@ func openDaemon(o Options, id identity, addr string, log *slog.Logger) (*daemon,
 	fsrv := fileserver.New(fileserver.Config{Realm: id.Realm, ServerID: id.ID, Addr: addr,
 		Shutdown:   func() { stopOnce.Do(func() { close(d.stop) }) },
 		RootVolume: id.RootVolume, AdminKey: adminKey, Auth: authority{auth}, Names: auth,
-		DB: db, Volumes: vols, Locate: locator(servers, volumes), Logger: log,
+		DB: db, Volumes: vols, Locate: locator(servers, volumes), Logger: log, ReopenLog: o.ReopenLog,
 		DialPeer: func(ctx context.Context, addr string) (*rpc.Conn, error) {
 			c, err := dialPeer(ctx, filepath.Join(dataDir, "db"), addr)
 			if err != nil {

@@ -222,6 +222,7 @@ func (s *Server) serverControl(ctx context.Context, cl *client, r *rpc.Request, 
 		if err := s.cfg.ReopenLog(); err != nil {
 			return nil, nil, err
 		}
+		s.log.Info("log file reopened (volutil swaplog)")
 		return &proto.Text{Text: "log file reopened"}, nil, nil
 	}
 	return nil, nil, proto.Errorf(proto.CodeInvalid, fmt.Sprintf("unknown server control %q", req.Text))

@@ -1,5 +1,5 @@
 // Package logging builds the *slog.Logger the daemons and tools log
-// through: text on stderr at a named level. (Log files, JSON and reopening
-// on SIGHUP come with the operations issue.) Nothing here logs secrets:
-// callers never pass them.
+// through: text (or JSON) at a named level, on stderr or appended to a
+// log file that SIGHUP and volutil swaplog reopen for logrotate. Nothing
+// here logs secrets: callers never pass them.
 package logging
