@@ -84,25 +84,41 @@ func TestVolumeLockAndBackup(t *testing.T) {
 	done = waitWrite(filepath.Join(root, "after-timeout"), []byte("y"))
 	finished(t, done, 15*time.Second, "lock timeout")
 
-	containers := func() int {
-		n := 0
+	// 16 MiB more of file data, to weigh the clone's cost against.
+	sh(t, "mkdir "+root+"/data && for i in $(seq 1 64); do head -c 262144 /dev/urandom > "+root+"/data/f$i; done")
+	const fileData = 16 << 20
+	// usage counts the containers and the bytes the data dirs take (du).
+	usage := func() (containers int, bytes int64) {
 		for _, s := range c.Servers {
-			filepath.Walk(filepath.Join(s.Data, "containers"), func(p string, info os.FileInfo, err error) error {
-				if err == nil && info.Mode().IsRegular() && len(info.Name()) == 16 {
-					n++
+			filepath.Walk(s.Data, func(p string, info os.FileInfo, err error) error {
+				if err != nil || !info.Mode().IsRegular() {
+					return nil
+				}
+				bytes += info.Sys().(*syscall.Stat_t).Blocks * 512
+				if filepath.Base(filepath.Dir(filepath.Dir(p))) == "containers" || filepath.Base(filepath.Dir(p)) == "containers" {
+					containers++
 				}
 				return nil
 			})
 		}
-		return n
+		return containers, bytes
 	}
-	before := containers()
+	before, duBefore := usage()
+	if before < 3*65 {
+		t.Fatalf("%d containers on the servers before the backup: the count looks in the wrong place", before)
+	}
 	out = c.Admin("volutil", "backup", "coda.root")
 	if !strings.Contains(out, "coda.root.backup made") || strings.Count(out, "objects") != 3 {
 		t.Fatalf("volutil backup printed %q", out)
 	}
-	if got := containers(); got != before {
+	got, duAfter := usage()
+	if got != before {
 		t.Fatalf("the backup made containers: %d, were %d", got, before)
+	}
+	if grew := duAfter - duBefore; grew*100 >= 3*fileData {
+		t.Fatalf("the data dirs grew by %d bytes for a backup of %d bytes of file data on each of 3 servers (bar < 1%%)", grew, fileData)
+	} else {
+		t.Logf("the backup grew the data dirs by %d bytes (%.3f%% of the file data)", grew, float64(grew)*100/(3*fileData))
 	}
 	for _, s := range c.Servers {
 		list := mustRun(t, "volutil", "-h", s.Addr, "--key", c.KeyFile(), "getvolumelist").Stdout
