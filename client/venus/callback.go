@@ -95,15 +95,69 @@ func (v *Venus) handleBreak(ctx context.Context, req *rpc.Request) (proto.Messag
 	if err := proto.Unmarshal(req.Body, &m); err != nil {
 		return nil, nil, proto.Errorf(proto.CodeProtocol, err.Error())
 	}
-	notes := v.applyBreaks(m.FIDs)
-	v.notify(notes, notifyWait)
+	v.notifyBreak(v.applyBreaks(m.FIDs))
 	return &proto.Empty{}, nil, nil
 }
 
 // BreakCallbacks applies a break as if a server sent it (for tests and the
 // control channel).
 func (v *Venus) BreakCallbacks(fids []proto.FID) {
-	v.notify(v.applyBreaks(fids), notifyWait)
+	v.notifyBreak(v.applyBreaks(fids))
+}
+
+// notifyBreak runs a break's kernel invalidations: those of inodes
+// (attributes, data, a directory's listing) before the break is
+// acknowledged, up to notifyWait; those of a directory's entries on their
+// own, not waited for. Dropping a dentry takes the directory's lock in the
+// kernel, which a request of this mount in the same directory holds while
+// it waits for the servers — which may be waiting for this very
+// acknowledgement (two clients writing one directory): waiting for it cost
+// each such pair notifyWait. A name removed elsewhere may so answer a
+// lookup here for a moment after the remover's call returned; the object
+// it names is already invalidated, and venus answers for it afresh.
+func (v *Venus) notifyBreak(n kernelNotes) {
+	if n.all {
+		v.notify(n, notifyWait)
+		return
+	}
+	v.sweepEntries(n.children)
+	n.children = nil
+	v.notify(n, notifyWait)
+}
+
+// sweepEntries drops the kernel's dentries under each directory in dirs,
+// on a goroutine per directory; a sweep asked for while one runs makes it
+// run once more after (so many breaks cost a few sweeps, not one each).
+func (v *Venus) sweepEntries(dirs []uint64) {
+	v.invalMu.Lock()
+	defer v.invalMu.Unlock()
+	inv := v.inval
+	if inv == nil {
+		return
+	}
+	if v.sweeps == nil {
+		v.sweeps = map[uint64]bool{}
+	}
+	for _, d := range dirs {
+		if _, running := v.sweeps[d]; running {
+			v.sweeps[d] = true // again when done
+			continue
+		}
+		v.sweeps[d] = false
+		go func() {
+			for {
+				inv.InvalidateChildren(d)
+				v.invalMu.Lock()
+				if !v.sweeps[d] {
+					delete(v.sweeps, d)
+					v.invalMu.Unlock()
+					return
+				}
+				v.sweeps[d] = false
+				v.invalMu.Unlock()
+			}
+		}()
+	}
 }
 
 // applyBreaks drops the promises on fids and lists the kernel

@@ -181,8 +181,8 @@ func (v *Venus) Symlink(ctx context.Context, c Caller, parent uint64, name, targ
 	return e, err
 }
 
-// Link adds name in parent for the file target. Links across directories
-// are refused with EXDEV (the server refuses them too).
+// Link adds name in parent for the file target, which may live in any
+// directory of the same volume; across volumes it is EXDEV.
 func (v *Venus) Link(ctx context.Context, c Caller, parent uint64, name string, target uint64) (Entry, error) {
 	d, err := v.prepChange(ctx, c, parent, name, acl.Insert)
 	if err != nil {
@@ -193,12 +193,12 @@ func (v *Venus) Link(ctx context.Context, c Caller, parent uint64, name string, 
 		return Entry{}, err
 	}
 	v.mu.Lock()
-	typ, par := o.attr.Type, o.parent
+	typ := o.attr.Type
 	v.mu.Unlock()
 	if typ == proto.TypeDir {
 		return Entry{}, proto.ErrPerm
 	}
-	if !par.IsZero() && par != d.fid {
+	if o.fid.Volume != d.fid.Volume {
 		return Entry{}, proto.ErrCrossDevice
 	}
 	req := proto.Link{Dir: d.fid, Name: name, Target: o.fid, StoreID: v.nextStoreID()}

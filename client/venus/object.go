@@ -37,8 +37,9 @@ type object struct {
 	diskDir   bool
 	diskDirVV proto.VV
 
-	// parent is the directory this object was last seen in (for EXDEV of
-	// cross-directory links); zero when unknown.
+	// parent is the directory this object was last seen in, whose ACL
+	// venus checks it against (the server judges by the directory it
+	// records); zero when unknown.
 	parent proto.FID
 
 	// Directories: the rights of each Coda user (0: anonymous) and of

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/coda-fs/coda/resolve"
 	"github.com/coda-fs/coda/server/proto"
@@ -59,25 +60,12 @@ func (v *Venus) preferred(ctx context.Context, c Caller, id uint32) string {
 // replicas differ are resolved and validated again.
 func (v *Venus) validateReplicas(ctx context.Context, c Caller, id uint32, items []proto.ValidateItem) (stamp, []proto.ValidateResult, error) {
 	others := v.otherReplicas(id, v.preferred(ctx, c, id))
-	theirs := make([][]proto.ValidateResult, len(others))
-	var wg sync.WaitGroup
-	for i, addr := range others {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			conn, err := v.link.to(ctx, addr, false)
-			if err != nil {
-				return
-			}
-			var r proto.ValidateReply
-			if _, err := v.callOn(ctx, c, conn, proto.OpValidate, &proto.Validate{Items: items}, &r, nil); err == nil && len(r.Results) == len(items) {
-				theirs[i] = r.Results
-			}
-		}()
-	}
+	var theirs [][]proto.ValidateResult
+	done := make(chan struct{})
+	go func() { theirs = v.validateOn(ctx, c, others, items); close(done) }()
 	var r proto.ValidateReply
 	st, err := v.callVol(ctx, c, id, proto.OpValidate, &proto.Validate{Items: items}, &r, nil)
-	wg.Wait()
+	<-done
 	if err != nil {
 		return st, nil, err
 	}
@@ -96,12 +84,17 @@ func (v *Venus) validateReplicas(ctx context.Context, c Caller, id uint32, items
 	if len(stale) == 0 {
 		return st, r.Results, nil
 	}
-	fids := make([]proto.FID, len(stale))
 	again := make([]proto.ValidateItem, len(stale))
 	for j, i := range stale {
-		fids[j], again[j] = items[i].FID, items[i]
+		again[j] = items[i]
 	}
-	v.resolveReplicas(ctx, c, id, fids)
+	if lasting := v.lasting(ctx, c, id, items, stale); len(lasting) > 0 {
+		fids := make([]proto.FID, len(lasting))
+		for j, i := range lasting {
+			fids[j] = items[i].FID
+		}
+		v.resolveReplicas(ctx, c, id, fids)
+	}
 	var r2 proto.ValidateReply
 	if _, err := v.callVol(ctx, c, id, proto.OpValidate, &proto.Validate{Items: again}, &r2, nil); err != nil {
 		return st, nil, err
@@ -113,6 +106,84 @@ func (v *Venus) validateReplicas(ctx context.Context, c Caller, id uint32, items
 		r.Results[i] = r2.Results[j]
 	}
 	return st, r.Results, nil
+}
+
+// settleChecks and settleStep: an update in flight (applied by some
+// replicas, not yet by the others, or its COP2 on its way) looks like a
+// divergence for a few milliseconds, and resolving it then would race the
+// update itself (a name the update is about to make arrives first by
+// resolution, and the update is refused there). A difference is resolved
+// only when it lasts through settleChecks looks, settleStep apart and
+// growing, about 150 ms in all; a partition's lasts.
+const (
+	settleChecks = 4
+	settleStep   = 10 * time.Millisecond
+)
+
+// lasting returns the indexes in stale of items whose replicas still
+// differ after the settle checks (all of them if a check fails).
+func (v *Venus) lasting(ctx context.Context, c Caller, id uint32, items []proto.ValidateItem, stale []int) []int {
+	step := settleStep
+	for range settleChecks {
+		select {
+		case <-time.After(step):
+		case <-ctx.Done():
+			return stale
+		}
+		step *= 2
+		again := make([]proto.ValidateItem, len(stale))
+		for j, i := range stale {
+			again[j] = items[i]
+		}
+		results, ok := v.validateAll(ctx, c, id, again)
+		if !ok {
+			return stale
+		}
+		var still []int
+		for j, i := range stale {
+			for _, res := range results[1:] {
+				if res != nil && !sameVersion(results[0][j], res[j]) {
+					still = append(still, i)
+					break
+				}
+			}
+		}
+		if stale = still; len(stale) == 0 {
+			return nil
+		}
+	}
+	return stale
+}
+
+// validateAll validates items on every replica up, the preferred first in
+// the results; ok is false when the preferred did not answer.
+func (v *Venus) validateAll(ctx context.Context, c Caller, id uint32, items []proto.ValidateItem) (results [][]proto.ValidateResult, ok bool) {
+	pref := v.preferred(ctx, c, id)
+	results = v.validateOn(ctx, c, append([]string{pref}, v.otherReplicas(id, pref)...), items)
+	return results, results[0] != nil
+}
+
+// validateOn validates items on each server of addrs in parallel; a
+// server that did not answer has nil results.
+func (v *Venus) validateOn(ctx context.Context, c Caller, addrs []string, items []proto.ValidateItem) [][]proto.ValidateResult {
+	results := make([][]proto.ValidateResult, len(addrs))
+	var wg sync.WaitGroup
+	for i, addr := range addrs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conn, err := v.link.to(ctx, addr, false)
+			if err != nil {
+				return
+			}
+			var r proto.ValidateReply
+			if _, err := v.callOn(ctx, c, conn, proto.OpValidate, &proto.Validate{Items: items}, &r, nil); err == nil && len(r.Results) == len(items) {
+				results[i] = r.Results
+			}
+		}()
+	}
+	wg.Wait()
+	return results
 }
 
 // getAttrReplicas is getattr of fid with the replicas compared.

@@ -40,6 +40,7 @@ type Venus struct {
 	bg       sync.WaitGroup
 	invalMu  sync.Mutex
 	inval    Invalidator
+	sweeps   map[uint64]bool // directories whose dentries are being dropped: again when done
 	stats    counters
 	toks     tokens
 	events   eventLog

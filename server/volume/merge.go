@@ -18,85 +18,94 @@ import (
 // object this replica lacks, resolved on its first access); the directory
 // takes version m.VV and drops its log.
 func (v *Volume) ApplyMerge(m proto.MergeActions) (*Change, error) {
-	return v.update(proto.StoreID{}, func(t *txn) error {
-		d, err := t.getDir(m.Dir)
-		if err != nil {
+	return v.transact(proto.StoreID{}, true, func(t *txn) error { // indexed: relink reads the names it made
+		if err := t.merge(m); err != nil {
 			return err
 		}
-		if d.VV != m.Expect {
-			return proto.Errorf(proto.CodeStale, fmt.Sprintf("merge %v: the replica changed since it was read", m.Dir))
+		return t.relink()
+	})
+}
+
+// merge is ApplyMerge within transaction t.
+func (t *txn) merge(m proto.MergeActions) error {
+	v := t.v
+	d, err := t.getDir(m.Dir)
+	if err != nil {
+		return err
+	}
+	if d.VV != m.Expect {
+		return proto.Errorf(proto.CodeStale, fmt.Sprintf("merge %v: the replica changed since it was read", m.Dir))
+	}
+	for _, a := range m.Actions {
+		switch {
+		case a.Conflict:
+			if err := t.makeConflict(m.Dir, d, m.VV, a); err != nil {
+				return err
+			}
+			continue
+		case a.Dissolve:
+			if err := t.dissolve(m.Dir, d, a); err != nil {
+				return err
+			}
+			continue
 		}
-		for _, a := range m.Actions {
-			switch {
-			case a.Conflict:
-				if err := t.makeConflict(m.Dir, d, m.VV, a); err != nil {
-					return err
-				}
-				continue
-			case a.Dissolve:
-				if err := t.dissolve(m.Dir, d, a); err != nil {
-					return err
-				}
+		if a.Delete {
+			e, err := t.lookup(m.Dir.Vnode, a.Name)
+			if err == proto.ErrNotFound {
 				continue
 			}
-			if a.Delete {
-				e, err := t.lookup(m.Dir.Vnode, a.Name)
-				if err == proto.ErrNotFound {
-					continue
-				}
-				if err != nil {
-					return err
-				}
-				t.delEntry(m.Dir.Vnode, a.Name, e.Vnode)
-				d.Size--
-				if e.Type == proto.TypeDir {
-					d.Nlink-- // its ".."
-				}
-				if n, err := t.get(e.Vnode); err == nil && n.Type == proto.TypeDir {
-					other, err := t.v.otherName(e.Vnode, m.Dir.Vnode, a.Name)
-					if err != nil {
-						return err
-					}
-					if other {
-						continue // a directory that moved (inserted under its new name first)
-					}
-				}
-				if err := t.unref(proto.FID{Volume: v.hdr.ID, Vnode: e.Vnode, Unique: e.Unique}); err != nil {
-					return err
-				}
-				continue
-			}
-			if a.FID.Volume != v.hdr.ID {
-				return proto.ErrCrossDevice
-			}
-			if _, err := t.lookup(m.Dir.Vnode, a.Name); err == nil {
-				return proto.Errorf(proto.CodeExists, fmt.Sprintf("merge %v: %s exists", m.Dir, a.Name))
-			}
-			n, err := t.insertEntry(m.Dir.Vnode, d, proto.DirEntry{Name: a.Name, FID: a.FID, Type: a.Type})
 			if err != nil {
 				return err
 			}
-			if n == nil {
-				continue // a placeholder
+			t.delEntry(m.Dir.Vnode, a.Name, e.Vnode)
+			d.Size--
+			if e.Type == proto.TypeDir {
+				d.Nlink-- // its ".."
 			}
-			if n.Type != proto.TypeDir {
-				n.Nlink++ // its old name, if it moved, goes in the next step
+			if n, err := t.get(e.Vnode); err == nil && n.Type == proto.TypeDir {
+				other, err := t.v.otherName(e.Vnode, m.Dir.Vnode, a.Name)
+				if err != nil {
+					return err
+				}
+				if other {
+					continue // a directory that moved (inserted under its new name first)
+				}
 			}
-			n.Parent = m.Dir.Vnode // a directory that moved here changes parent
-			t.dirty[a.FID.Vnode] = n
+			if err := t.unref(proto.FID{Volume: v.hdr.ID, Vnode: e.Vnode, Unique: e.Unique}, m.Dir.Vnode, a.Name); err != nil {
+				return err
+			}
+			continue
 		}
-		if !m.Final {
-			t.dirty[m.Dir.Vnode] = d
-			return nil
+		if a.FID.Volume != v.hdr.ID {
+			return proto.ErrCrossDevice
 		}
-		d.VV = m.VV
-		d.Flags &^= flagCOP2
-		d.Pending = nil
-		d.Mtime, d.Ctime = t.now, t.now
+		if _, err := t.lookup(m.Dir.Vnode, a.Name); err == nil {
+			return proto.Errorf(proto.CodeExists, fmt.Sprintf("merge %v: %s exists", m.Dir, a.Name))
+		}
+		n, err := t.insertEntry(m.Dir.Vnode, d, proto.DirEntry{Name: a.Name, FID: a.FID, Type: a.Type})
+		if err != nil {
+			return err
+		}
+		if n == nil {
+			continue // a placeholder
+		}
+		if n.Type != proto.TypeDir {
+			n.Nlink++ // its old name, if it moved, goes in the next step
+		}
+		n.Parent = m.Dir.Vnode // a directory that moved here changes parent
+		t.dirty[a.FID.Vnode] = n
+	}
+	if !m.Final {
 		t.dirty[m.Dir.Vnode] = d
-		t.ch.FIDs = append(t.ch.FIDs, m.Dir)
-		return t.clearLog(m.Dir.Vnode)
-	})
+		return nil
+	}
+	d.VV = m.VV
+	d.Flags &^= flagCOP2
+	d.Pending = nil
+	d.Mtime, d.Ctime = t.now, t.now
+	t.dirty[m.Dir.Vnode] = d
+	t.ch.FIDs = append(t.ch.FIDs, m.Dir)
+	return t.clearLog(m.Dir.Vnode)
 }
 
 // otherName reports whether object vn has a name other than name in
@@ -172,7 +181,7 @@ func (t *txn) makeConflict(dir proto.FID, d *vnode, vv proto.VV, a proto.MergeAc
 			d.Nlink--
 		}
 		if !moved {
-			if err := t.unref(proto.FID{Volume: t.v.hdr.ID, Vnode: old.Vnode, Unique: old.Unique}); err != nil {
+			if err := t.unref(proto.FID{Volume: t.v.hdr.ID, Vnode: old.Vnode, Unique: old.Unique}, dir.Vnode, a.Name); err != nil {
 				return err
 			}
 		}
@@ -261,7 +270,7 @@ func (t *txn) dissolve(dir proto.FID, d *vnode, a proto.MergeAction) error {
 		t.delEntry(e.Vnode, k.Name, k.FID.Vnode)
 		name, kept := keep[k.FID]
 		if !kept {
-			if err := t.unref(k.FID); err != nil {
+			if err := t.unref(k.FID, e.Vnode, k.Name); err != nil {
 				return err
 			}
 			continue

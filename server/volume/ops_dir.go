@@ -255,13 +255,35 @@ func (t *txn) unlink(dvn uint32, d *vnode, name string, vn uint32, n *vnode, rmd
 	if n.Nlink == 0 {
 		return t.drop(vn, n)
 	}
+	if err := t.reparent(vn, n, dvn, name); err != nil {
+		return err
+	}
 	t.touch(vn, n)
 	return nil
 }
 
-// Link adds name in dir for the existing file target: 'i' on dir and its w
-// and x mode bits. Links are allowed only within one directory until the
-// hard-links issue lifts that.
+// reparent keeps a file's Parent a directory that holds one of its names
+// after its name (dir, name) went: when that was its last name in Parent,
+// Parent becomes another directory holding one.
+func (t *txn) reparent(vn uint32, n *vnode, dir uint32, name string) error {
+	if n.Type == proto.TypeDir || n.Parent != dir {
+		return nil
+	}
+	ns, err := t.names(vn, dir, name)
+	if err != nil || ns.count == 0 || ns.inParent(n) {
+		return err
+	}
+	n.Parent = ns.first
+	return nil
+}
+
+// Link adds name in dir for the existing file target, in any directory of
+// the volume: 'i' on dir and its w and x mode bits; and, when target lives
+// in another directory, the rights to read it there ('l' and 'r' on the
+// directory whose ACL governs it) and, unless the caller owns it, to write
+// it ('w') — as Linux's protected_hardlinks asks — since a link made
+// elsewhere may come to be governed by its own directory's ACL once the
+// other names go (reparent).
 func (v *Volume) Link(c Cred, dirFID proto.FID, name string, target proto.FID, sid proto.StoreID) (dir, obj proto.Attr, ch *Change, err error) {
 	ch, err = v.update(sid, func(t *txn) error {
 		dir, obj, err = t.link(c, dirFID, name, target, sid)
@@ -302,8 +324,25 @@ func (t *txn) link(c Cred, dirFID proto.FID, name string, target proto.FID, sid 
 	if err := check(c, d, permW|permX); err != nil {
 		return dir, obj, err
 	}
-	if n.Parent != dirFID.Vnode {
-		return dir, obj, proto.Errorf(proto.CodeCrossDevice, "hard links across directories are not supported yet")
+	if target.Volume != dirFID.Volume {
+		return dir, obj, proto.ErrCrossDevice
+	}
+	if n.Parent != dirFID.Vnode && !c.root() {
+		p, err := t.get(n.Parent)
+		if err != nil {
+			return dir, obj, err
+		}
+		pa, err := dirACL(p)
+		if err != nil {
+			return dir, obj, err
+		}
+		want := acl.Lookup | acl.Read
+		if !c.owns(n) {
+			want |= acl.Write
+		}
+		if err := need(rightsOn(c, pa), want); err != nil {
+			return dir, obj, err
+		}
 	}
 	if n.Nlink >= maxLinks {
 		return dir, obj, proto.ErrTooManyLinks

@@ -16,8 +16,9 @@ type RenameResult struct {
 // Rename moves a name within the volume, replacing the target as POSIX
 // rename(2) does. It needs 'd' on the source directory, 'i' on the target
 // directory and also 'd' there when a name is replaced, the w and x mode
-// bits of both and the sticky rule (EPERM). A file with several links may not leave its directory
-// until the hard-links issue lifts that (EXDEV).
+// bits of both and the sticky rule (EPERM). A file with several links may
+// move any of its names; its Parent becomes the target directory (which
+// now holds a name of it).
 func (v *Volume) Rename(c Cred, a proto.Rename) (res RenameResult, ch *Change, err error) {
 	ch, err = v.update(a.StoreID, func(t *txn) error {
 		return t.rename(c, a, &res)
@@ -83,9 +84,6 @@ func (t *txn) rename(c Cred, a proto.Rename, res *RenameResult) error {
 		if err := t.checkNotAncestor(se.Vnode, a.ToDir.Vnode); err != nil {
 			return err
 		}
-	}
-	if !isDir && !sameDir && src.Nlink > 1 {
-		return proto.Errorf(proto.CodeCrossDevice, "renaming a file with several links out of its directory is not supported yet")
 	}
 	// The target, if any.
 	te, terr := t.lookup(a.ToDir.Vnode, a.ToName)

@@ -308,7 +308,7 @@ func (t *txn) installEntries(dir uint32, want []proto.DirEntry) error {
 			continue
 		}
 		t.delEntry(dir, de.Name, de.FID.Vnode)
-		if err := t.unref(de.FID); err != nil {
+		if err := t.unref(de.FID, dir, de.Name); err != nil {
 			return err
 		}
 	}
@@ -333,10 +333,11 @@ func (t *txn) installEntries(dir uint32, want []proto.DirEntry) error {
 // notPlaceholder refuses a client's change to a placeholder: the object
 // holds nothing yet, and a change would give it a version that hides
 // that; the replicas that hold it take the change, and resolution fills
-// this one.
+// this one. The refusal says stale, not busy: busy has the client wait
+// for a resolution that nothing starts while its update is pending.
 func notPlaceholder(n *vnode) error {
 	if n.VV == (proto.VV{}) {
-		return proto.Errorf(proto.CodeBusy, "not resolved yet: this replica holds only the object's name")
+		return proto.Errorf(proto.CodeStale, "not resolved yet: this replica holds only the object's name")
 	}
 	return nil
 }
@@ -354,9 +355,11 @@ func (t *txn) placeholder(dir uint32, de proto.DirEntry) {
 	t.v.reserve(de.FID)
 }
 
-// unref drops one name of fid: a file or symlink goes with its last name,
-// a directory with its whole subtree (the dominant replica removed it).
-func (t *txn) unref(fid proto.FID) error {
+// unref drops fid's name (dir, name), which the caller just removed: a
+// file or symlink goes with its last name (its other names, in any
+// directory, are counted from the back-references), a directory with its
+// whole subtree (the dominant replica removed it).
+func (t *txn) unref(fid proto.FID, dir uint32, name string) error {
 	n, err := t.get(fid.Vnode)
 	if err == proto.ErrNotFound {
 		return nil
@@ -374,16 +377,23 @@ func (t *txn) unref(fid proto.FID) error {
 		}
 		for _, de := range kids {
 			t.delEntry(fid.Vnode, de.Name, de.FID.Vnode)
-			if err := t.unref(de.FID); err != nil {
+			if err := t.unref(de.FID, fid.Vnode, de.Name); err != nil {
 				return err
 			}
 		}
 		return t.drop(fid.Vnode, n)
 	}
-	if n.Nlink > 1 {
-		n.Nlink--
-		t.dirty[fid.Vnode] = n
-		return nil
+	ns, err := t.names(fid.Vnode, dir, name)
+	if err != nil {
+		return err
 	}
-	return t.drop(fid.Vnode, n)
+	if ns.count == 0 {
+		return t.drop(fid.Vnode, n)
+	}
+	n.Nlink = ns.count
+	if !ns.inParent(n) {
+		n.Parent = ns.first
+	}
+	t.dirty[fid.Vnode] = n
+	return nil
 }

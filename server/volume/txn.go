@@ -1,8 +1,10 @@
 package volume
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/coda-fs/coda/server/proto"
 	"github.com/coda-fs/coda/server/store"
@@ -260,4 +262,74 @@ func (v *Volume) lookupEntryFrom(r store.Reader, dir uint32, name string) (entry
 		return entry{}, err
 	}
 	return decodeEntry(b)
+}
+
+// nameSet summarises the names of a vnode: how many, the directory of
+// the first, and the directories (a few; enough to tell whether Parent is
+// among them).
+type nameSet struct {
+	count uint32
+	first uint32
+	dirs  []uint32
+}
+
+func (ns nameSet) inParent(n *vnode) bool { return slices.Contains(ns.dirs, n.Parent) }
+
+// names reads the back-references ('P' keys) of vn as t.r sees them,
+// leaving out the name (gone, goneName) when given: an indexed transaction
+// sees the names it made and removed; another sees the store, where the
+// name it just removed is still recorded (its other names are unchanged).
+func (t *txn) names(vn, gone uint32, goneName string) (nameSet, error) {
+	var ns nameSet
+	p := parentPrefix(t.v.hdr.ID, vn)
+	it, err := t.r.NewIter(p, prefixEnd(p))
+	if err != nil {
+		return ns, err
+	}
+	defer it.Close()
+	skip := ""
+	if gone != 0 {
+		skip = string(parentKey(t.v.hdr.ID, vn, gone, goneName))
+	}
+	for it.First(); it.Valid(); it.Next() {
+		k := it.Key()
+		if len(k) < len(p)+4 || string(k) == skip {
+			continue
+		}
+		d := binary.BigEndian.Uint32(k[len(p):])
+		if ns.count == 0 {
+			ns.first = d
+		}
+		if !slices.Contains(ns.dirs, d) {
+			ns.dirs = append(ns.dirs, d)
+		}
+		ns.count++
+	}
+	return ns, it.Error()
+}
+
+// relink sets the link count and Parent of every file and symlink t
+// touched from their back-references. Resolution adds and removes names
+// directory by directory, and a file's names may lie in several
+// directories merged separately, so counting is what keeps Nlink right. A
+// file with no name left is left alone (its last unref dropped it, or a
+// placeholder awaits its name).
+func (t *txn) relink() error {
+	for vn, n := range t.dirty {
+		if n == nil || n.Type == proto.TypeDir {
+			continue
+		}
+		ns, err := t.names(vn, 0, "")
+		if err != nil {
+			return err
+		}
+		if ns.count == 0 {
+			continue
+		}
+		n.Nlink = ns.count
+		if !ns.inParent(n) {
+			n.Parent = ns.first
+		}
+	}
+	return nil
 }

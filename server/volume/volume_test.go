@@ -166,27 +166,107 @@ func TestRenameRules(t *testing.T) {
 	wantErr(t, ren(r, "a", r, "b2"), proto.ErrNotEmpty)
 }
 
-func TestLinkSameDirOnly(t *testing.T) {
+// TestLinkAcrossDirectories: link(2) and rename(2) of a file between any
+// two directories of a volume, as POSIX has them: link counts on every
+// name, the file's ctime and both directories' mtimes, EEXIST, ENOENT,
+// EPERM for a directory, EXDEV across volumes; the file's Parent (whose
+// ACL governs it, and getpath's answer) stays a directory holding a name.
+func TestLinkAcrossDirectories(t *testing.T) {
 	_, v := newVolume(t)
 	r := v.Info().Root
 	f := mustCreate(t, v, r, "f", proto.TypeFile)
 	d := mustCreate(t, v, r, "d", proto.TypeDir)
-	_, obj, _, err := v.Link(root, r, "f2", f.FID, proto.StoreID{})
+	e := mustCreate(t, v, d.FID, "e", proto.TypeDir)
+	before, _ := v.GetAttr(root, f.FID)
+	dBefore, _ := v.GetAttr(root, d.FID)
+	dir, obj, _, err := v.Link(root, d.FID, "f2", f.FID, proto.StoreID{})
 	if err != nil || obj.Nlink != 2 {
-		t.Fatalf("link: %v nlink %d", err, obj.Nlink)
+		t.Fatalf("link across directories: %v, nlink %d", err, obj.Nlink)
 	}
-	_, _, _, err = v.Link(root, d.FID, "f3", f.FID, proto.StoreID{})
-	wantErr(t, err, proto.ErrCrossDevice)
-	_, _, err = v.Rename(root, proto.Rename{FromDir: r, FromName: "f", ToDir: d.FID, ToName: "f"})
-	wantErr(t, err, proto.ErrCrossDevice)
-	_, _, _, err = v.Link(root, r, "d2", d.FID, proto.StoreID{})
+	if obj.Ctime == before.Ctime || dir.Mtime == dBefore.Mtime || dir.Ctime == dBefore.Ctime {
+		t.Fatalf("link changed ctime %d→%d, the directory's mtime %d→%d",
+			before.Ctime, obj.Ctime, dBefore.Mtime, dir.Mtime)
+	}
+	if _, obj, _, err = v.Link(root, e.FID, "f3", f.FID, proto.StoreID{}); err != nil || obj.Nlink != 3 {
+		t.Fatalf("a third name: %v, nlink %d", err, obj.Nlink)
+	}
+	for _, name := range []struct {
+		dir  proto.FID
+		name string
+	}{{r, "f"}, {d.FID, "f2"}, {e.FID, "f3"}} {
+		if a, err := v.Lookup(root, name.dir, name.name); err != nil || a.FID != f.FID || a.Nlink != 3 {
+			t.Fatalf("%s: %+v, %v", name.name, a, err)
+		}
+	}
+	_, _, _, err = v.Link(root, d.FID, "f2", f.FID, proto.StoreID{})
+	wantErr(t, err, proto.ErrExists)
+	_, _, _, err = v.Link(root, d.FID, "ghost", proto.FID{Volume: r.Volume, Vnode: 999, Unique: 999}, proto.StoreID{})
+	wantErr(t, err, proto.ErrNotFound)
+	_, _, _, err = v.Link(root, e.FID, "d2", d.FID, proto.StoreID{})
 	wantErr(t, err, proto.ErrPerm)
-	if _, _, _, err := v.Remove(root, r, "f", false, proto.StoreID{}); err != nil {
+	_, _, _, err = v.Link(root, d.FID, "x", proto.FID{Volume: r.Volume + 1, Vnode: f.FID.Vnode, Unique: f.FID.Unique}, proto.StoreID{})
+	wantErr(t, err, proto.ErrCrossDevice)
+
+	// A name moves to another directory; the others stay.
+	if _, _, err := v.Rename(root, proto.Rename{FromDir: d.FID, FromName: "f2", ToDir: e.FID, ToName: "g"}); err != nil {
 		t.Fatal(err)
 	}
-	a, _ := v.GetAttr(root, f.FID)
-	if a.Nlink != 1 {
+	if a, _ := v.GetAttr(root, f.FID); a.Nlink != 3 {
+		t.Fatalf("nlink %d after a rename", a.Nlink)
+	}
+	// The names in the root go: the file now lives in e, and says so.
+	for _, name := range []string{"f"} {
+		if _, _, _, err := v.Remove(root, r, name, false, proto.StoreID{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a, _ := v.GetAttr(root, f.FID); a.Nlink != 2 {
 		t.Fatalf("nlink %d after removing one name", a.Nlink)
+	}
+	if p, err := v.Path(root, f.FID); err != nil || (p != "/d/e/f3" && p != "/d/e/g") {
+		t.Fatalf("getpath after the first name went: %q, %v", p, err)
+	}
+	for _, name := range []string{"f3", "g"} {
+		if _, _, _, err := v.Remove(root, e.FID, name, false, proto.StoreID{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := v.GetAttr(root, f.FID); !errors.Is(err, proto.ErrNotFound) {
+		t.Fatalf("the file outlived its last name: %v", err)
+	}
+}
+
+// TestLinkNeedsRightsOnTheTarget: linking a file of another directory
+// needs the rights to read it there (and to write it, unless one owns it):
+// a link may come to be governed by its new directory's ACL.
+func TestLinkNeedsRightsOnTheTarget(t *testing.T) {
+	_, v := newVolume(t)
+	r := v.Info().Root
+	alice := user(1000)
+	secret := mustCreate(t, v, r, "secret", proto.TypeDir)
+	f := mustCreate(t, v, secret.FID, "f", proto.TypeFile)
+	mine := mustCreate(t, v, r, "mine", proto.TypeDir)
+	if _, _, err := v.SetAttr(root, proto.SetAttr{FID: mine.FID, Mask: proto.SetMode, Mode: 0o777}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := v.SetACL(root, mine.FID, false, []Edit{{ID: 1000, Rights: acl.All}}, proto.StoreID{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := v.SetACL(root, secret.FID, false, []Edit{{ID: proto.AnyUserID, Rights: 0}}, proto.StoreID{}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, _, err := v.Link(alice, mine.FID, "stolen", f.FID, proto.StoreID{})
+	wantErr(t, err, proto.ErrAccess)
+	if _, _, err := v.SetACL(root, secret.FID, false, []Edit{{ID: 1000, Rights: acl.Lookup | acl.Read}}, proto.StoreID{}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, _, err = v.Link(alice, mine.FID, "stolen", f.FID, proto.StoreID{})
+	wantErr(t, err, proto.ErrAccess) // not hers: 'w' too
+	if _, _, err := v.SetACL(root, secret.FID, false, []Edit{{ID: 1000, Rights: acl.Lookup | acl.Read | acl.Write}}, proto.StoreID{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err = v.Link(alice, mine.FID, "shared", f.FID, proto.StoreID{}); err != nil {
+		t.Fatal(err)
 	}
 }
 

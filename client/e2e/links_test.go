@@ -1,0 +1,233 @@
+package e2e
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coda-fs/coda/server/bintest"
+)
+
+// stat returns path's stat, failing the test on error.
+func stat(t *testing.T, path string) syscall.Stat_t {
+	t.Helper()
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// TestLinkSemantics: link(2) through the mount between directories of one
+// volume, as a POSIX conformance suite checks it — link counts on every
+// name, the file's ctime and both directories' mtimes change, EEXIST,
+// ENOENT, EPERM for a directory, EXDEV across volumes — and rename(2) of a
+// file with several links across directories; seen alike by another
+// client and kept by every replica.
+func TestLinkSemantics(t *testing.T) {
+	c := replicatedCell(t)
+	a, b := c.Venus("a"), c.Venus("b")
+	sh(t, "mkdir -p "+a.Root+"/l/x "+a.Root+"/l/y && echo data > "+a.Root+"/l/x/f")
+	x, y := a.Root+"/l/x", a.Root+"/l/y"
+	f0, y0 := stat(t, x+"/f"), stat(t, y)
+	if err := os.Link(x+"/f", y+"/g"); err != nil {
+		t.Fatalf("link across directories: %v", err)
+	}
+	f1, g1, y1 := stat(t, x+"/f"), stat(t, y+"/g"), stat(t, y)
+	if f1.Nlink != 2 || g1.Nlink != 2 || f1.Ino != g1.Ino {
+		t.Fatalf("after link: f nlink %d ino %d, g nlink %d ino %d", f1.Nlink, f1.Ino, g1.Nlink, g1.Ino)
+	}
+	if f1.Ctim == f0.Ctim || y1.Mtim == y0.Mtim || y1.Ctim == y0.Ctim {
+		t.Fatalf("link left the file's ctime (%v→%v) or the directory's mtime (%v→%v) alone", f0.Ctim, f1.Ctim, y0.Mtim, y1.Mtim)
+	}
+	for _, tc := range []struct {
+		from, to string
+		want     error
+	}{
+		{x + "/f", y + "/g", syscall.EEXIST},
+		{x + "/missing", y + "/h", syscall.ENOENT},
+		{x, y + "/dirlink", syscall.EPERM},
+		{x + "/f", y + "/nodir/h", syscall.ENOENT},
+	} {
+		if err := os.Link(tc.from, tc.to); !errors.Is(err, tc.want) {
+			t.Errorf("link %s %s: %v, want %v", tc.from, tc.to, err, tc.want)
+		}
+	}
+	// Another volume: EXDEV, for link and for rename.
+	c.Admin("createvol_rep", "other", c.Servers[0].Addr)
+	other := a.Root + "/l/other"
+	mustRun(t, "cfs", "mkm", other, "other")
+	if err := os.Link(x+"/f", other+"/f"); !errors.Is(err, syscall.EXDEV) {
+		t.Errorf("link across volumes: %v, want EXDEV", err)
+	}
+
+	// The other client sees one file with two names, and writes through one.
+	if out := sh(t, "cat "+b.Root+"/l/y/g; stat -c %h:%i "+b.Root+"/l/x/f "+b.Root+"/l/y/g | sort -u | wc -l; stat -c %h "+b.Root+"/l/y/g"); out != "data\n1\n2\n" {
+		t.Fatalf("the other client sees %q", out)
+	}
+	sh(t, "echo changed > "+b.Root+"/l/y/g")
+	waitFor(t, "the write through one name to show through the other", func() bool {
+		d, _ := os.ReadFile(x + "/f")
+		return string(d) == "changed\n"
+	})
+
+	// rename of a file with several links, out of its directory.
+	sh(t, "mkdir "+a.Root+"/l/z && mv "+x+"/f "+a.Root+"/l/z/f")
+	if st := stat(t, a.Root+"/l/z/f"); st.Nlink != 2 {
+		t.Fatalf("nlink %d after renaming one name away", st.Nlink)
+	}
+	if _, err := os.Stat(x + "/f"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the old name after rename: %v", err)
+	}
+	// The names go one by one; the file with the last.
+	if err := os.Remove(y + "/g"); err != nil {
+		t.Fatal(err)
+	}
+	if st := stat(t, a.Root+"/l/z/f"); st.Nlink != 1 {
+		t.Fatalf("nlink %d after removing a name", st.Nlink)
+	}
+	if out := sh(t, "cd "+a.Root+"/l/z && realpath f && cfs getpath f 2>/dev/null || true"); !strings.Contains(out, "/l/z/f") {
+		t.Fatalf("the file's path: %q", out)
+	}
+	c.waitLevel(t, a.Root)
+}
+
+// TestMaildirDelivery: two clients deliver 1,000 messages each into one
+// maildir at once, as qmail does — write tmp/NAME, link(tmp/NAME,
+// new/NAME), unlink(tmp/NAME) — and every message is there once, with a
+// link count of 1, on every client and replica. MAILDIR_EACH sets the
+// count, MAILDIR_RENAME=1 delivers by rename instead (patched qmail).
+func TestMaildirDelivery(t *testing.T) {
+	each := envInt("MAILDIR_EACH", 1000)
+	rename := os.Getenv("MAILDIR_RENAME") != "" // qmail patched to rename: for comparison
+	c := replicatedCell(t)
+	a, b := c.Venus("a"), c.Venus("b")
+	defer c.logsOnFailure(t, a, b)
+	sh(t, "mkdir -p "+a.Root+"/Maildir/tmp "+a.Root+"/Maildir/new "+a.Root+"/Maildir/cur")
+	waitFor(t, "the maildir on the second client", func() bool {
+		_, err := os.Stat(b.Root + "/Maildir/new")
+		return err == nil
+	})
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	writers := []*bintest.Venus{a, b}
+	start := time.Now()
+	for _, v := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			md := v.Root + "/Maildir"
+			for i := range each {
+				name := fmt.Sprintf("%d.%s.%d", 1700000000+i, filepath.Base(v.Mount), i)
+				tmp, dst := md+"/tmp/"+name, md+"/new/"+name
+				if err := os.WriteFile(tmp, []byte("Subject: "+name+"\n\nhello\n"), 0o600); err != nil {
+					errs <- err
+					return
+				}
+				if rename {
+					if err := os.Rename(tmp, dst); err != nil {
+						errs <- err
+						return
+					}
+					continue
+				}
+				if err := os.Link(tmp, dst); err != nil {
+					errs <- fmt.Errorf("link %s: %w", name, err)
+					return
+				}
+				if err := os.Remove(tmp); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	t.Logf("%d messages delivered by %d clients in %v", len(writers)*each, len(writers), time.Since(start).Round(time.Millisecond))
+	for _, v := range []*bintest.Venus{a, b} {
+		var ents []os.DirEntry
+		waitFor(t, "every message on "+v.Mount, func() bool {
+			ents, _ = os.ReadDir(v.Root + "/Maildir/new")
+			return len(ents) == len(writers)*each
+		})
+		for _, e := range ents {
+			st := stat(t, v.Root+"/Maildir/new/"+e.Name())
+			if st.Nlink != 1 {
+				t.Fatalf("%s: nlink %d on %s", e.Name(), st.Nlink, v.Mount)
+			}
+		}
+		if tmp, _ := os.ReadDir(v.Root + "/Maildir/tmp"); len(tmp) != 0 {
+			t.Fatalf("%d messages left in tmp on %s", len(tmp), v.Mount)
+		}
+	}
+	c.waitLevel(t, a.Root)
+}
+
+// TestLinkWhileDisconnected: links across directories made while
+// disconnected are logged and reintegrated: the other client and every
+// replica see the names and the right link count.
+func TestLinkWhileDisconnected(t *testing.T) {
+	c := replicatedCell(t)
+	a, b := c.Venus("a"), c.Venus("b")
+	sh(t, "mkdir -p "+a.Root+"/m/tmp "+a.Root+"/m/new && echo seen > "+a.Root+"/m/tmp/old && ls -l "+a.Root+"/m/tmp "+a.Root+"/m/new > /dev/null")
+	mustRun(t, "cfs", "disconnect", "--mount", a.Mount)
+	sh(t, "cd "+a.Root+"/m && ln tmp/old new/old && echo fresh > tmp/msg && ln tmp/msg new/msg && rm tmp/msg && ln new/old keep")
+	if st := stat(t, a.Root+"/m/keep"); st.Nlink != 3 {
+		t.Fatalf("nlink %d while disconnected", st.Nlink)
+	}
+	mustRun(t, "cfs", "reconnect", "--mount", a.Mount)
+	waitFor(t, "the reintegrated links on the other client", func() bool {
+		out, _ := os.ReadFile(b.Root + "/m/new/msg")
+		return string(out) == "fresh\n"
+	})
+	if out := sh(t, "cd "+b.Root+"/m && stat -c '%n %h' tmp/old new/old keep new/msg && ls tmp"); out != "tmp/old 3\nnew/old 3\nkeep 3\nnew/msg 1\nold\n" {
+		t.Fatalf("after reintegration the other client sees:\n%s", out)
+	}
+	c.waitLevel(t, a.Root)
+}
+
+// waitFor polls cond until it holds, for at most 20 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("20 s and still not: %s", what)
+		}
+	}
+}
+
+// logsOnFailure prints the warnings, errors and resolution events of every
+// server and venus when t failed.
+func (c cell) logsOnFailure(t *testing.T, vs ...*bintest.Venus) {
+	if !t.Failed() {
+		return
+	}
+	logs := []string{}
+	for _, s := range c.Servers {
+		logs = append(logs, s.Log)
+	}
+	for _, v := range vs {
+		logs = append(logs, v.Log)
+	}
+	for _, l := range logs {
+		b, _ := os.ReadFile(l)
+		n := 0
+		for _, line := range strings.Split(string(b), "\n") {
+			if n < 40 && (strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") ||
+				strings.Contains(line, "merged") || strings.Contains(line, "resolv")) {
+				t.Logf("%s: %.400s", filepath.Base(l), line)
+				n++
+			}
+		}
+	}
+}
