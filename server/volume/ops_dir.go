@@ -258,7 +258,7 @@ func (t *txn) unlink(dvn uint32, d *vnode, name string, vn uint32, n *vnode, rmd
 	if err := t.reparent(vn, n, dvn, name); err != nil {
 		return err
 	}
-	t.touch(vn, n)
+	t.nameChange(vn, n)
 	return nil
 }
 
@@ -311,9 +311,11 @@ func (t *txn) link(c Cred, dirFID proto.FID, name string, target proto.FID, sid 
 	if n.Type == proto.TypeDir {
 		return dir, obj, proto.ErrPerm
 	}
-	if applied(d, sid) && applied(n, sid) {
-		dir, obj = stamp(d.attr(dirFID), c, da), stamp(n.attr(target), c, da)
-		return dir, obj, errApplied
+	if applied(d, sid) { // a retry: the name is there (the file's version does not move)
+		if e, err := t.lookup(dirFID.Vnode, name); err == nil && e.Vnode == target.Vnode {
+			dir, obj = stamp(d.attr(dirFID), c, da), stamp(n.attr(target), c, da)
+			return dir, obj, errApplied
+		}
 	}
 	if err := notPlaceholder(n); err != nil {
 		return dir, obj, err
@@ -354,7 +356,7 @@ func (t *txn) link(c Cred, dirFID proto.FID, name string, target proto.FID, sid 
 	t.logOp(dirFID.Vnode, resolve.LogOp{Kind: resolve.OpInsert, Name: name, Type: n.Type, FID: target})
 	n.Nlink++
 	n.Ctime = t.now
-	t.touch(target.Vnode, n)
+	t.nameChange(target.Vnode, n)
 	d.Size++
 	d.Mtime, d.Ctime = t.now, t.now
 	t.touch(dirFID.Vnode, d)

@@ -103,7 +103,12 @@ type InstallArgs struct {
 // missing); else it fails with CodeStale and changes nothing. The version
 // vector is the installed state's, exactly; the COP2 mark is cleared.
 func (v *Volume) Install(a InstallArgs) (*Change, error) {
-	return v.update(proto.StoreID{}, func(t *txn) error { return t.install(a) })
+	return v.transact(proto.StoreID{}, true, func(t *txn) error { // indexed: relink reads the names it made
+		if err := t.install(a); err != nil {
+			return err
+		}
+		return t.relink()
+	})
 }
 
 // InstallMany installs a batch of states (small files' data in
@@ -112,7 +117,7 @@ func (v *Volume) Install(a InstallArgs) (*Change, error) {
 // error in errs; any other error fails the whole batch.
 func (v *Volume) InstallMany(states []proto.VnodeState) (errs []error, ch *Change, err error) {
 	errs = make([]error, len(states))
-	ch, err = v.update(proto.StoreID{}, func(t *txn) error {
+	ch, err = v.transact(proto.StoreID{}, true, func(t *txn) error { // indexed, for relink
 		for i, st := range states {
 			a := InstallArgs{State: st}
 			if st.Type == proto.TypeFile && len(st.Record) > 0 {
@@ -129,7 +134,7 @@ func (v *Volume) InstallMany(states []proto.VnodeState) (errs []error, ch *Chang
 				return err
 			}
 		}
-		return nil
+		return t.relink()
 	})
 	return errs, ch, err
 }

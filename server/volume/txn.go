@@ -199,6 +199,19 @@ func (t *txn) touch(vn uint32, n *vnode) {
 	t.dirty[vn] = n
 }
 
+// nameChange records a change of file vn's names only (its link count,
+// ctime, Parent) and breaks its callbacks, but leaves its version alone:
+// naming lives in the directories, whose versions move, and resolution
+// counts names from the back-references — so a name made or removed on one
+// side of a partition is no update of the file to clash with its removal
+// or renaming on the other.
+func (t *txn) nameChange(vn uint32, n *vnode) {
+	if _, done := t.dirty[vn]; !done {
+		t.ch.FIDs = append(t.ch.FIDs, proto.FID{Volume: t.v.hdr.ID, Vnode: vn, Unique: n.Unique})
+	}
+	t.dirty[vn] = n
+}
+
 // drop deletes vn and frees its container once the change is durable
 // (or hands its data to a clone sharing it).
 func (t *txn) drop(vn uint32, n *vnode) error {
@@ -326,6 +339,9 @@ func (t *txn) relink() error {
 		if ns.count == 0 {
 			continue
 		}
+		// Clients cached the old names and count: break their callbacks
+		// (a merge changes a file's record without touching it).
+		t.ch.FIDs = append(t.ch.FIDs, proto.FID{Volume: t.v.hdr.ID, Vnode: vn, Unique: n.Unique})
 		n.Nlink = ns.count
 		if !ns.inParent(n) {
 			n.Parent = ns.first
