@@ -79,10 +79,16 @@ func TestLinkSemantics(t *testing.T) {
 		return string(d) == "changed\n"
 	})
 
-	// rename of a file with several links, out of its directory.
-	sh(t, "mkdir "+a.Root+"/l/z && mv "+x+"/f "+a.Root+"/l/z/f")
+	// rename of a file with several links, out of its directory: both
+	// directories' mtimes move.
+	sh(t, "mkdir "+a.Root+"/l/z")
+	x0, z0 := stat(t, x), stat(t, a.Root+"/l/z")
+	sh(t, "mv "+x+"/f "+a.Root+"/l/z/f")
 	if st := stat(t, a.Root+"/l/z/f"); st.Nlink != 2 {
 		t.Fatalf("nlink %d after renaming one name away", st.Nlink)
+	}
+	if x1, z1 := stat(t, x), stat(t, a.Root+"/l/z"); x1.Mtim == x0.Mtim || z1.Mtim == z0.Mtim {
+		t.Fatalf("rename left a directory's mtime alone: from %v→%v, to %v→%v", x0.Mtim, x1.Mtim, z0.Mtim, z1.Mtim)
 	}
 	if _, err := os.Stat(x + "/f"); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the old name after rename: %v", err)
@@ -176,8 +182,9 @@ func TestMaildirDelivery(t *testing.T) {
 }
 
 // TestLinkWhileDisconnected: links across directories made while
-// disconnected are logged and reintegrated: the other client and every
-// replica see the names and the right link count.
+// disconnected, and while write-disconnected, are logged and reintegrated:
+// the other client and every replica see the names and the right link
+// count.
 func TestLinkWhileDisconnected(t *testing.T) {
 	c := replicatedCell(t)
 	a, b := c.Venus("a"), c.Venus("b")
@@ -194,6 +201,13 @@ func TestLinkWhileDisconnected(t *testing.T) {
 	})
 	if out := sh(t, "cd "+b.Root+"/m && stat -c '%n %h' tmp/old new/old keep new/msg && ls tmp"); out != "tmp/old 3\nnew/old 3\nkeep 3\nnew/msg 1\nold\n" {
 		t.Fatalf("after reintegration the other client sees:\n%s", out)
+	}
+	// Write-disconnected (cfs wd): the same, trickled; cfs strong sends it.
+	mustRun(t, "cfs", "wd", a.Root)
+	sh(t, "cd "+a.Root+"/m && echo wd > tmp/w && ln tmp/w new/w && rm tmp/w && rm keep")
+	mustRun(t, "cfs", "strong", a.Root)
+	if out := sh(t, "cd "+b.Root+"/m && stat -c '%n %h' new/w tmp/old && cat new/w && ls tmp"); out != "new/w 1\ntmp/old 2\nwd\nold\n" {
+		t.Fatalf("after write-disconnected links the other client sees:\n%s", out)
 	}
 	c.waitLevel(t, a.Root)
 }
@@ -360,5 +374,43 @@ func TestLinkPartitions(t *testing.T) {
 	if t.Failed() {
 		t.Logf("server 1:\n%s\nserver 2:\n%s", c.vnodeLines(t, 1), c.vnodeLines(t, 2))
 		t.Log(sh(t, "ls -liR "+a.Root+"/both; ls -liR "+b.Root+"/both"))
+	}
+}
+
+// TestLinkReintegrationRefused: a link logged while disconnected to a file
+// that another client removed meanwhile is refused at reintegration, not
+// lost silently: cfs checklocal says why, the rest of the log goes on, and
+// cfs discardlocal settles it (the name the servers never had goes).
+func TestLinkReintegrationRefused(t *testing.T) {
+	c := cell{bintest.NewCell(t, bintest.CellOptions{Realm: realm, Servers: 2})}
+	a, b := c.Venus("a"), c.Venus("b")
+	sh(t, "mkdir "+a.Root+"/d "+a.Root+"/e && echo doomed > "+a.Root+"/d/f && cat "+a.Root+"/d/f > /dev/null && ls "+b.Root+"/d > /dev/null")
+	mustRun(t, "cfs", "disconnect", "--mount", a.Mount)
+	sh(t, "rm "+b.Root+"/d/f")
+	sh(t, "ln "+a.Root+"/d/f "+a.Root+"/e/g && echo other > "+a.Root+"/e/other")
+	mustRun(t, "cfs", "reconnect", "--mount", a.Mount)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		out := mustRun(t, "cfs", "checklocal", a.Root).Stdout
+		if strings.Contains(out, "waits on") {
+			t.Logf("cfs checklocal: %s", out)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the refused link was never reported:\n%s", out)
+		}
+		time.Sleep(100 * time.Millisecond) // poll: reintegration starts by itself
+	}
+	mustRun(t, "cfs", "discardlocal", a.Root)
+	waitFor(t, "the log to empty", func() bool { return logged(t, mustRun(t, "cfs", "lv", a.Root).Stdout) == 0 })
+	waitFor(t, "the rest of the log on the other client", func() bool {
+		out, _ := os.ReadFile(b.Root + "/e/other")
+		return string(out) == "other\n"
+	})
+	for _, v := range []*bintest.Venus{a, b} {
+		checkLinks(t, v.Root)
+		if _, err := os.Stat(v.Root + "/e/g"); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: e/g after the discard: %v", v.Mount, err)
+		}
 	}
 }

@@ -217,3 +217,70 @@ func TestConflictObject(t *testing.T) {
 		t.Fatalf("d after the repair: %+v, %v", a, err)
 	}
 }
+
+// TestApplyMergeFileLinks: merges that add and remove names of a file in
+// several directories (links made and removed on the other side of a
+// partition) keep its link count equal to its names, keep its Parent a
+// directory holding one, and drop it with its last name only.
+func TestApplyMergeFileLinks(t *testing.T) {
+	_, v := newVolume(t)
+	r := v.Info().Root
+	a := mustCreate(t, v, r, "a", proto.TypeDir)
+	b := mustCreate(t, v, r, "b", proto.TypeDir)
+	f := mustCreate(t, v, a.FID, "f", proto.TypeFile)
+	apply := func(dir proto.FID, acts ...proto.MergeAction) {
+		t.Helper()
+		at, err := v.GetAttr(root, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vv := at.VV
+		vv.Counters[1]++
+		if _, err := v.ApplyMerge(proto.MergeActions{Dir: dir, Expect: at.VV, VV: vv, Final: true, Actions: acts}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(what string, nlink uint32, path string) {
+		t.Helper()
+		at, err := v.GetAttr(root, f.FID)
+		if err != nil || at.Nlink != nlink {
+			t.Fatalf("%s: nlink %d (%v), want %d", what, at.Nlink, err, nlink)
+		}
+		if p, err := v.Path(root, f.FID); err != nil || p != path {
+			t.Fatalf("%s: path %q (%v), want %q", what, p, err, path)
+		}
+	}
+	apply(b.FID, proto.MergeAction{Name: "g", FID: f.FID, Type: proto.TypeFile})
+	apply(b.FID, proto.MergeAction{Name: "h", FID: f.FID, Type: proto.TypeFile})
+	check("two names merged in", 3, "/a/f")
+	apply(a.FID, proto.MergeAction{Delete: true, Name: "f", FID: f.FID})
+	if at, _ := v.GetAttr(root, f.FID); at.Nlink != 2 {
+		t.Fatalf("nlink %d after the first name went", at.Nlink)
+	}
+	if p, _ := v.Path(root, f.FID); p != "/b/g" && p != "/b/h" {
+		t.Fatalf("path %q after its directory lost its name", p)
+	}
+	apply(b.FID, proto.MergeAction{Delete: true, Name: "g", FID: f.FID})
+	check("one name left", 1, "/b/h")
+	apply(b.FID, proto.MergeAction{Delete: true, Name: "h", FID: f.FID})
+	if _, err := v.GetAttr(root, f.FID); !errors.Is(err, proto.ErrNotFound) {
+		t.Fatalf("the file outlived its last name: %v", err)
+	}
+}
+
+// TestTooManyLinks: link(2) past the limit is EMLINK.
+func TestTooManyLinks(t *testing.T) {
+	defer func(old uint32) { maxLinks = old }(maxLinks)
+	maxLinks = 3
+	_, v := newVolume(t)
+	r := v.Info().Root
+	f := mustCreate(t, v, r, "f", proto.TypeFile)
+	d := mustCreate(t, v, r, "d", proto.TypeDir)
+	for _, name := range []string{"g", "h"} {
+		if _, _, _, err := v.Link(root, d.FID, name, f.FID, proto.StoreID{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _, _, err := v.Link(root, d.FID, "i", f.FID, proto.StoreID{})
+	wantErr(t, err, proto.ErrTooManyLinks)
+}

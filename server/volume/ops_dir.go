@@ -10,7 +10,7 @@ import (
 )
 
 // maxLinks bounds the link count of one object.
-const maxLinks = 65000
+var maxLinks uint32 = 65000 // a var for tests
 
 // CreateArgs describe a new object.
 type CreateArgs struct {
