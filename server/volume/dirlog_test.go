@@ -112,6 +112,21 @@ func TestDirLog(t *testing.T) {
 	}
 }
 
+// applyMerge applies the final merge of dir with acts, as if the replica
+// of the given slot had made them.
+func applyMerge(t *testing.T, v *Volume, dir proto.FID, slot int, acts ...proto.MergeAction) {
+	t.Helper()
+	at, err := v.GetAttr(root, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vv := at.VV
+	vv.Counters[slot]++
+	if _, err := v.ApplyMerge(proto.MergeActions{Dir: dir, Expect: at.VV, VV: vv, Final: true, Actions: acts}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestApplyMergeLinkCounts: a merge that inserts a directory (a
 // placeholder, or one moved from another directory) and removes one keeps
 // the parents' link counts right (found by TestConflictPolicies: a
@@ -134,26 +149,18 @@ func TestApplyMergeLinkCounts(t *testing.T) {
 		}
 		return at.Nlink
 	}
-	apply := func(dir proto.FID, final bool, acts ...proto.MergeAction) {
+	apply := func(dir proto.FID, acts ...proto.MergeAction) {
 		t.Helper()
-		at, err := v.GetAttr(root, dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		vv := at.VV
-		vv.Counters[0]++
-		if _, err := v.ApplyMerge(proto.MergeActions{Dir: dir, Expect: at.VV, VV: vv, Final: final, Actions: acts}); err != nil {
-			t.Fatal(err)
-		}
+		applyMerge(t, v, dir, 0, acts...)
 	}
-	apply(b.FID, true,
+	apply(b.FID,
 		proto.MergeAction{Name: "new", FID: fids[0], Type: proto.TypeDir},
 		proto.MergeAction{Name: "moved", FID: moved.FID, Type: proto.TypeDir})
-	apply(a.FID, true, proto.MergeAction{Delete: true, Name: "moved", FID: moved.FID})
+	apply(a.FID, proto.MergeAction{Delete: true, Name: "moved", FID: moved.FID})
 	if got := [2]uint32{nlink(a.FID), nlink(b.FID)}; got != [2]uint32{2, 4} {
 		t.Fatalf("link counts of a and b after the merge: %v, want [2 4]", got)
 	}
-	apply(b.FID, true, proto.MergeAction{Delete: true, Name: "new", FID: fids[0]})
+	apply(b.FID, proto.MergeAction{Delete: true, Name: "new", FID: fids[0]})
 	if got := nlink(b.FID); got != 3 {
 		t.Fatalf("b's link count after removing a directory: %d, want 3", got)
 	}
@@ -228,18 +235,7 @@ func TestApplyMergeFileLinks(t *testing.T) {
 	a := mustCreate(t, v, r, "a", proto.TypeDir)
 	b := mustCreate(t, v, r, "b", proto.TypeDir)
 	f := mustCreate(t, v, a.FID, "f", proto.TypeFile)
-	apply := func(dir proto.FID, acts ...proto.MergeAction) {
-		t.Helper()
-		at, err := v.GetAttr(root, dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		vv := at.VV
-		vv.Counters[1]++
-		if _, err := v.ApplyMerge(proto.MergeActions{Dir: dir, Expect: at.VV, VV: vv, Final: true, Actions: acts}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	apply := func(dir proto.FID, acts ...proto.MergeAction) { t.Helper(); applyMerge(t, v, dir, 1, acts...) }
 	check := func(what string, nlink uint32, path string) {
 		t.Helper()
 		at, err := v.GetAttr(root, f.FID)
