@@ -327,6 +327,8 @@ func checkLinks(t *testing.T, dir string) map[uint64][]string {
 //	vsrename: A links d/f as e/g; B renames d/f to d2/h — g and h, one file
 //	both:     A links d/f as e/a; B links it as e2/b — three names
 //	lastname: A removes d/f, its only name; B links it as e/k — k keeps it
+//	clash:    A links d/f as e/x, B links d/f2 as e/x — a reported
+//	          conflict at e/x; d/f and d/f2 keep their data
 func TestLinkPartitions(t *testing.T) {
 	c := cell{bintest.NewCell(t, bintest.CellOptions{Realm: realm, Servers: 2})}
 	a, b := c.Venus("a"), c.Venus("b")
@@ -334,11 +336,12 @@ func TestLinkPartitions(t *testing.T) {
 	for _, s := range scen {
 		sh(t, "mkdir -p "+a.Root+"/"+s+"/d "+a.Root+"/"+s+"/e "+a.Root+"/"+s+"/d2 "+a.Root+"/"+s+"/e2 && echo "+s+" > "+a.Root+"/"+s+"/d/f")
 	}
+	sh(t, "mkdir -p "+a.Root+"/clash/d "+a.Root+"/clash/e && echo one > "+a.Root+"/clash/d/f && echo two > "+a.Root+"/clash/d/f2")
 	sh(t, "ls -lR "+a.Root+" > /dev/null && ls -lR "+b.Root+" > /dev/null && cat "+b.Root+"/*/d/f > /dev/null")
 	mustRun(t, "cfs", "disconnect", "--mount", a.Mount, c.Servers[1].Addr)
 	mustRun(t, "cfs", "disconnect", "--mount", b.Mount, c.Servers[0].Addr)
-	sh(t, "cd "+a.Root+" && ln vsremove/d/f vsremove/e/g && ln vsrename/d/f vsrename/e/g && ln both/d/f both/e/a && rm lastname/d/f")
-	sh(t, "cd "+b.Root+" && rm vsremove/d/f && mv vsrename/d/f vsrename/d2/h && ln both/d/f both/e2/b && ln lastname/d/f lastname/e/k")
+	sh(t, "cd "+a.Root+" && ln vsremove/d/f vsremove/e/g && ln vsrename/d/f vsrename/e/g && ln both/d/f both/e/a && rm lastname/d/f && ln clash/d/f clash/e/x")
+	sh(t, "cd "+b.Root+" && rm vsremove/d/f && mv vsrename/d/f vsrename/d2/h && ln both/d/f both/e2/b && ln lastname/d/f lastname/e/k && ln clash/d/f2 clash/e/x")
 	mustRun(t, "cfs", "reconnect", "--mount", a.Mount)
 	mustRun(t, "cfs", "reconnect", "--mount", b.Mount)
 	c.waitLevel(t, a.Root)
@@ -368,8 +371,13 @@ func TestLinkPartitions(t *testing.T) {
 			t.Errorf("%s: the file holds %q", s, data)
 		}
 	}
-	if out, _ := exec.Command("find", a.Root, "-lname", "@*").CombinedOutput(); len(out) != 0 {
-		t.Logf("conflicts reported: %s", out)
+	// The clash: one conflict, at e/x, and no other; both files whole.
+	waitConflictLink(t, a.Root+"/clash/e/x")
+	if out, _ := exec.Command("find", a.Root, "-lname", "@*").CombinedOutput(); strings.TrimSpace(string(out)) != a.Root+"/clash/e/x" {
+		t.Errorf("conflicts reported: %q, want clash/e/x only", out)
+	}
+	if out := sh(t, "cat "+a.Root+"/clash/d/f "+a.Root+"/clash/d/f2"); out != "one\ntwo\n" {
+		t.Errorf("the clashing files hold %q", out)
 	}
 	if t.Failed() {
 		t.Logf("server 1:\n%s\nserver 2:\n%s", c.vnodeLines(t, 1), c.vnodeLines(t, 2))
