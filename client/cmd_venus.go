@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/coda-fs/coda/server/adminclient"
+	"github.com/coda-fs/coda/server/conffile"
 	"github.com/coda-fs/coda/server/logging"
 )
 
@@ -72,11 +74,11 @@ EXAMPLES:
 				Usage: "once the mount answers, write its path to `FILE` (atomically)"},
 			&cli.StringFlag{Name: "control", Destination: &o.Control, EnvVars: []string{"CODA_CONTROL"},
 				Usage: "control socket `PATH` for clog, cfs, … (default: /run/coda/venus-HASH.sock, named after the mount point)"},
-			&cli.StringFlag{Name: "log-level", Value: "info", Destination: &o.Log.Level,
+			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"CODA_LOG_LEVEL"}, Destination: &o.Log.Level,
 				Usage: "log `LEVEL`: debug, info, warn or error"},
-			&cli.StringFlag{Name: "log-file", Destination: &o.Log.File,
+			&cli.StringFlag{Name: "log-file", EnvVars: []string{"CODA_LOG_FILE"}, Destination: &o.Log.File,
 				Usage: "append the log to `FILE` instead of stderr; SIGHUP reopens it (logrotate)"},
-			&cli.StringFlag{Name: "log-format", Value: "text", Destination: &o.Log.Format,
+			&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"CODA_LOG_FORMAT"}, Destination: &o.Log.Format,
 				Usage: "log `FORMAT`: text (key=value) or json (one object per line)"},
 			&cli.BoolFlag{Name: "init", Destination: &o.Init,
 				Usage: "empty the cache first (refused while changes logged for reintegration are pending)"},
@@ -98,7 +100,7 @@ EXAMPLES:
 
 // venusOptions merges flags, the configuration file and defaults into
 // VenusOptions (Logger and Ready not set).
-func (o venusCmdOptions) venusOptions() (VenusOptions, error) {
+func (o venusCmdOptions) venusOptions(warn func(string)) (VenusOptions, error) {
 	if o.Force && !o.Init {
 		return VenusOptions{}, usageErrorf("venus: --force goes with --init")
 	}
@@ -106,25 +108,31 @@ func (o venusCmdOptions) venusOptions() (VenusOptions, error) {
 	if path == "" {
 		path, missingOK = DefaultVenusConfig, true
 	}
-	conf, err := readVenusConfig(path, missingOK)
+	cf, err := conffile.Read(path, missingOK)
 	if err != nil {
-		return VenusOptions{}, err
+		return VenusOptions{}, fmt.Errorf("venus config: %w", err)
 	}
-	// Flags given on the command line win over the file.
-	for _, k := range []struct {
-		flag, key string
-		dst       *string
-	}{
-		{"realm", "realm", &o.Realm},
-		{"servers", "servers", &o.Servers},
-		{"mount", "mountpoint", &o.Mount},
-		{"cache", "cachedir", &o.Cache},
-		{"cache-size", "cachesize", &o.CacheSize},
-		{"ca", "ca", &o.CA},
-	} {
-		if v, ok := conf[k.key]; ok && !o.set[k.flag] {
-			*k.dst = v
+	// Flags given on the command line (or by environment) win over the file.
+	fields := map[string]*string{"realm": &o.Realm, "servers": &o.Servers, "mount": &o.Mount,
+		"cache": &o.Cache, "cache-size": &o.CacheSize, "ca": &o.CA, "control": &o.Control,
+		"log-level": &o.Log.Level, "log-file": &o.Log.File, "log-format": &o.Log.Format}
+	checks := map[string]func(string) error{"cache-size": func(v string) error { _, err := parseSize(v); return err },
+		"log-level": logging.CheckLevel, "log-format": logging.CheckFormat}
+	for _, e := range cf.Entries {
+		flag, ok := venusConfigKeys[e.Key]
+		if !ok {
+			warn(fmt.Sprintf("%s:%d: unknown key %q ignored", cf.Path, e.Line, e.Key))
+			continue
 		}
+		if o.set[flag] {
+			continue
+		}
+		if check := checks[flag]; check != nil {
+			if err := check(e.Value); err != nil {
+				return VenusOptions{}, fmt.Errorf("venus config: %w", cf.Errorf(e, "bad value %q: %v", e.Value, err))
+			}
+		}
+		*fields[flag] = e.Value
 	}
 	return o.validate()
 }
@@ -165,7 +173,7 @@ func (o venusCmdOptions) validate() (VenusOptions, error) {
 
 // runVenus runs venus until ctx is cancelled.
 func runVenus(ctx context.Context, o venusCmdOptions, stderr io.Writer) error {
-	opts, err := o.venusOptions()
+	opts, err := o.venusOptions(func(msg string) { fmt.Fprintf(stderr, "coda: warning: %s\n", msg) })
 	if err != nil {
 		return err
 	}

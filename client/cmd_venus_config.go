@@ -1,13 +1,8 @@
 package client
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 )
@@ -16,49 +11,13 @@ import (
 // is not given. A missing default file is fine.
 const DefaultVenusConfig = "/etc/coda/venus.conf"
 
-// readVenusConfig reads a venus.conf: key=value lines, # comments, blank
-// lines; values may be double-quoted. Keys are returned lower-case; unknown
-// keys are kept (Coda's venus.conf has many we do not use). A missing file
-// is an error unless missingOK.
-func readVenusConfig(path string, missingOK bool) (map[string]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		if missingOK && errors.Is(err, fs.ErrNotExist) {
-			return map[string]string{}, nil
-		}
-		return nil, fmt.Errorf("venus config: %w", err)
-	}
-	defer f.Close()
-	conf, err := parseVenusConfig(f)
-	if err != nil {
-		return nil, fmt.Errorf("venus config %s: %w", path, err)
-	}
-	return conf, nil
-}
-
-func parseVenusConfig(r io.Reader) (map[string]string, error) {
-	conf := map[string]string{}
-	sc := bufio.NewScanner(r)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		key, val, ok := strings.Cut(line, "=")
-		key = strings.ToLower(strings.TrimSpace(key))
-		if !ok || key == "" {
-			return nil, fmt.Errorf("line %d: want key=value", n)
-		}
-		val = strings.TrimSpace(val)
-		if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
-			val = val[1 : len(val)-1]
-		}
-		conf[key] = val
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	return conf, nil
+// venusConfigKeys are venus.conf's keys (Coda's names) and the flags they
+// stand for; man/venus.conf.5 documents each (a test checks that it does).
+// Other keys of Coda's venus.conf are warned about and ignored.
+var venusConfigKeys = map[string]string{
+	"realm": "realm", "servers": "servers", "mountpoint": "mount", "cachedir": "cache",
+	"cachesize": "cache-size", "ca": "ca", "control": "control",
+	"log-level": "log-level", "log-file": "log-file", "log-format": "log-format",
 }
 
 // parseSize parses a byte count with an optional K, M, G or T suffix

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/coda-fs/coda/server/conffile"
 	"github.com/coda-fs/coda/server/logging"
 )
 
@@ -26,31 +27,41 @@ func TestParseSize(t *testing.T) {
 	}
 }
 
-func TestParseVenusConfig(t *testing.T) {
-	conf, err := parseVenusConfig(strings.NewReader(`# venus.conf
+// TestVenusConfigFile: Coda's key names, any case, quoted values; flags
+// not given take the file's values; an unknown key is warned about with
+// its line; a bad value names the file, the line and the reason.
+func TestVenusConfigFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "venus.conf")
+	os.WriteFile(path, []byte(`# venus.conf
 realm = example.org
 Servers=10.0.0.1:2432,10.0.0.2
   mountpoint="/coda"
 
-cachesize=2G   
+cachesize=2G
 # cachedir=/nowhere
 rvmtype=UFS
-`))
+log-format=json
+`), 0o644)
+	var warnings []string
+	got, err := venusFlags(map[string]string{"config": path}).venusOptions(func(m string) { warnings = append(warnings, m) })
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"realm": "example.org", "servers": "10.0.0.1:2432,10.0.0.2",
-		"mountpoint": "/coda", "cachesize": "2G", "rvmtype": "UFS"}
-	if len(conf) != len(want) {
-		t.Errorf("conf = %v, want %v", conf, want)
+	if got.Realm != "example.org" || strings.Join(got.Servers, ",") != "10.0.0.1:2432,10.0.0.2:2432" || got.Mount != "/coda" || got.CacheSize != 2<<30 {
+		t.Errorf("options %+v", got)
 	}
-	for k, v := range want {
-		if conf[k] != v {
-			t.Errorf("conf[%s] = %q, want %q", k, conf[k], v)
+	if len(warnings) != 1 || !strings.Contains(warnings[0], path+":8: unknown key \"rvmtype\"") {
+		t.Errorf("warnings %q", warnings)
+	}
+	for _, tc := range []struct{ conf, msg string }{
+		{"realm=r\njunk line\n", ":2: want key=value"},
+		{"realm=r\nservers=a\ncachesize=lots\n", ":3: cachesize: bad value \"lots\""},
+		{"realm=r\nservers=a\nlog-level=loud\n", ":3: log-level: bad value \"loud\""},
+	} {
+		os.WriteFile(path, []byte(tc.conf), 0o644)
+		if _, err := venusFlags(map[string]string{"config": path}).venusOptions(func(string) {}); err == nil || !strings.Contains(err.Error(), path+tc.msg) {
+			t.Errorf("%q: err %v, want %q", tc.conf, err, tc.msg)
 		}
-	}
-	if _, err := parseVenusConfig(strings.NewReader("realm=r\njunk line\n")); err == nil || !strings.Contains(err.Error(), "line 2") {
-		t.Errorf("a line without = : err %v, want one naming line 2", err)
 	}
 }
 
@@ -71,7 +82,7 @@ func TestVenusFlagsWinOverTheConfigFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "venus.conf")
 	os.WriteFile(path, []byte("realm=file.org\nservers=f1,f2:9\nmountpoint=/fmnt\ncachedir=/fcache\ncachesize=1G\nca=/f/ca.pem\n"), 0o644)
 
-	got, err := venusFlags(map[string]string{"config": path, "realm": "flag.org", "cache-size": "512M"}).venusOptions()
+	got, err := venusFlags(map[string]string{"config": path, "realm": "flag.org", "cache-size": "512M"}).venusOptions(func(string) {})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +95,7 @@ func TestVenusFlagsWinOverTheConfigFile(t *testing.T) {
 }
 
 func TestVenusDevNullConfigLeavesTheDefaults(t *testing.T) {
-	got, err := venusFlags(map[string]string{"config": "/dev/null", "realm": "r", "servers": " a:1 , ,b "}).venusOptions()
+	got, err := venusFlags(map[string]string{"config": "/dev/null", "realm": "r", "servers": " a:1 , ,b "}).venusOptions(func(string) {})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,24 +118,37 @@ func TestVenusOptionErrors(t *testing.T) {
 		{map[string]string{"config": "/dev/null", "realm": "r", "servers": "a", "cache-size": "big"}, "bad size"},
 		{map[string]string{"config": missing, "realm": "r", "servers": "a"}, "no such file"},
 	} {
-		if _, err := venusFlags(tc.set).venusOptions(); err == nil || !strings.Contains(err.Error(), tc.msg) {
+		if _, err := venusFlags(tc.set).venusOptions(func(string) {}); err == nil || !strings.Contains(err.Error(), tc.msg) {
 			t.Errorf("%v: err %v, want %q", tc.set, err, tc.msg)
 		}
 	}
 	o := venusFlags(map[string]string{"config": "/dev/null", "realm": "r", "servers": "a"})
 	o.Force = true
-	if _, err := o.venusOptions(); err == nil || !strings.Contains(err.Error(), "--force goes with --init") {
+	if _, err := o.venusOptions(func(string) {}); err == nil || !strings.Contains(err.Error(), "--force goes with --init") {
 		t.Errorf("--force alone: err %v", err)
 	}
 	o.Init = true
-	if opts, err := o.venusOptions(); err != nil || !opts.InitCache || !opts.ForceInit {
+	if opts, err := o.venusOptions(func(string) {}); err != nil || !opts.InitCache || !opts.ForceInit {
 		t.Errorf("--init --force: %+v, %v", opts, err)
 	}
 }
 
 func TestMissingDefaultConfigIsFine(t *testing.T) {
-	conf, err := readVenusConfig(filepath.Join(t.TempDir(), "venus.conf"), true)
-	if err != nil || len(conf) != 0 {
-		t.Fatalf("readVenusConfig = %v, %v", conf, err)
+	cf, err := conffile.Read(filepath.Join(t.TempDir(), "venus.conf"), true)
+	if err != nil || len(cf.Entries) != 0 {
+		t.Fatalf("conffile.Read = %v, %v", cf, err)
+	}
+}
+
+// TestVenusConfigKeysDocumented: venus.conf(5) documents every key.
+func TestVenusConfigKeysDocumented(t *testing.T) {
+	page, err := os.ReadFile("../man/venus.conf.5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key := range venusConfigKeys {
+		if !strings.Contains(string(page), ".BI "+strings.ReplaceAll(key, "-", `\-`)+"= ") {
+			t.Errorf("venus.conf(5) does not document %s", key)
+		}
 	}
 }

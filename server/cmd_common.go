@@ -32,8 +32,8 @@ func helpFlag() cli.Flag {
 
 func logLevelFlag(dst *string) cli.Flag {
 	return &cli.StringFlag{
-		Name: "log-level", Value: "info", Destination: dst,
-		Usage: "log `LEVEL` on stderr: debug, info, warn or error",
+		Name: "log-level", Value: "info", EnvVars: []string{"CODA_LOG_LEVEL"}, Destination: dst,
+		Usage: "log `LEVEL`: debug, info, warn or error",
 	}
 }
 
@@ -53,14 +53,14 @@ func caFlag(dst *string) cli.Flag {
 
 func logFileFlag(dst *string) cli.Flag {
 	return &cli.StringFlag{
-		Name: "log-file", Destination: dst,
+		Name: "log-file", EnvVars: []string{"CODA_LOG_FILE"}, Destination: dst,
 		Usage: "append the log to `FILE` instead of stderr; SIGHUP reopens it (logrotate)",
 	}
 }
 
 func logFormatFlag(dst *string) cli.Flag {
 	return &cli.StringFlag{
-		Name: "log-format", Value: "text", Destination: dst,
+		Name: "log-format", Value: "text", EnvVars: []string{"CODA_LOG_FORMAT"}, Destination: dst,
 		Usage: "log `FORMAT`: text (key=value) or json (one object per line)",
 	}
 }

@@ -2,16 +2,19 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/coda-fs/coda/server/conffile"
 	"github.com/coda-fs/coda/server/logging"
 )
 
 // serverCmdOptions are the flags of `coda server`.
 type serverCmdOptions struct {
+	Config    string
 	Data      string
 	Listen    string
 	ReadyFile string
@@ -44,13 +47,15 @@ EXAMPLES:
    coda server --data /srv/coda --listen 127.0.0.1:2432 --ready-file /run/coda-server.ready
    coda server --data /vice --log-file /var/log/coda/server.log --log-format json`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "data", Value: "/vice", Destination: &o.Data,
+			&cli.StringFlag{Name: "config", EnvVars: []string{"CODA_SERVER_CONFIG"}, Destination: &o.Config,
+				Usage: "configuration `FILE` (default " + DefaultServerConfig + "; see server.conf(5))"},
+			&cli.StringFlag{Name: "data", Value: "/vice", EnvVars: []string{"CODA_SERVER_DATA"}, Destination: &o.Data,
 				Usage: "data `DIR` made by 'coda server init'"},
-			&cli.StringFlag{Name: "listen", Destination: &o.Listen,
+			&cli.StringFlag{Name: "listen", EnvVars: []string{"CODA_SERVER_LISTEN"}, Destination: &o.Listen,
 				Usage: "listen on `HOST:PORT` instead of the address given at init"},
 			&cli.StringFlag{Name: "ready-file", Destination: &o.ReadyFile,
 				Usage: "once accepting connections, write the listen address to `FILE` (atomically)"},
-			&cli.DurationFlag{Name: "token-lifetime", Value: 25 * time.Hour, Destination: &o.Lifetime,
+			&cli.DurationFlag{Name: "token-lifetime", Value: 25 * time.Hour, EnvVars: []string{"CODA_TOKEN_LIFETIME"}, Destination: &o.Lifetime,
 				Usage: "lifetime `DURATION` of the tokens this server issues"},
 			logLevelFlag(&o.Log.Level),
 			logFileFlag(&o.Log.File),
@@ -61,9 +66,44 @@ EXAMPLES:
 			if err := noArgs(c); err != nil {
 				return err
 			}
+			if err := applyConfig(c, o.Config, DefaultServerConfig, serverConfigKeys); err != nil {
+				return err
+			}
 			return runServer(c.Context, o, c.App.ErrWriter)
 		},
 	}
+}
+
+// DefaultServerConfig is the configuration file coda server reads when
+// --config is not given; a missing default file is fine.
+const DefaultServerConfig = "/etc/coda/server.conf"
+
+// serverConfigKeys are server.conf's keys and the flags they set
+// (man/server.conf.5 documents each; a test checks that it does).
+// vicedir is Coda's name for the data directory.
+var serverConfigKeys = map[string]conffile.Key{
+	"data": {Flag: "data"}, "vicedir": {Flag: "data"}, "listen": {Flag: "listen"}, "ready-file": {Flag: "ready-file"},
+	"token-lifetime": {Flag: "token-lifetime"}, "log-level": {Flag: "log-level", Check: logging.CheckLevel},
+	"log-file": {Flag: "log-file"}, "log-format": {Flag: "log-format", Check: logging.CheckFormat},
+}
+
+// applyConfig sets c's flags from the configuration file (path, or def
+// when path is empty and then only if it exists). Unknown keys are
+// warned about on stderr.
+func applyConfig(c *cli.Context, path, def string, keys map[string]conffile.Key) error {
+	missingOK := path == ""
+	if missingOK {
+		path = def
+	}
+	cf, err := conffile.Read(path, missingOK)
+	if err != nil {
+		return fmt.Errorf("server config: %w", err)
+	}
+	err = cf.Apply(c, keys, func(msg string) { fmt.Fprintf(c.App.ErrWriter, "coda: warning: %s\n", msg) })
+	if err != nil {
+		return fmt.Errorf("server config: %w", err)
+	}
+	return nil
 }
 
 // runServer runs the server until ctx is cancelled.

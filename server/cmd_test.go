@@ -160,3 +160,16 @@ func TestLogLevel(t *testing.T) {
 		t.Fatalf("bad level: err %v", err)
 	}
 }
+
+// TestServerConfigKeysDocumented: server.conf(5) documents every key.
+func TestServerConfigKeysDocumented(t *testing.T) {
+	page, err := os.ReadFile("../man/server.conf.5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key := range serverConfigKeys {
+		if !strings.Contains(string(page), ".BI "+strings.ReplaceAll(key, "-", `\-`)+"= ") {
+			t.Errorf("server.conf(5) does not document %s", key)
+		}
+	}
+}

@@ -18,12 +18,7 @@ import (
 // on volutil swaplog and on SIGHUP; nothing is lost between them, every
 // line is one JSON object, and the file is not world-readable.
 func TestLogFileRotation(t *testing.T) {
-	c := &cell{dir: t.TempDir()}
-	c.data = filepath.Join(c.dir, "vice")
-	c.addr = freeAddr(t)
-	if r := bintest.Run(t, bintest.AdminPassword+"\n", "server", "init", "--data", c.data, "--realm", realm, "--id", "1", "--listen", c.addr); r.Code != 0 {
-		t.Fatalf("server init: %s", r.Stderr)
-	}
+	c := initCell(t)
 	logFile := filepath.Join(c.dir, "log", "server.log")
 	os.Mkdir(filepath.Dir(logFile), 0o755)
 	ready := filepath.Join(c.dir, "ready")

@@ -35,7 +35,8 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func newCell(t *testing.T) *cell {
+// initCell initialises a server's data directory, not started.
+func initCell(t *testing.T) *cell {
 	c := &cell{dir: t.TempDir()}
 	c.data = filepath.Join(c.dir, "vice")
 	c.addr = freeAddr(t)
@@ -43,8 +44,13 @@ func newCell(t *testing.T) *cell {
 	if res.Code != 0 {
 		t.Fatalf("server init: exit %d: %s", res.Code, res.Stderr)
 	}
+	return c
+}
+
+func newCell(t *testing.T) *cell {
+	c := initCell(t)
 	c.start(t)
-	res = bintest.Run(t, "", "createvol_rep", "coda.root", c.addr, "--key", c.keyFile(), "--ca", c.caFile())
+	res := bintest.Run(t, "", "createvol_rep", "coda.root", c.addr, "--key", c.keyFile(), "--ca", c.caFile())
 	if res.Code != 0 {
 		t.Fatalf("createvol_rep: exit %d: %s", res.Code, res.Stderr)
 	}

@@ -95,6 +95,23 @@ func (lf *File) Close() error {
 // ErrNoLogFile: Reopen was asked of a logger writing to a stream.
 var ErrNoLogFile = errors.New("logging to standard error: no log file to reopen (start with --log-file)")
 
+// CheckLevel checks a log level name.
+func CheckLevel(s string) error {
+	var l slog.Level
+	if l.UnmarshalText([]byte(s)) != nil {
+		return errors.New("want debug, info, warn or error")
+	}
+	return nil
+}
+
+// CheckFormat checks a log format name.
+func CheckFormat(s string) error {
+	if s != "text" && s != "json" {
+		return errors.New("want text or json")
+	}
+	return nil
+}
+
 // Open returns a logger as o says, on w unless o names a file, and the
 // file (nil when logging to w).
 func Open(w io.Writer, o Options) (*slog.Logger, *File, error) {
