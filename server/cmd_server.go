@@ -20,6 +20,7 @@ type serverCmdOptions struct {
 	ReadyFile string
 	Log       logging.Options
 	Lifetime  time.Duration
+	Metrics   string
 }
 
 // NewServerCommand returns `coda server` (run a file server in the
@@ -55,6 +56,8 @@ EXAMPLES:
 				Usage: "listen on `HOST:PORT` instead of the address given at init"},
 			&cli.StringFlag{Name: "ready-file", Destination: &o.ReadyFile,
 				Usage: "once accepting connections, write the listen address to `FILE` (atomically)"},
+			&cli.StringFlag{Name: "metrics", EnvVars: []string{"CODA_SERVER_METRICS"}, Destination: &o.Metrics,
+				Usage: "serve metrics (Prometheus text format) at https://`HOST:PORT`/metrics, with the server's certificate"},
 			&cli.DurationFlag{Name: "token-lifetime", Value: 25 * time.Hour, EnvVars: []string{"CODA_TOKEN_LIFETIME"}, Destination: &o.Lifetime,
 				Usage: "lifetime `DURATION` of the tokens this server issues"},
 			logLevelFlag(&o.Log.Level),
@@ -85,6 +88,7 @@ var serverConfigKeys = map[string]conffile.Key{
 	"data": {Flag: "data"}, "vicedir": {Flag: "data"}, "listen": {Flag: "listen"}, "ready-file": {Flag: "ready-file"},
 	"token-lifetime": {Flag: "token-lifetime"}, "log-level": {Flag: "log-level", Check: logging.CheckLevel},
 	"log-file": {Flag: "log-file"}, "log-format": {Flag: "log-format", Check: logging.CheckFormat},
+	"metrics": {Flag: "metrics"},
 }
 
 // applyConfig sets c's flags from the configuration file (path, or def
@@ -119,7 +123,7 @@ func runServer(ctx context.Context, o serverCmdOptions, stderr io.Writer) error 
 	if err := removeReadyFile(o.ReadyFile); err != nil {
 		return err
 	}
-	opts := Options{DataDir: o.Data, Listen: o.Listen, TokenLifetime: o.Lifetime, Logger: logger, Stderr: stderr}
+	opts := Options{DataDir: o.Data, Listen: o.Listen, TokenLifetime: o.Lifetime, Logger: logger, Stderr: stderr, Metrics: o.Metrics}
 	if logFile != nil {
 		opts.ReopenLog = logFile.Reopen
 	}

@@ -153,7 +153,7 @@ func writeVolumeList(w io.Writer, vols []proto.VolumeInfo) error {
 	sort.Slice(vols, func(i, j int) bool { return vols[i].Name < vols[j].Name })
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	for _, v := range vols {
-		fmt.Fprintf(tw, "%s\t%x\t%s\t%s\t%d\t%d\n", v.Name, v.ID, volumeType(v.Type), replicaList(v.Replicas), v.Files, v.Bytes)
+		fmt.Fprintf(tw, "%s\t%x\t%s\t%s\t%d\t%d\n", v.Name, v.ID, v.Type.String(), replicaList(v.Replicas), v.Files, v.Bytes)
 	}
 	return tw.Flush()
 }
@@ -224,7 +224,7 @@ func writeVolumeInfo(w io.Writer, v *proto.VolumeInfo) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 1, ' ', 0)
 	fmt.Fprintf(tw, "name\t%s\n", v.Name)
 	fmt.Fprintf(tw, "id\t%x\n", v.ID)
-	fmt.Fprintf(tw, "type\t%s\n", volumeType(v.Type))
+	fmt.Fprintf(tw, "type\t%s\n", v.Type.String())
 	fmt.Fprintf(tw, "root\t%s\n", v.Root)
 	fmt.Fprintf(tw, "files\t%d\n", v.Files)
 	fmt.Fprintf(tw, "bytes\t%d\n", v.Bytes)
@@ -232,18 +232,6 @@ func writeVolumeInfo(w io.Writer, v *proto.VolumeInfo) error {
 		fmt.Fprintf(tw, "replica\t%d %s %x\n", r.ServerID, r.Addr, r.ReplicaID)
 	}
 	return tw.Flush()
-}
-
-func volumeType(t proto.VolumeType) string {
-	switch t {
-	case proto.VolRW:
-		return "rw"
-	case proto.VolRO:
-		return "ro"
-	case proto.VolBackup:
-		return "backup"
-	}
-	return fmt.Sprintf("type%d", t)
 }
 
 // replicaList names a volume's replicas by address (server id when the

@@ -50,7 +50,7 @@ EXAMPLES:
 				return fmt.Errorf("volutil lookup: %w", err)
 			}
 			defer cl.Close()
-			_, err = fmt.Fprintf(c.App.Writer, "%s %x %s %s\n", info.Name, info.ID, volumeType(info.Type), replicaList(info.Replicas))
+			_, err = fmt.Fprintf(c.App.Writer, "%s %x %s %s\n", info.Name, info.ID, info.Type.String(), replicaList(info.Replicas))
 			return err
 		},
 	}

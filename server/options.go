@@ -35,6 +35,10 @@ type Options struct {
 	// (default 25h).
 	TokenLifetime time.Duration
 	Logger        *slog.Logger
+	// Metrics, when set, is the HOST:PORT serving the server's metrics at
+	// https://HOST:PORT/metrics (Prometheus text format, the server's
+	// certificate).
+	Metrics string
 	// ReopenLog, when set, reopens the log file (volutil swaplog).
 	ReopenLog func() error
 	// Ready, when set, is called once the server accepts connections.

@@ -22,6 +22,7 @@ import (
 	"github.com/coda-fs/coda/server/dbsync"
 	"github.com/coda-fs/coda/server/fileserver"
 	"github.com/coda-fs/coda/server/location"
+	"github.com/coda-fs/coda/server/metrics"
 	"github.com/coda-fs/coda/server/pki"
 	"github.com/coda-fs/coda/server/proto"
 	"github.com/coda-fs/coda/server/realmdb"
@@ -336,6 +337,13 @@ func Run(ctx context.Context, o Options) error {
 		defer d.va.wg.Wait() // after the connections closed: no purge runs on a closed store
 		defer d.va.stop()    // first: the connections closing now leave their restores be
 	}
+	if o.Metrics != "" {
+		mctx, stop := context.WithCancel(ctx)
+		defer stop()
+		if err := metrics.Serve(mctx, o.Metrics, d.tls, &d.metrics, log); err != nil {
+			return err
+		}
+	}
 	log.Info("server ready", "realm", id.Realm, "id", id.ID, "addr", l.Addr().String())
 	if o.Ready != nil {
 		o.Ready(l.Addr().String())
@@ -363,8 +371,10 @@ type daemon struct {
 	rpc      *rpc.Server
 	follower *dbsync.Follower // nil on the SCM
 	va       *volAdmin        // the SCM's; nil on other servers
-	wmu      sync.Mutex       // serialises writes of the location databases
-	stop     chan struct{}    // closed by volutil shutdown
+	tls      *tls.Config
+	metrics  metrics.Registry
+	wmu      sync.Mutex    // serialises writes of the location databases
+	stop     chan struct{} // closed by volutil shutdown
 }
 
 func openDaemon(o Options, id identity, addr string, log *slog.Logger) (*daemon, error) {
@@ -475,7 +485,14 @@ func openDaemon(o Options, id identity, addr string, log *slog.Logger) (*daemon,
 				return c.Conn(), nil
 			}}
 	}
-	d.rpc = rpc.NewServer(rpc.Config{TLS: tlsCfg, Logger: log, FaultHook: o.FaultHook}, &mux, fsrv.Accept)
+	stats := &rpc.Stats{}
+	d.rpc = rpc.NewServer(rpc.Config{TLS: tlsCfg, Logger: log, FaultHook: o.FaultHook, Stats: stats}, &mux, fsrv.Accept)
+	d.tls = tlsCfg
+	d.metrics.Register(func(w *metrics.Writer) {
+		w.Gauge("coda_server_info", "The server: its realm and id.", 1, metrics.L("realm", id.Realm, "id", fmt.Sprint(id.ID))...)
+		stats.Collect(w, "coda_server")
+		fsrv.Collect(w)
+	})
 	d.rpc.OnClose(fsrv.ConnClosed)
 	return d, nil
 }

@@ -153,6 +153,9 @@ func (s *Server) resolveFIDs(ctx context.Context, cl *client, r *rpc.Request, re
 	out := &proto.ResolveReply{Results: make([]proto.ResolveResult, len(req.FIDs))}
 	for i, fid := range req.FIDs {
 		out.Results[i] = s.Resolve(ctx, fid)
+		if o := out.Results[i].Outcome; int(o) < len(s.resolved) {
+			s.resolved[o].Add(1)
+		}
 	}
 	return out, nil, nil
 }

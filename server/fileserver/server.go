@@ -50,6 +50,7 @@ type Server struct {
 	announced   sync.Map // conflicts logged already (resolve.go)
 	incarnation uint64
 	stats       [proto.OpMax]atomic.Uint64
+	resolved    [8]atomic.Uint64 // resolutions asked for by clients, by outcome
 	dumps       sessions[*dumpSession]
 	restores    sessions[*restoreSession]
 }

@@ -1,5 +1,7 @@
 package proto
 
+import "fmt"
+
 // Op names an RPC. Requests carry an Op; the reply to a request carries the
 // same request id. Callback breaks are requests from server to client.
 type Op uint16
@@ -170,6 +172,19 @@ const (
 	VolRO     VolumeType = 1
 	VolBackup VolumeType = 2
 )
+
+// String names t as volutil shows it: rw, ro, backup.
+func (t VolumeType) String() string {
+	switch t {
+	case VolRW:
+		return "rw"
+	case VolRO:
+		return "ro"
+	case VolBackup:
+		return "backup"
+	}
+	return fmt.Sprintf("type%d", uint8(t))
+}
 
 // Replica is one replica of a volume.
 type Replica struct {

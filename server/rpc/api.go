@@ -43,6 +43,9 @@ type Config struct {
 	// true drops the reply (the request was served but the caller never
 	// hears of it).
 	FaultHook func(op proto.Op) (dropReply bool)
+
+	// Stats, when set, counts requests served, data bytes and connections.
+	Stats *Stats
 }
 
 // Handler serves one request. It decodes req.Body into its request type

@@ -61,6 +61,8 @@ type connImpl struct {
 	ioWG   sync.WaitGroup // reader, writer, timer
 	wg     sync.WaitGroup // handler goroutines
 	rbuf   []byte         // the reader's buffer for small bodies
+	// counted: start counted this connection in cfg.Stats.Conns.
+	counted atomic.Bool
 }
 
 // newConn wraps an established TLS connection whose handshake and Hello
@@ -95,6 +97,10 @@ func newConn(raw net.Conn, tc *tls.Conn, br *bufio.Reader, cfg Config, mux *Mux,
 // start runs the connection's goroutines.
 func (c *connImpl) start() {
 	c.touch()
+	if st := c.cfg.Stats; st != nil {
+		st.Conns.Add(1)
+		c.counted.Store(true)
+	}
 	if c.w.live != nil {
 		c.w.live.startBatching()
 	}
@@ -233,6 +239,9 @@ func (c *connImpl) die(reason string, cause error) {
 		close(c.done)
 		c.cancel()
 		_ = c.raw.Close()
+		if c.counted.Load() {
+			c.cfg.Stats.Conns.Add(-1)
+		}
 		for _, f := range c.w.kill() {
 			c.recycle(&f)
 		}

@@ -115,6 +115,9 @@ func (c *connImpl) readData(h proto.Header) error {
 		c.pool.put(buf)
 		return err
 	}
+	if st := c.cfg.Stats; st != nil {
+		st.DataIn.Add(int64(n))
+	}
 	return s.push(off, buf)
 }
 

@@ -192,6 +192,9 @@ func (c *connImpl) sendChunk(ctx context.Context, stop <-chan struct{}, id uint6
 		drop()
 		return c.err
 	}
+	if st := c.cfg.Stats; st != nil {
+		st.DataOut.Add(n)
+	}
 	f := outFrame{payload: buf, slot: slot, loan: ln}
 	f.hlen = uint8(len(proto.AppendDataHeader(f.hdr[:0], id, off, int(n))))
 	if !c.w.push(&c.w.data, f) {

@@ -149,7 +149,9 @@ func (c *connImpl) serve(sv *serving) {
 		ctx, cancel = context.WithDeadline(ctx, sv.req.Deadline)
 		defer cancel()
 	}
+	began := time.Now()
 	reply, data, err := c.callHandler(ctx, sv)
+	c.cfg.Stats.served(sv.req.Op, time.Since(began), err != nil)
 	release := func() {}
 	if data != nil && data.Release != nil {
 		release = data.Release
