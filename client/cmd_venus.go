@@ -27,6 +27,7 @@ type venusCmdOptions struct {
 	ReadyFile string
 	Control   string
 	Log       logging.Options
+	Metrics   string
 	Init      bool
 	Force     bool
 	set       map[string]bool
@@ -74,6 +75,8 @@ EXAMPLES:
 				Usage: "once the mount answers, write its path to `FILE` (atomically)"},
 			&cli.StringFlag{Name: "control", Destination: &o.Control, EnvVars: []string{"CODA_CONTROL"},
 				Usage: "control socket `PATH` for clog, cfs, … (default: /run/coda/venus-HASH.sock, named after the mount point)"},
+			&cli.StringFlag{Name: "metrics", EnvVars: []string{"CODA_VENUS_METRICS"}, Destination: &o.Metrics,
+				Usage: "serve metrics (Prometheus text format) at https://`HOST:PORT`/metrics, with a self-signed certificate kept as CACHE/metrics.pem"},
 			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"CODA_LOG_LEVEL"}, Destination: &o.Log.Level,
 				Usage: "log `LEVEL`: debug, info, warn or error"},
 			&cli.StringFlag{Name: "log-file", EnvVars: []string{"CODA_LOG_FILE"}, Destination: &o.Log.File,
@@ -115,7 +118,7 @@ func (o venusCmdOptions) venusOptions(warn func(string)) (VenusOptions, error) {
 	// Flags given on the command line (or by environment) win over the file.
 	fields := map[string]*string{"realm": &o.Realm, "servers": &o.Servers, "mount": &o.Mount,
 		"cache": &o.Cache, "cache-size": &o.CacheSize, "ca": &o.CA, "control": &o.Control,
-		"log-level": &o.Log.Level, "log-file": &o.Log.File, "log-format": &o.Log.Format}
+		"log-level": &o.Log.Level, "log-file": &o.Log.File, "log-format": &o.Log.Format, "metrics": &o.Metrics}
 	checks := map[string]func(string) error{"cache-size": func(v string) error { _, err := parseSize(v); return err },
 		"log-level": logging.CheckLevel, "log-format": logging.CheckFormat}
 	for _, e := range cf.Entries {
@@ -168,6 +171,7 @@ func (o venusCmdOptions) validate() (VenusOptions, error) {
 		ForceInit: o.Force,
 
 		ControlSocket: o.Control,
+		Metrics:       o.Metrics,
 	}, nil
 }
 

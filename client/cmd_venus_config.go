@@ -17,7 +17,7 @@ const DefaultVenusConfig = "/etc/coda/venus.conf"
 var venusConfigKeys = map[string]string{
 	"realm": "realm", "servers": "servers", "mountpoint": "mount", "cachedir": "cache",
 	"cachesize": "cache-size", "ca": "ca", "control": "control",
-	"log-level": "log-level", "log-file": "log-file", "log-format": "log-format",
+	"log-level": "log-level", "log-file": "log-file", "log-format": "log-format", "metrics": "metrics",
 }
 
 // parseSize parses a byte count with an optional K, M, G or T suffix

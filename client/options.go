@@ -18,7 +18,11 @@ type VenusOptions struct {
 	// ControlSocket is where tools (clog, cfs, …) reach venus; default
 	// control.SocketPath of the mount point.
 	ControlSocket string
-	Logger        *slog.Logger
+	// Metrics, when set, is the HOST:PORT serving venus's metrics at
+	// https://HOST:PORT/metrics, with a self-signed certificate kept in
+	// CacheDir/metrics.pem.
+	Metrics string
+	Logger  *slog.Logger
 	// Ready, when set, is called once the mount answers.
 	Ready func()
 

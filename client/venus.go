@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -11,6 +12,7 @@ import (
 	"github.com/coda-fs/coda/client/control"
 	"github.com/coda-fs/coda/client/fusefs"
 	"github.com/coda-fs/coda/client/venus"
+	"github.com/coda-fs/coda/server/metrics"
 )
 
 // RunVenus runs the cache manager: it opens the cache, reaches a server of
@@ -59,6 +61,21 @@ func RunVenus(ctx context.Context, o VenusOptions) error {
 	defer v.Close()
 	if err := v.Connect(ctx); err != nil {
 		return err
+	}
+	if o.Metrics != "" {
+		host, _, err := net.SplitHostPort(o.Metrics)
+		if err != nil {
+			return fmt.Errorf("--metrics %s: %w", o.Metrics, err)
+		}
+		cfg, err := metrics.SelfSigned(o.CacheDir, host)
+		if err != nil {
+			return err
+		}
+		var reg metrics.Registry
+		reg.Register(v.Collect)
+		if err := metrics.Serve(ctx, o.Metrics, cfg, &reg, log); err != nil {
+			return err
+		}
 	}
 	m, err := fusefs.New(o.Mount, v, fusefs.Options{Logger: log, NoPassthrough: noPT, BusyWait: o.UnmountWait})
 	if err != nil {

@@ -109,6 +109,13 @@ func (v *Venus) Open(ctx context.Context, c Caller, ino uint64, flags uint32) (*
 		return nil, err
 	}
 	f, fetched, err := v.containerFor(ctx, c, o, trunc)
+	if err == nil {
+		if fetched {
+			v.stats.openMisses.Add(1)
+		} else {
+			v.stats.openHits.Add(1)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

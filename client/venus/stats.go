@@ -17,6 +17,8 @@ type counters struct {
 	resolves     atomic.Int64 // resolve requests sent
 	emulated     atomic.Int64 // updates applied to the cache alone (disconnected)
 	reintegrated atomic.Int64 // logged updates the servers applied
+	openHits     atomic.Int64 // opens served from the cache
+	openMisses   atomic.Int64 // opens that fetched the file
 }
 
 func (c *counters) countRPC(op proto.Op) {

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -34,5 +35,20 @@ lat_seconds_count{op="f"} 3
 `
 	if got := string(r.Render()); got != want {
 		t.Fatalf("got:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestServeHTTP(t *testing.T) {
+	var r Registry
+	r.Register(func(w *Writer) { w.Gauge("up", "Up.", 1) })
+	for _, tc := range []struct {
+		method, path string
+		code         int
+	}{{"GET", "/metrics", 200}, {"HEAD", "/metrics", 200}, {"GET", "/other", 404}, {"POST", "/metrics", 405}} {
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))
+		if rec.Code != tc.code {
+			t.Errorf("%s %s: %d, want %d", tc.method, tc.path, rec.Code, tc.code)
+		}
 	}
 }
