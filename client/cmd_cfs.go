@@ -38,7 +38,7 @@ EXAMPLES:
    coda cfs mkmount /coda/example.org/www www
    coda cfs cs`,
 		Subcommands: []*cli.Command{newCfsListACL(), newCfsSetACL(), newCfsGetFID(), newCfsGetPath(), newCfsListVol(),
-			newCfsWhereIs(), newCfsCheckServers(), newCfsDisconnect("disconnect"), newCfsDisconnect("reconnect"),
+			newCfsWhereIs(), newCfsStatus(), newCfsCheckServers(), newCfsDisconnect("disconnect"), newCfsDisconnect("reconnect"),
 			newCfsMkMount(), newCfsLsMount(), newCfsRmMount(), newCfsRepair(), newCfsExpand(), newCfsCollapse(), newCfsListLocal(), newCfsCheckLocal(), newCfsDiscardLocal(), newCfsPreserveLocal(), newCfsWD(), newCfsStrong(), newCfsAdaptive(), newCfsForceReintegrate(), newCfsFlushObject(), newCfsFlushVolume(), newCfsCheckpointML(), newCfsSetPolicy(), newCfsGetPolicy(), newCfsSetQuota(), newCfsSetVol()},
 		Action: func(c *cli.Context) error {
 			if c.Args().Present() {

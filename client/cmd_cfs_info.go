@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -188,6 +189,74 @@ EXAMPLES:
 			})
 		},
 	}
+}
+
+func newCfsStatus() *cli.Command {
+	var mount string
+	return &cli.Command{
+		Name:      "status",
+		Usage:     "show the realm, its servers, every volume and your token at a glance",
+		UsageText: "coda cfs status [--mount DIR]",
+		Description: `Prints, for the venus serving DIR: the realm; each server and whether venus reaches it (as
+it last found: cfs checkservers probes anew); each volume venus knows with its state
+(connected, disconnected, write-disconnected, reintegrating), the updates logged for it and
+their bytes, its conflicts and objects out of date, and why reintegration waits if it does;
+and the calling user's token and when it expires. Exits 1 when a server is down, a volume
+holds a conflict, or you have no valid token, so monitoring scripts can test it.
+
+EXAMPLES:
+   coda cfs status
+   coda cfs status --mount /coda || mail -s "coda needs a look" root`,
+		Flags: []cli.Flag{&cli.StringFlag{Name: "mount", EnvVars: []string{"CODA_MOUNT"}, Destination: &mount,
+			Usage: "the venus mount `DIR` to talk to (default /coda)"}},
+		Action: func(c *cli.Context) error {
+			var r StatusReply
+			if err := callVenus(c.Context, mount, OpStatus, nil, &r); err != nil {
+				return fmt.Errorf("cfs status: %w", err)
+			}
+			bad := writeStatus(c.App.Writer, r, time.Now())
+			if bad {
+				return cli.Exit("", 1)
+			}
+			return nil
+		},
+	}
+}
+
+// writeStatus prints r and reports whether something needs a look.
+func writeStatus(w io.Writer, r StatusReply, now time.Time) (bad bool) {
+	fmt.Fprintf(w, "Realm %s\n", r.Realm)
+	for _, s := range r.Servers {
+		state := "up"
+		if !s.Up {
+			state, bad = "DOWN", true
+		}
+		fmt.Fprintf(w, "  server %-24s %s\n", s.Addr, state)
+	}
+	switch {
+	case len(r.Tokens) == 0:
+		fmt.Fprintln(w, "Token: none (run coda clog)")
+		bad = true
+	case r.Tokens[0].Expired:
+		fmt.Fprintf(w, "Token: %s's EXPIRED at %s (run coda clog)\n", r.Tokens[0].User, r.Tokens[0].Expires.Local().Format(time.DateTime))
+		bad = true
+	default:
+		t := r.Tokens[0]
+		fmt.Fprintf(w, "Token: %s's, expires %s (in %s)\n", t.User, t.Expires.Local().Format(time.DateTime), t.Expires.Sub(now).Round(time.Minute))
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VOLUME\tSTATE\tLOGGED\tBYTES\tCONFLICTS\tOUT OF DATE")
+	for _, v := range r.Volumes {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\n", v.Name, v.State, v.CML.Records, v.CML.Bytes, v.Conflicts, v.OutOfDate)
+		bad = bad || v.Conflicts > 0
+	}
+	tw.Flush()
+	for _, v := range r.Volumes {
+		if v.Waiting != "" {
+			fmt.Fprintf(w, "%s: reintegration waits: %s\n", v.Name, v.Waiting)
+		}
+	}
+	return bad
 }
 
 func newCfsCheckServers() *cli.Command {

@@ -58,7 +58,17 @@ const (
 	OpHoardWalk   = "hoardwalk"     // HoardArgs → venus.HoardReport
 	OpHoardVerify = "hoardverify"   // HoardArgs → []string
 	OpHoardClear  = "hoardclear"    // HoardArgs (UID: root only) → int
+	OpStatus      = "status"        // → StatusReply
 )
+
+// StatusReply is venus at a glance (cfs status): the realm, which servers
+// it reaches, every volume it knows, and the caller's token.
+type StatusReply struct {
+	Realm   string                `json:"realm"`
+	Servers []venus.ServerUp      `json:"servers"`
+	Volumes []venus.VolumeSummary `json:"volumes"`
+	Tokens  []TokenReply          `json:"tokens"`
+}
 
 // WDArgs name volumes by inode numbers of objects in them (none: every
 // volume venus knows) and, for OpWD, the age of the changes to send and
@@ -224,6 +234,12 @@ func controlHandler(v *venus.Venus) control.Handler {
 				return []TokenReply{}, nil
 			}
 			return []TokenReply{tokenReply(v, st)}, nil
+		case OpStatus:
+			r := StatusReply{Realm: v.Realm(), Servers: v.ServersUp(), Volumes: v.VolumeSummaries(), Tokens: []TokenReply{}}
+			if st, ok := v.Tokens(p.UID); ok {
+				r.Tokens = append(r.Tokens, tokenReply(v, st))
+			}
+			return r, nil
 		case OpGetToken:
 			t, ok := v.Token(p.UID)
 			if !ok {

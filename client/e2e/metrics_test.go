@@ -4,16 +4,19 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/coda-fs/coda/server/bintest"
 )
 
-// TestVenusMetrics: venus --metrics serves Prometheus text format over TLS
-// with the self-signed certificate it keeps in its cache directory; the
-// counters move as files are opened, and the log's gauge follows updates
-// made while disconnected.
-func TestVenusMetrics(t *testing.T) {
+// TestVenusMetricsAndStatus: venus --metrics serves Prometheus text format
+// over TLS with the self-signed certificate it keeps in its cache
+// directory; the counters move as files are opened, and the log's gauge
+// follows updates made while disconnected; cfs status says the same at a
+// glance, exiting 1 while something needs a look.
+func TestVenusMetricsAndStatus(t *testing.T) {
 	c := replicatedCell(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -50,10 +53,18 @@ func TestVenusMetrics(t *testing.T) {
 	if got := value(`coda_venus_volume_state{volume="coda.root",state="disconnected"}`); got != 1 {
 		t.Fatal("the volume is not reported disconnected")
 	}
+	r := bintest.Run(t, "", "cfs", "status", "--mount", a.Mount)
+	if r.Code != 1 || !regexp.MustCompile(`(?m)^coda\.root +disconnected +[1-9]`).MatchString(r.Stdout) ||
+		!strings.Contains(r.Stdout, "DOWN") || !strings.Contains(r.Stdout, "Token: admin's, expires") {
+		t.Fatalf("cfs status while disconnected: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
 	mustRun(t, "cfs", "reconnect", "--mount", a.Mount)
 	waitFor(t, "the log to drain in the metrics", func() bool {
 		return value(`coda_venus_cml_records{volume="coda.root"}`) == 0 && value("coda_venus_updates_reintegrated_total") >= 1
 	})
+	if r := bintest.Run(t, "", "cfs", "status", "--mount", a.Mount); r.Code != 0 || !regexp.MustCompile(`(?m)^coda\.root +connected +0 `).MatchString(r.Stdout) {
+		t.Fatalf("cfs status after reintegration: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
 	if st, err := os.Stat(filepath.Join(c.VenusCache("a"), "metrics.key")); err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("the metrics key: %v %v (want mode 0600)", st.Mode(), err)
 	}

@@ -1,6 +1,9 @@
 package venus
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/coda-fs/coda/server/metrics"
 	"github.com/coda-fs/coda/server/proto"
 )
@@ -26,16 +29,45 @@ func (v *Venus) Collect(w *metrics.Writer) {
 	w.Counter("coda_venus_resolutions_total", "Objects venus asked the servers to resolve.", float64(v.stats.resolves.Load()))
 	v.mu.Lock()
 	cached, objects, open := v.cachedBytes, len(v.objs), v.openFiles
-	type volStat struct {
-		id               uint32
-		name, state      string
-		records          int
-		bytes            int64
-		conflicts, stale int
+	v.mu.Unlock()
+	vols := v.VolumeSummaries()
+	w.Gauge("coda_venus_cache_bytes", "Bytes of file data cached.", float64(cached))
+	w.Gauge("coda_venus_objects", "Objects venus knows.", float64(objects))
+	w.Gauge("coda_venus_open_files", "Files open through the mount.", float64(open))
+	for _, s := range vols {
+		l := metrics.L("volume", s.Name)
+		w.Gauge("coda_venus_cml_records", "Updates logged and not yet reintegrated, by volume.", float64(s.CML.Records), l...)
+		w.Gauge("coda_venus_cml_bytes", "Bytes the logged updates will send, by volume.", float64(s.CML.Bytes), l...)
+		w.Gauge("coda_venus_conflicts", "Objects in conflict, by volume.", float64(s.Conflicts), l...)
+		w.Gauge("coda_venus_out_of_date", "Objects whose replicas differ and are not resolved, by volume.", float64(s.OutOfDate), l...)
+		w.Gauge("coda_venus_volume_state", "1 for the volume's state (connected, disconnected, write-disconnected, …).", 1,
+			append(l, metrics.Label{Name: "state", Value: s.State})...)
 	}
-	var vols []volStat
+	for _, srv := range v.ServersUp() {
+		down := 0.0
+		if !srv.Up {
+			down = 1
+		}
+		w.Gauge("coda_venus_server_down", "1 when venus cannot reach the server.", down, metrics.L("server", srv.Addr)...)
+	}
+}
+
+// VolumeSummary is a volume at a glance (cfs status, metrics).
+type VolumeSummary struct {
+	Name      string    `json:"name"`
+	ID        uint32    `json:"id"`
+	State     string    `json:"state"` // connected, disconnected, write-disconnected, reintegrating
+	CML       CMLStatus `json:"cml"`
+	Conflicts int       `json:"conflicts"`
+	OutOfDate int       `json:"out_of_date"`
+	Waiting   string    `json:"waiting,omitempty"` // why reintegration waits
+}
+
+// VolumeSummaries summarises every volume venus knows, by name.
+func (v *Venus) VolumeSummaries() []VolumeSummary {
+	v.mu.Lock()
+	var out []VolumeSummary
 	for _, vol := range v.vols {
-		s := cmlStatus(vol)
 		state := "connected"
 		switch {
 		case vol.wd.on:
@@ -43,32 +75,31 @@ func (v *Venus) Collect(w *metrics.Writer) {
 		case vol.reintegrating:
 			state = "reintegrating"
 		}
-		vols = append(vols, volStat{id: vol.id, name: vol.label(), state: state, records: s.Records, bytes: s.Bytes,
-			conflicts: len(vol.conflicts), stale: len(vol.outOfDate)})
+		out = append(out, VolumeSummary{Name: vol.label(), ID: vol.id, State: state, CML: cmlStatus(vol),
+			Conflicts: len(vol.conflicts), OutOfDate: len(vol.outOfDate), Waiting: vol.waitReason})
 	}
 	v.mu.Unlock()
-	for i := range vols {
-		if v.disconnected(vols[i].id) {
-			vols[i].state = "disconnected"
+	for i := range out {
+		if v.disconnected(out[i].ID) {
+			out[i].State = "disconnected"
 		}
 	}
-	w.Gauge("coda_venus_cache_bytes", "Bytes of file data cached.", float64(cached))
-	w.Gauge("coda_venus_objects", "Objects venus knows.", float64(objects))
-	w.Gauge("coda_venus_open_files", "Files open through the mount.", float64(open))
-	for _, s := range vols {
-		l := metrics.L("volume", s.name)
-		w.Gauge("coda_venus_cml_records", "Updates logged and not yet reintegrated, by volume.", float64(s.records), l...)
-		w.Gauge("coda_venus_cml_bytes", "Bytes the logged updates will send, by volume.", float64(s.bytes), l...)
-		w.Gauge("coda_venus_conflicts", "Objects in conflict, by volume.", float64(s.conflicts), l...)
-		w.Gauge("coda_venus_out_of_date", "Objects whose replicas differ and are not resolved, by volume.", float64(s.stale), l...)
-		w.Gauge("coda_venus_volume_state", "1 for the volume's state (connected, disconnected, write-disconnected, …).", 1,
-			append(l, metrics.Label{Name: "state", Value: s.state})...)
-	}
+	slices.SortFunc(out, func(a, b VolumeSummary) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// ServerUp says whether venus reaches a server.
+type ServerUp struct {
+	Addr string `json:"addr"`
+	Up   bool   `json:"up"`
+}
+
+// ServersUp lists the realm's servers and whether venus reaches each (as
+// it last found: no probe is sent).
+func (v *Venus) ServersUp() []ServerUp {
+	var out []ServerUp
 	for _, addr := range v.opts.Servers {
-		down := 0.0
-		if v.link.isDown(addr) {
-			down = 1
-		}
-		w.Gauge("coda_venus_server_down", "1 when venus cannot reach the server.", down, metrics.L("server", addr)...)
+		out = append(out, ServerUp{Addr: addr, Up: !v.link.isDown(addr)})
 	}
+	return out
 }
