@@ -43,6 +43,10 @@ install: build
 		if [ -x "$$f" ]; then m=0755; else m=0644; fi; \
 		install -m $$m "$$f" $(DESTDIR)$(PREFIX)/share/coda/scripts/; \
 	done
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+	./$(BIN) completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/coda
+	for n in $(BUSYBOX); do ln -sf coda $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$n; done
+	./$(BIN) completion zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_coda
 
 # Tools the tests need, installed only when missing (CI runs as root on a
 # fresh machine): gcc for -race, groff for the man page check, ip and nsenter

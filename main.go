@@ -149,6 +149,7 @@ EXAMPLES:
 			return cli.Exit("no mode given", exitUsage)
 		},
 	}
+	app.EnableBashCompletion = true // --generate-bash-completion, for the scripts of coda completion
 	app.OnUsageError = onUsageError
 	setOnUsageError(app.Commands)
 	return app
@@ -172,6 +173,7 @@ func commands() []*cli.Command {
 		auth.NewAuCommand(),
 		auth.NewPdbtoolCommand(),
 		backup.NewDump2tarCommand(),
+		newCompletionCommand(),
 		newGenManCommand(),
 	}
 }
@@ -196,6 +198,7 @@ func manPages() []man.Page {
 		{Command: "au", Name: "au", Section: 8},
 		{Command: "pdbtool", Name: "pdbtool", Section: 8},
 		{Command: "dump2tar", Name: "dump2tar", Section: 1},
+		{Command: "completion", Name: "coda-completion", Section: 1},
 	}
 }
 
