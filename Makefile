@@ -38,11 +38,10 @@ install: build
 		install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
 		for p in man/*.$$s; do [ -e "$$p" ] || continue; install -m 0644 "$$p" $(DESTDIR)$(PREFIX)/share/man/man$$s/; done; \
 	done
-	for f in scripts/* scripts/auth/* scripts/backup/* scripts/systemd/*; do \
-		[ -f "$$f" ] || continue; \
-		if [ -x "$$f" ]; then m=0755; else m=0644; fi; \
-		install -m $$m "$$f" $(DESTDIR)$(PREFIX)/share/coda/scripts/; \
+	for f in scripts/coda-cell scripts/auth/coda-clog-init scripts/backup/coda-backup scripts/backup/coda-restore-files; do \
+		install -m 0755 "$$f" $(DESTDIR)$(PREFIX)/share/coda/scripts/; \
 	done
+	scripts/install.sh $(PREFIX) $(DESTDIR)
 	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 	./$(BIN) completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/coda
 	for n in $(BUSYBOX); do ln -sf coda $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$n; done

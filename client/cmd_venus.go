@@ -12,6 +12,7 @@ import (
 	"github.com/coda-fs/coda/server/adminclient"
 	"github.com/coda-fs/coda/server/conffile"
 	"github.com/coda-fs/coda/server/logging"
+	"github.com/coda-fs/coda/server/readyfile"
 )
 
 // venusCmdOptions are the flags of `coda venus`; set names the flags given
@@ -69,7 +70,7 @@ EXAMPLES:
 				Usage: "file data to keep cached, `SIZE` with K, M, G or T suffix"},
 			&cli.StringFlag{Name: "ca", Destination: &o.CA,
 				Usage: "realm CA certificate `FILE` to pin (default: trust on first use)"},
-			&cli.StringFlag{Name: "config", Destination: &o.Config,
+			&cli.StringFlag{Name: "config", EnvVars: []string{"CODA_VENUS_CONFIG"}, Destination: &o.Config,
 				Usage: "configuration `FILE` (default " + DefaultVenusConfig + ")"},
 			&cli.StringFlag{Name: "ready-file", Destination: &o.ReadyFile,
 				Usage: "once the mount answers, write its path to `FILE` (atomically)"},
@@ -187,18 +188,24 @@ func runVenus(ctx context.Context, o venusCmdOptions, stderr io.Writer) error {
 	}
 	if logFile != nil {
 		defer logFile.Close()
-		defer logFile.ReopenOnHangup(opts.Logger)()
 	}
+	defer logging.OnHangup(logFile, opts.Logger)()
 	if err := removeReadyFile(o.ReadyFile); err != nil {
 		return err
 	}
-	if o.ReadyFile != "" {
-		logger, mnt := opts.Logger, filepath.Join(opts.Mount, opts.Realm)
-		opts.Ready = func() {
-			if err := writeReadyFile(o.ReadyFile, mnt+"\n"); err != nil {
-				logger.Error("cannot signal readiness", "err", err)
-			}
+	logger, mnt := opts.Logger, filepath.Join(opts.Mount, opts.Realm)
+	opts.Ready = func() {
+		if err := readyfile.Notify("READY=1"); err != nil { // systemd, Type=notify: the mount answers
+			logger.Error("cannot tell systemd venus is ready", "err", err)
 		}
+		if o.ReadyFile == "" {
+			return
+		}
+		if err := writeReadyFile(o.ReadyFile, mnt+"\n"); err != nil {
+			logger.Error("cannot signal readiness", "err", err)
+		}
+	}
+	if o.ReadyFile != "" {
 		defer func() { _ = removeReadyFile(o.ReadyFile) }()
 	}
 	return RunVenus(ctx, opts)

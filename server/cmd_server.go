@@ -10,6 +10,7 @@ import (
 
 	"github.com/coda-fs/coda/server/conffile"
 	"github.com/coda-fs/coda/server/logging"
+	"github.com/coda-fs/coda/server/readyfile"
 )
 
 // serverCmdOptions are the flags of `coda server`.
@@ -118,8 +119,8 @@ func runServer(ctx context.Context, o serverCmdOptions, stderr io.Writer) error 
 	}
 	if logFile != nil {
 		defer logFile.Close()
-		defer logFile.ReopenOnHangup(logger)()
 	}
+	defer logging.OnHangup(logFile, logger)()
 	if err := removeReadyFile(o.ReadyFile); err != nil {
 		return err
 	}
@@ -127,12 +128,18 @@ func runServer(ctx context.Context, o serverCmdOptions, stderr io.Writer) error 
 	if logFile != nil {
 		opts.ReopenLog = logFile.Reopen
 	}
-	if o.ReadyFile != "" {
-		opts.Ready = func(addr string) {
-			if err := writeReadyFile(o.ReadyFile, addr+"\n"); err != nil {
-				logger.Error("cannot signal readiness", "err", err)
-			}
+	opts.Ready = func(addr string) {
+		if err := readyfile.Notify("READY=1"); err != nil { // systemd, Type=notify
+			logger.Error("cannot tell systemd the server is ready", "err", err)
 		}
+		if o.ReadyFile == "" {
+			return
+		}
+		if err := writeReadyFile(o.ReadyFile, addr+"\n"); err != nil {
+			logger.Error("cannot signal readiness", "err", err)
+		}
+	}
+	if o.ReadyFile != "" {
 		defer func() { _ = removeReadyFile(o.ReadyFile) }()
 	}
 	return Run(ctx, opts)

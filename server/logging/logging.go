@@ -53,9 +53,10 @@ func (lf *File) Reopen() error {
 	return nil
 }
 
-// ReopenOnHangup reopens the file on every SIGHUP (logging it to log)
-// until the returned function is called.
-func (lf *File) ReopenOnHangup(log *slog.Logger) (stop func()) {
+// OnHangup makes SIGHUP reopen lf (logging it to log) until the returned
+// function is called; with no log file (nil), SIGHUP is only noted — a
+// daemon never dies of it (systemd's ExecReload sends it).
+func OnHangup(lf *File, log *slog.Logger) (stop func()) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	done := make(chan struct{})
@@ -63,9 +64,12 @@ func (lf *File) ReopenOnHangup(log *slog.Logger) (stop func()) {
 		for {
 			select {
 			case <-hup:
-				if err := lf.Reopen(); err != nil {
+				switch err := lf.reopen(); {
+				case lf == nil:
+					log.Info("SIGHUP: logging to standard error, no log file to reopen")
+				case err != nil:
 					log.Error("cannot reopen the log file", "file", lf.path, "err", err)
-				} else {
+				default:
 					log.Info("log file reopened", "file", lf.path)
 				}
 			case <-done:
@@ -74,6 +78,14 @@ func (lf *File) ReopenOnHangup(log *slog.Logger) (stop func()) {
 		}
 	}()
 	return func() { signal.Stop(hup); close(done) }
+}
+
+// reopen is Reopen for a possibly nil file.
+func (lf *File) reopen() error {
+	if lf == nil {
+		return nil
+	}
+	return lf.Reopen()
 }
 
 // Path is the file's path.
