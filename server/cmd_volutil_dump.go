@@ -6,10 +6,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/urfave/cli/v2"
+
+	"github.com/coda-fs/coda/server/adminclient"
+	"github.com/coda-fs/coda/server/progress"
 )
 
 func newVolutilDumpCommands(o *volutilCmdOptions) []*cli.Command {
@@ -108,6 +113,20 @@ func runText(ctx context.Context, o volutilCmdOptions, what, vol string, w io.Wr
 	return err
 }
 
+// estimate is dumpestimate's figure for vol at level, 0 when unknown.
+func estimate(ctx context.Context, c *adminclient.Client, vol string, level uint8) int64 {
+	line, err := c.DumpEstimate(ctx, vol)
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(line)
+	if int(level) >= len(f) {
+		return 0
+	}
+	n, _ := strconv.ParseInt(f[level], 10, 64)
+	return n
+}
+
 func runDump(ctx context.Context, o volutilCmdOptions, vol, file string, level uint8, compress bool, stdout, stderr io.Writer) (err error) {
 	c, err := o.dial(ctx)
 	if err != nil {
@@ -141,7 +160,13 @@ func runDump(ctx context.Context, o volutilCmdOptions, vol, file string, level u
 	}
 	start := time.Now()
 	var n int64
-	written, base, err := c.Dump(ctx, vol, level, w, func(total int64) { n = total })
+	report, clear := func(total int64) { n = total }, func() {}
+	if file != "" { // the data goes to a file: progress on stderr
+		bar := progress.New(stderr, "dump "+vol, estimate(ctx, c, vol, level), progress.IsTerminal(stderr))
+		report, clear = func(total int64) { n = total; bar.Set(total) }, bar.Clear // the summary below ends it
+	}
+	written, base, err := c.Dump(ctx, vol, level, w, report)
+	clear()
 	if err == nil && zw != nil {
 		err = zw.Close()
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/coda-fs/coda/server/adminclient"
+	"github.com/coda-fs/coda/server/progress"
 )
 
 func newVolutilRestoreCommand(o *volutilCmdOptions) *cli.Command {
@@ -44,12 +45,12 @@ EXAMPLES:
 			if c.NArg() != 1 {
 				return usageErrorf("volutil restore: need exactly one NAME")
 			}
-			return runRestore(c.Context, *o, c.Args().First(), files.Value(), servers.Value(), c.App.Writer)
+			return runRestore(c.Context, *o, c.Args().First(), files.Value(), servers.Value(), c.App.Writer, c.App.ErrWriter)
 		},
 	}
 }
 
-func runRestore(ctx context.Context, o volutilCmdOptions, name string, files, servers []string, w io.Writer) (err error) {
+func runRestore(ctx context.Context, o volutilCmdOptions, name string, files, servers []string, w, stderr io.Writer) (err error) {
 	fail := func(err error) error { return fmt.Errorf("volutil restore %s: %w", name, err) }
 	for _, f := range files {
 		if _, err := os.Stat(f); err != nil {
@@ -91,11 +92,14 @@ func runRestore(ctx context.Context, o volutilCmdOptions, name string, files, se
 	}()
 	var dumps uint32
 	var objects uint64
+	total := chainSize(files)
 	for _, rep := range info.Replicas {
 		in, closeIn, err := chainInput(files)
 		if err != nil {
 			return fail(err)
 		}
+		bar := progress.New(stderr, fmt.Sprintf("restore %s on server %d", name, rep.ServerID), total, progress.IsTerminal(stderr))
+		in = &countingReader{r: in, bar: bar}
 		c, err := adminclient.Dial(ctx, rep.Addr, o.KeyFile, o.CAFile)
 		if err == nil {
 			dumps, objects, err = c.Restore(ctx, info.ID, in)
@@ -105,6 +109,7 @@ func runRestore(ctx context.Context, o volutilCmdOptions, name string, files, se
 		if err != nil {
 			return fail(fmt.Errorf("server %d (%s): %w", rep.ServerID, rep.Addr, err))
 		}
+		bar.Finish()
 	}
 	if err = scm.RestoreDone(ctx, name); err != nil {
 		return fail(err)
@@ -148,4 +153,40 @@ func chainInput(files []string) (io.Reader, func(), error) {
 		rs = append(rs, r)
 	}
 	return io.MultiReader(rs...), closeAll, nil
+}
+
+// countingReader reports the bytes read through it (the compressed file
+// bytes when the dumps are compressed: what the files' sizes measure).
+type countingReader struct {
+	r   io.Reader
+	n   int64
+	bar *progress.Bar
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	c.bar.Set(c.n)
+	return n, err
+}
+
+// chainSize is the bytes the chain in files holds once read, for the
+// progress report: 0 (unknown) for standard input or a compressed file.
+func chainSize(files []string) int64 {
+	var total int64
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			return 0
+		}
+		var magic [4]byte
+		_, err = io.ReadFull(f, magic[:])
+		st, serr := f.Stat()
+		f.Close()
+		if err != nil || serr != nil || magic == [4]byte{0x28, 0xb5, 0x2f, 0xfd} {
+			return 0
+		}
+		total += st.Size()
+	}
+	return total
 }

@@ -4,14 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sys/unix"
 
 	"github.com/coda-fs/coda/server/adminclient"
+	"github.com/coda-fs/coda/server/progress"
 	"github.com/coda-fs/coda/server/proto"
 )
 
@@ -94,7 +93,7 @@ func allStale(problems []string) bool {
 
 // resyncPass runs the server's steps until the volume is done and returns
 // what was left.
-func resyncPass(ctx context.Context, c *adminclient.Client, id uint32, p *progress) ([]string, error) {
+func resyncPass(ctx context.Context, c *adminclient.Client, id uint32, p *resyncProgress) ([]string, error) {
 	req := proto.Resync{Volume: id}
 	var problems []string
 	p.scanned = 0
@@ -112,9 +111,9 @@ func resyncPass(ctx context.Context, c *adminclient.Client, id uint32, p *progre
 	}
 }
 
-// progress shows a resync's progress: a bar redrawn in place on a
+// resyncProgress shows a resync's progress: a bar redrawn in place on a
 // terminal, else a line per second.
-type progress struct {
+type resyncProgress struct {
 	w       io.Writer
 	tty     bool
 	name    string
@@ -127,16 +126,11 @@ type progress struct {
 	drawn   bool
 }
 
-func newProgress(w io.Writer, name string) *progress {
-	p := &progress{w: w, name: name, start: time.Now()}
-	if f, ok := w.(*os.File); ok {
-		_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-		p.tty = err == nil
-	}
-	return p
+func newProgress(w io.Writer, name string) *resyncProgress {
+	return &resyncProgress{w: w, name: name, start: time.Now(), tty: progress.IsTerminal(w)}
 }
 
-func (p *progress) step(r *proto.ResyncReply) {
+func (p *resyncProgress) step(r *proto.ResyncReply) {
 	p.total = max(p.total, r.Total)
 	p.scanned += r.Scanned
 	p.copied += r.Copied
@@ -169,7 +163,7 @@ func (p *progress) step(r *proto.ResyncReply) {
 }
 
 // end finishes the bar's line.
-func (p *progress) end() {
+func (p *resyncProgress) end() {
 	if p.drawn {
 		fmt.Fprintln(p.w)
 	}
