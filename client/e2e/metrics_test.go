@@ -38,6 +38,9 @@ func TestVenusMetricsAndStatus(t *testing.T) {
 	if stores < 1 {
 		t.Fatalf("no store counted after a write: %v", stores)
 	}
+	if n := value(`coda_venus_rpc_call_duration_seconds_count{op="store"}`); n < 1 {
+		t.Fatalf("no store latency recorded: %v", n)
+	}
 	sh(t, "cat "+a.Root+"/m > /dev/null")
 	if got := value("coda_venus_cache_hits_total"); got != hits+1 {
 		t.Fatalf("cache hits %v → %v after a cached read", hits, got)

@@ -454,7 +454,7 @@ func (l *link) upCount() int {
 // dial connects to the server at addr, bounded by DialTimeout.
 func (v *Venus) dial(ctx context.Context, addr string) (*rpc.Conn, error) {
 	hello := proto.Hello{Version: proto.Version, Realm: v.opts.Realm, ClientID: v.clientID, Name: v.opts.Name}
-	cfg := rpc.Config{TLS: v.tls, Logger: v.log, DeadAfter: v.opts.DeadAfter}
+	cfg := rpc.Config{TLS: v.tls, Logger: v.log, DeadAfter: v.opts.DeadAfter, Stats: &v.rpcStats}
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), v.opts.DialTimeout)
 	defer cancel()
 	conn, err := rpc.Dial(dctx, addr, hello, cfg, v.mux)

@@ -13,6 +13,7 @@ import (
 // volume's log (records, bytes), state and conflicts, reintegration and
 // resolution counts, and which servers are down.
 func (v *Venus) Collect(w *metrics.Writer) {
+	v.rpcStats.Collect(w, "coda_venus")
 	for op := range v.stats.rpc {
 		if n := v.stats.rpc[op].Load(); n != 0 {
 			w.Counter("coda_venus_rpc_requests_total", "Requests sent to the servers, by operation.", float64(n),

@@ -42,6 +42,7 @@ type Venus struct {
 	inval    Invalidator
 	sweeps   map[uint64]bool // directories whose dentries are being dropped: again when done
 	stats    counters
+	rpcStats rpc.Stats // calls' latencies, data bytes, connections (metrics)
 	toks     tokens
 	events   eventLog
 

@@ -32,8 +32,12 @@ type pendingCall struct {
 // proto.ErrTimeout. The request carries the deadline min(ctx deadline,
 // now+StartBy), on the server's clock: a server that reads it later
 // refuses it with proto.CodeExpired.
-func (c *Conn) Call(ctx context.Context, op proto.Op, req, resp proto.Message, opts *CallOpts) error {
+func (c *Conn) Call(ctx context.Context, op proto.Op, req, resp proto.Message, opts *CallOpts) (err error) {
 	ci := c.impl
+	if st := ci.cfg.Stats; st != nil {
+		began := time.Now()
+		defer func() { st.called(op, time.Since(began), err != nil) }()
+	}
 	var o CallOpts
 	if opts != nil {
 		o = *opts

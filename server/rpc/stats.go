@@ -9,13 +9,14 @@ import (
 )
 
 // Stats counts what the connections of a Config carry, for a daemon's
-// metrics: requests served per op (with their latency and errors), data
-// bytes, connections open. Set Config.Stats to collect; safe for
-// concurrent use.
+// metrics: requests served and calls made per op (with their latency and
+// errors), data bytes, connections open. Set Config.Stats to collect;
+// safe for concurrent use.
 type Stats struct {
 	DataIn, DataOut atomic.Int64 // payload bytes of data frames received and sent
 	Conns           atomic.Int64 // connections open
 	ops             [proto.OpMax]opStats
+	calls           [proto.OpMax]opStats
 }
 
 type opStats struct {
@@ -25,10 +26,19 @@ type opStats struct {
 
 // served records one request served.
 func (s *Stats) served(op proto.Op, d time.Duration, failed bool) {
-	if s == nil || op >= proto.OpMax {
-		return
+	if s != nil && op < proto.OpMax {
+		s.ops[op].record(d, failed)
 	}
-	o := &s.ops[op]
+}
+
+// called records one call made (the reply, or its failure, came).
+func (s *Stats) called(op proto.Op, d time.Duration, failed bool) {
+	if s != nil && op < proto.OpMax {
+		s.calls[op].record(d, failed)
+	}
+}
+
+func (o *opStats) record(d time.Duration, failed bool) {
 	h := o.latency.Load()
 	if h == nil {
 		o.latency.CompareAndSwap(nil, metrics.NewHistogram(metrics.LatencyBuckets))
@@ -54,6 +64,16 @@ func (s *Stats) Collect(w *metrics.Writer, prefix string) {
 	for op := range proto.Op(proto.OpMax) {
 		if o := &s.ops[op]; o.latency.Load() != nil {
 			w.Counter(prefix+"_rpc_errors_total", "Requests answered with an error, by operation.", float64(o.errs.Load()), metrics.L("op", op.String())...)
+		}
+	}
+	for op := range proto.Op(proto.OpMax) {
+		if h := s.calls[op].latency.Load(); h != nil {
+			w.Histogram(prefix+"_rpc_call_duration_seconds", "Time from sending a request to its answer, by operation.", h, metrics.L("op", op.String())...)
+		}
+	}
+	for op := range proto.Op(proto.OpMax) {
+		if o := &s.calls[op]; o.latency.Load() != nil {
+			w.Counter(prefix+"_rpc_call_errors_total", "Calls that failed (an error answer or a lost connection), by operation.", float64(o.errs.Load()), metrics.L("op", op.String())...)
 		}
 	}
 }
