@@ -162,7 +162,7 @@ func cronCommand(t *testing.T, authDir string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const want = "/usr/bin/coda clog -as www-data < /etc/coda/auth/www-data"
+	const want = "@PREFIX@/bin/coda clog -as www-data < /etc/coda/auth/www-data" // install.sh fills in PREFIX
 	for _, line := range strings.Split(string(raw), "\n") {
 		if strings.HasPrefix(line, "#") || strings.TrimSpace(line) == "" {
 			continue
@@ -175,7 +175,7 @@ func cronCommand(t *testing.T, authDir string) string {
 		if cmd != want {
 			t.Fatalf("the cron snippet runs %q, want %q", cmd, want)
 		}
-		cmd = strings.Replace(cmd, "/usr/bin/coda", bin(t), 1)
+		cmd = strings.Replace(cmd, "@PREFIX@/bin/coda", bin(t), 1)
 		return strings.Replace(cmd, "/etc/coda/auth", authDir, 1)
 	}
 	t.Fatal("no line in the cron snippet")
