@@ -169,6 +169,11 @@ func TestInstallAndServices(t *testing.T) {
 	os.WriteFile(venusConf, []byte("realm="+realm+"\nservers="+addr+"\nmountpoint="+mnt+"\ncachedir="+filepath.Join(work, "cache")+
 		"\nca="+filepath.Join(data, "db/ca.pem")+"\ncontrol="+filepath.Join(work, "venus.sock")+"\n"), 0o644)
 	ven := start("coda-venus.service", "CODA_VENUS_CONFIG="+venusConf)
+	t.Cleanup(func() { // after the kill of a failed run: no dead mount left behind
+		if b, _ := os.ReadFile("/proc/mounts"); strings.Contains(string(b), " "+mnt+" ") {
+			exec.Command("umount", "-l", mnt).Run()
+		}
+	})
 	tree := filepath.Join(mnt, realm)
 	if _, err := os.Stat(tree); err != nil {
 		t.Fatalf("the mount does not answer once venus is ready: %v", err)
