@@ -1,9 +1,14 @@
 package client
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/coda-fs/coda/server/progress"
 )
 
 // wdCall sends a write-disconnection operation for the volumes holding
@@ -113,17 +118,69 @@ func newCfsForceReintegrate() *cli.Command {
 		UsageText: "coda cfs fr|forcereintegrate [PATH...]",
 		Description: `Sends the changes logged for the volumes holding each PATH (every volume when none) to
 the servers now, whatever their age, and prints how many remain (those that wait for a
-server, a token, or a decision about a conflict: see cfs checklocal).
+server, a token, or a decision about a conflict: see cfs checklocal). Meanwhile it reports
+its progress on stderr: a line redrawn in place on a terminal, a line every 10 s elsewhere.
 
 EXAMPLES:
    coda cfs fr /coda/example.org/www`,
 		Action: func(c *cli.Context) error {
 			var left int
-			if err := wdCall(c, OpForce, WDArgs{}, &left); err != nil {
+			stop := reportLog(c.Context, c.App.ErrWriter, c.Args().First())
+			err := wdCall(c, OpForce, WDArgs{}, &left)
+			stop()
+			if err != nil {
 				return fmt.Errorf("cfs fr: %w", err)
 			}
 			fmt.Fprintf(c.App.Writer, "%d changes remain logged\n", left)
 			return nil
 		},
 	}
+}
+
+// reportLog reports on w, until the returned function is called, how much
+// of the log (every volume's, as cfs status counts it) the servers took
+// since the call, polling the venus serving path.
+func reportLog(ctx context.Context, w io.Writer, path string) (stop func()) {
+	logged := func() (int64, bool) {
+		var r StatusReply
+		if err := callVenus(ctx, path, OpStatus, nil, &r); err != nil {
+			return 0, false
+		}
+		var n int64
+		for _, v := range r.Volumes {
+			n += int64(v.CML.Records)
+		}
+		return n, true
+	}
+	start, ok := logged()
+	if !ok || start == 0 {
+		return func() {}
+	}
+	tty := progress.IsTerminal(w)
+	bar := progress.NewCount(w, "cfs fr", start, "changes", tty)
+	every := progress.Interval
+	if tty {
+		every = 200 * time.Millisecond
+	}
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				if n, ok := logged(); ok {
+					bar.Set(start - n)
+				}
+				bar.Clear()
+				return
+			case <-t.C:
+				if n, ok := logged(); ok {
+					bar.Set(start - n)
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }

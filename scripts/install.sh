@@ -6,7 +6,8 @@
 #   scripts/install.sh [PREFIX [DESTDIR]]   (default /usr/local, none)
 #
 # Units go to PREFIX/lib/systemd/system, the cron snippets (coda-clog,
-# coda-backup: copy to /etc/cron.d and edit) to PREFIX/share/coda/cron,
+# coda-backup: copy to /etc/cron.d and edit) to PREFIX/share/coda/cron, the
+# logrotate snippet (copy to /etc/logrotate.d) to PREFIX/share/coda/logrotate,
 # example configuration to /etc/coda/*.conf.example; @PREFIX@ in them
 # becomes PREFIX. Nothing is enabled or started: after installing,
 #
@@ -32,6 +33,7 @@ for unit in "$here"/systemd/*.service "$here"/systemd/*.timer; do
 done
 put "$here/auth/coda-clog.cron" "$destdir$prefix/share/coda/cron/coda-clog" 0644
 put "$here/backup/coda-backup.cron" "$destdir$prefix/share/coda/cron/coda-backup" 0644
+put "$here/logrotate/coda" "$destdir$prefix/share/coda/logrotate/coda" 0644
 for conf in server venus; do
 	put "$here/etc/$conf.conf" "$destdir/etc/coda/$conf.conf.example" 0644
 done

@@ -54,7 +54,7 @@ func TestInstallAndServices(t *testing.T) {
 	bin := filepath.Join(dest, "usr/bin/coda")
 	units := filepath.Join(dest, "usr/lib/systemd/system")
 	for _, f := range []string{"usr/bin/cfs", "usr/bin/clog", "usr/share/man/man8/venus.8", "usr/share/man/man5/server.conf.5",
-		"usr/share/bash-completion/completions/coda", "usr/share/coda/scripts/coda-backup", "etc/coda/venus.conf.example",
+		"usr/share/bash-completion/completions/coda", "usr/share/coda/scripts/coda-backup", "etc/coda/venus.conf.example", "usr/share/coda/logrotate/coda",
 		"usr/lib/systemd/system/coda-server.service", "usr/lib/systemd/system/coda-venus.service"} {
 		if _, err := os.Stat(filepath.Join(dest, f)); err != nil {
 			t.Fatalf("make install did not install %s: %v", f, err)

@@ -25,6 +25,7 @@ type Bar struct {
 	w     io.Writer
 	what  string
 	total int64 // 0: unknown
+	unit  string // counted things ("changes"); "" for bytes
 	tty   bool
 	start time.Time
 
@@ -38,6 +39,22 @@ type Bar struct {
 func New(w io.Writer, what string, total int64, tty bool) *Bar {
 	now := time.Now()
 	return &Bar{w: w, what: what, total: total, tty: tty, start: now, last: now}
+}
+
+// NewCount is New for an operation on total things of unit ("changes"),
+// not bytes.
+func NewCount(w io.Writer, what string, total int64, unit string, tty bool) *Bar {
+	b := New(w, what, total, tty)
+	b.unit = unit
+	return b
+}
+
+// amount formats n of the bar's unit.
+func (b *Bar) amount(n int64) string {
+	if b.unit == "" {
+		return human(n)
+	}
+	return fmt.Sprintf("%d %s", n, b.unit)
 }
 
 // IsTerminal reports whether w is a terminal.
@@ -90,11 +107,11 @@ func (b *Bar) report(now time.Time, final bool) {
 	if elapsed > 0 {
 		rate = float64(b.done) / elapsed.Seconds()
 	}
-	line := fmt.Sprintf("%s: %s", b.what, human(b.done))
+	line := fmt.Sprintf("%s: %s", b.what, b.amount(b.done))
 	if b.total > 0 {
-		line = fmt.Sprintf("%s: %3.0f%% %s of %s", b.what, 100*float64(min(b.done, b.total))/float64(b.total), human(b.done), human(b.total))
+		line = fmt.Sprintf("%s: %3.0f%% %s of %s", b.what, 100*float64(min(b.done, b.total))/float64(b.total), b.amount(b.done), b.amount(b.total))
 	}
-	line += fmt.Sprintf(", %s/s", human(int64(rate)))
+	line += fmt.Sprintf(", %s/s", b.amount(int64(rate)))
 	switch {
 	case final:
 		line += fmt.Sprintf(", %v", elapsed.Round(100*time.Millisecond))

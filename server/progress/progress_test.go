@@ -29,6 +29,12 @@ func TestReports(t *testing.T) {
 	if out := buf.String(); !strings.HasPrefix(out, "\r\x1b[Krestore: 3.5 MB, ") || !strings.HasSuffix(out, "\n") || strings.Count(out, "\r") != 2 {
 		t.Fatalf("terminal reports: %q", out)
 	}
+	buf.Reset()
+	b = NewCount(&buf, "cfs fr", 400, "changes", false)
+	b.Finish()
+	if out := buf.String(); !strings.HasPrefix(out, "cfs fr:   0% 0 changes of 400 changes, 0 changes/s, ") {
+		t.Fatalf("a count: %q", out)
+	}
 	if IsTerminal(&buf) {
 		t.Fatal("a buffer is no terminal")
 	}
