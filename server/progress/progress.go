@@ -24,7 +24,7 @@ const redraw = 200 * time.Millisecond
 type Bar struct {
 	w     io.Writer
 	what  string
-	total int64 // 0: unknown
+	total int64  // 0: unknown
 	unit  string // counted things ("changes"); "" for bytes
 	tty   bool
 	start time.Time
