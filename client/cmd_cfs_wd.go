@@ -141,46 +141,50 @@ EXAMPLES:
 // of the log (every volume's, as cfs status counts it) the servers took
 // since the call, polling the venus serving path.
 func reportLog(ctx context.Context, w io.Writer, path string) (stop func()) {
-	logged := func() (int64, bool) {
-		var r StatusReply
-		if err := callVenus(ctx, path, OpStatus, nil, &r); err != nil {
-			return 0, false
-		}
+	logged := func(r StatusReply) int64 {
 		var n int64
 		for _, v := range r.Volumes {
 			n += int64(v.CML.Records)
 		}
-		return n, true
+		return n
 	}
-	start, ok := logged()
-	if !ok || start == 0 {
+	var first StatusReply
+	if err := callVenus(ctx, path, OpStatus, nil, &first); err != nil || logged(first) == 0 {
 		return func() {}
 	}
-	tty := progress.IsTerminal(w)
-	bar := progress.NewCount(w, "cfs fr", start, "changes", tty)
+	start := logged(first)
+	bar := progress.NewCount(w, "cfs fr", start, "changes", progress.IsTerminal(w))
+	return poll(ctx, path, bar, func(r StatusReply) int64 { return start - logged(r) })
+}
+
+// poll sets bar from venus's status (polled from the venus serving path:
+// every 200 ms on a terminal, every progress.Interval elsewhere) until the
+// returned function is called, which clears the bar.
+func poll(ctx context.Context, path string, bar *progress.Bar, done func(StatusReply) int64) (stop func()) {
 	every := progress.Interval
-	if tty {
+	if bar.Terminal() {
 		every = 200 * time.Millisecond
 	}
-	done, finished := make(chan struct{}), make(chan struct{})
+	update := func() {
+		var r StatusReply
+		if err := callVenus(ctx, path, OpStatus, nil, &r); err == nil {
+			bar.Set(done(r))
+		}
+	}
+	quit, finished := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(finished)
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
-			case <-done:
-				if n, ok := logged(); ok {
-					bar.Set(start - n)
-				}
+			case <-quit:
 				bar.Clear()
 				return
 			case <-t.C:
-				if n, ok := logged(); ok {
-					bar.Set(start - n)
-				}
+				update()
 			}
 		}
 	}()
-	return func() { close(done); <-finished }
+	return func() { close(quit); <-finished }
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/coda-fs/coda/client/control"
 	"github.com/coda-fs/coda/client/venus"
+	"github.com/coda-fs/coda/server/progress"
 )
 
 // HoardArgs carry a hoard command to venus: an entry (OpHoardAdd), a path
@@ -157,7 +158,11 @@ EXAMPLES:
 				Flags: []cli.Flag{mountFlag},
 				Action: func(c *cli.Context) error {
 					var r venus.HoardReport
-					if err := callVenusWithin(c.Context, hoardWalkWait, mount, OpHoardWalk, HoardArgs{}, &r); err != nil {
+					bar := progress.New(c.App.ErrWriter, "hoard walk", 0, progress.IsTerminal(c.App.ErrWriter))
+					stop := poll(c.Context, mount, bar, func(s StatusReply) int64 { return s.Walk.Fetched })
+					err := callVenusWithin(c.Context, hoardWalkWait, mount, OpHoardWalk, HoardArgs{}, &r)
+					stop()
+					if err != nil {
 						return fmt.Errorf("coda hoard walk: %w", err)
 					}
 					fmt.Fprintf(c.App.Writer, "%d objects hoarded, %d files fetched (%d bytes), %d left out (cache full), in %.1fs\n",

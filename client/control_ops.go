@@ -68,6 +68,7 @@ type StatusReply struct {
 	Servers []venus.ServerUp      `json:"servers"`
 	Volumes []venus.VolumeSummary `json:"volumes"`
 	Tokens  []TokenReply          `json:"tokens"`
+	Walk    venus.WalkProgress    `json:"walk"` // a hoard walk running
 }
 
 // WDArgs name volumes by inode numbers of objects in them (none: every
@@ -235,7 +236,8 @@ func controlHandler(v *venus.Venus) control.Handler {
 			}
 			return []TokenReply{tokenReply(v, st)}, nil
 		case OpStatus:
-			r := StatusReply{Realm: v.Realm(), Servers: v.ServersUp(), Volumes: v.VolumeSummaries(), Tokens: []TokenReply{}}
+			r := StatusReply{Realm: v.Realm(), Servers: v.ServersUp(), Volumes: v.VolumeSummaries(), Tokens: []TokenReply{},
+				Walk: v.HoardWalkProgress()}
 			if st, ok := v.Tokens(p.UID); ok {
 				r.Tokens = append(r.Tokens, tokenReply(v, st))
 			}

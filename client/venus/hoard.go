@@ -290,6 +290,9 @@ func (v *Venus) HoardWalk(ctx context.Context) (HoardReport, error) {
 		return HoardReport{}, ctx.Err()
 	}
 	defer func() { <-v.hoardWalking }()
+	v.walkBase.Store(v.stats.fetchedBytes.Load())
+	v.walking.Store(true)
+	defer v.walking.Store(false)
 	start := time.Now()
 	v.mu.Lock()
 	entries := v.hoardEntries(func(HoardEntry) bool { return true })

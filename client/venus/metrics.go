@@ -104,3 +104,17 @@ func (v *Venus) ServersUp() []ServerUp {
 	}
 	return out
 }
+
+// WalkProgress is how far a running hoard walk has come.
+type WalkProgress struct {
+	Running bool  `json:"running"`
+	Fetched int64 `json:"fetched"` // bytes fetched since it began
+}
+
+// HoardWalkProgress reports the hoard walk running, if any.
+func (v *Venus) HoardWalkProgress() WalkProgress {
+	if !v.walking.Load() {
+		return WalkProgress{}
+	}
+	return WalkProgress{Running: true, Fetched: v.stats.fetchedBytes.Load() - v.walkBase.Load()}
+}

@@ -68,8 +68,11 @@ type Venus struct {
 	// volume (trusted); the next server to attach drops its caches.
 	offlineGrants atomic.Bool
 	bw            bandwidth // the link's measured bandwidth (adaptive.go)
-	// hoardWalking holds a token while a hoard walk runs.
+	// hoardWalking holds a token while a hoard walk runs; walking says so
+	// to cfs status, and walkBase is the bytes fetched before it began.
 	hoardWalking chan struct{}
+	walking      atomic.Bool
+	walkBase     atomic.Int64
 	cmlNext      uint64                   // the last log record's sequence number
 	localNext    uint64                   // the next local FID's number (localfid.go)
 	expanded     map[proto.FID]*expansion // conflicts shown as directories of replicas (expand.go)

@@ -84,6 +84,9 @@ func (b *Bar) Set(done int64) {
 	b.report(now, false)
 }
 
+// Terminal reports whether the bar draws on a terminal.
+func (b *Bar) Terminal() bool { return b.tty }
+
 // Clear erases the terminal line (for a caller that reports the end
 // itself); elsewhere it does nothing.
 func (b *Bar) Clear() {
