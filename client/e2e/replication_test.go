@@ -204,6 +204,21 @@ func TestServerStoppedMidLoop(t *testing.T) {
 	c.waitLevel(t, b.Root)
 }
 
+// onlyBusy reports whether every object a resync left unlevel was one that
+// kept changing under it (a client writing there throughout).
+func onlyBusy(out string) bool {
+	n := 0
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "not level: ") {
+			if !strings.Contains(l, "the replica changed since it was read") {
+				return false
+			}
+			n++
+		}
+	}
+	return n > 0
+}
+
 // TestReplaceDeadServer: server 3 loses its disk; it is initialised again
 // with its old id and address, create_rep recreates its replica of
 // coda.root empty, and volutil resync copies everything to it. A client
@@ -237,10 +252,12 @@ func TestReplaceDeadServer(t *testing.T) {
 	}
 	w.waitOps(t, 30)
 	r := volutil(s3.Addr, "resync", "coda.root")
-	if r.Code != 0 {
+	if r.Code != 0 && !onlyBusy(r.Stdout) {
 		t.Fatalf("resync: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
-	t.Logf("resync while the client writes:\n%s", r.Stdout)
+	// While the loop writes, the directory it writes in may change under
+	// every pass (reported, exit 1); the quiet resync below levels it.
+	t.Logf("resync while the client writes (exit %d):\n%s", r.Code, r.Stdout)
 	w.waitOps(t, 30)
 	w.finish(t, "replacing server 3")
 

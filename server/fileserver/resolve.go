@@ -167,8 +167,11 @@ func (s *Server) Resolve(ctx context.Context, fid proto.FID) proto.ResolveResult
 
 // staleTries is how often resolution of an object starts over when a
 // replica changed between the read and the install (clients keep
-// writing).
-const staleTries = 4
+// writing), staleBackoff×try apart, so that a burst of writes can pass.
+const (
+	staleTries   = 6
+	staleBackoff = 20 * time.Millisecond
+)
 
 // errChanged: a replica changed while resolution copied it.
 var errChanged = proto.Errorf(proto.CodeStale, "the dominant replica changed during resolution")
@@ -194,6 +197,11 @@ func (s *Server) resolveOne(ctx context.Context, fid proto.FID, depth int, copie
 	for try := 1; ; try++ {
 		res, stale := s.resolveOnce(ctx, fid, depth, copied)
 		if !stale || try == staleTries {
+			return res
+		}
+		select {
+		case <-time.After(time.Duration(try) * staleBackoff):
+		case <-ctx.Done():
 			return res
 		}
 	}
