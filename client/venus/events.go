@@ -2,6 +2,7 @@ package venus
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -61,9 +62,26 @@ type eventLog struct {
 	ring [eventRing]Event
 	last uint64        // seq of the newest event (0: none yet)
 	wake chan struct{} // closed at the next event
+	log  *slog.Logger  // events that matter to an operator go here too
 }
 
+// logged are the kinds of event that also make a log line: servers lost
+// and back, conflicts found, resolved and repaired, volumes changing
+// state, logs reintegrated, tokens expiring (not every fetch and store).
+var logged = map[string]bool{EventServerDown: true, EventServerUp: true, EventConflict: true, EventResolved: true,
+	EventRepaired: true, EventReintegrated: true, EventVolume: true, EventTokenExpired: true}
+
 func (l *eventLog) add(e Event) {
+	if l.log != nil && logged[e.Kind] {
+		args := []any{"event", e.Kind, "msg", e.Msg}
+		if !e.FID.IsZero() {
+			args = append(args, "fid", e.FID.String())
+		}
+		if e.Path != "" {
+			args = append(args, "path", e.Path)
+		}
+		l.log.Info("event", args...)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.last++

@@ -98,6 +98,7 @@ func New(ctx context.Context, opts Options) (*Venus, error) {
 		expanded: map[proto.FID]*expansion{}, views: map[uint64]*view{}, viewInos: map[viewKey]*view{},
 		pins: map[proto.FID]int{}, hoardWalking: make(chan struct{}, 1)}
 	v.link.v = v
+	v.events.log = v.log
 	v.mux = &rpc.Mux{}
 	v.mux.Handle(proto.OpCallbackBreak, v.handleBreak)
 	v.storeSeq.Store(uint64(time.Now().UnixNano()))
