@@ -147,14 +147,3 @@ func (cl *client) deliver(cb *callbacks, fids []proto.FID) {
 		cl.conn.Close()
 	}
 }
-
-// count returns the promises held (object, client pairs).
-func (c *callbacks) count() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := 0
-	for _, hs := range c.holders {
-		n += len(hs)
-	}
-	return n
-}

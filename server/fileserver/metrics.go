@@ -20,7 +20,7 @@ func (s *Server) Collect(w *metrics.Writer) {
 		w.Gauge("coda_server_volume_files", "Objects in a volume replica.", float64(vi.Files), l...)
 		w.Gauge("coda_server_volume_bytes", "Bytes of file data a volume replica holds.", float64(vi.Bytes), l...)
 	}
-	w.Gauge("coda_server_callbacks", "Callback promises held by clients, one per object and client.", float64(s.cb.count()))
+	w.Gauge("coda_server_callbacks", "Callback promises held by clients, one per object and client.", float64(s.cb.Count()))
 	for o, name := range resolveOutcomes {
 		w.Counter("coda_server_resolutions_total", "Objects clients asked to resolve, by outcome.", float64(s.resolved[o].Load()), metrics.L("outcome", name)...)
 	}
