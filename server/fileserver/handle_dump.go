@@ -133,13 +133,7 @@ func (s *Server) dump(ctx context.Context, cl *client, r *rpc.Request, req *prot
 			close(sess.chunks)
 			close(sess.ended)
 		}()
-		go func() { // the pieces go to one connection: a dump it left stops
-			select {
-			case <-r.Conn.Done():
-				sess.abandon()
-			case <-sess.ended:
-			}
-		}()
+		endWithConn(r.Conn, sess.ended, sess.abandon) // a dump its connection left stops
 	} else {
 		var err error
 		if sess, err = s.dumps.take(id); err != nil {

@@ -79,13 +79,7 @@ func (s *Server) restore(ctx context.Context, cl *client, r *rpc.Request, req *p
 			sess.err = err
 			pr.CloseWithError(err)
 		}()
-		go func() {
-			select {
-			case <-r.Conn.Done():
-				sess.abandon()
-			case <-sess.done:
-			}
-		}()
+		endWithConn(r.Conn, sess.done, sess.abandon)
 	} else {
 		var err error
 		if sess, err = s.restores.take(id); err != nil {

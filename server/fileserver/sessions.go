@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/coda-fs/coda/server/proto"
+	"github.com/coda-fs/coda/server/rpc"
 )
 
 // sessions holds the state of operations that span requests (a dump sent
@@ -47,6 +48,18 @@ func (ss *sessions[S]) each(f func(S)) {
 	for _, s := range all {
 		f(s)
 	}
+}
+
+// endWithConn abandons a session when conn, the one connection its pieces
+// travel on, ends before the session does (done closed).
+func endWithConn(conn *rpc.Conn, done <-chan struct{}, abandon func()) {
+	go func() {
+		select {
+		case <-conn.Done():
+			abandon()
+		case <-done:
+		}
+	}()
 }
 
 // take returns session id for a request.
