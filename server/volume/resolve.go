@@ -395,10 +395,7 @@ func (t *txn) unref(fid proto.FID, dir uint32, name string) error {
 	if ns.count == 0 {
 		return t.drop(fid.Vnode, n)
 	}
-	n.Nlink = ns.count
-	if !ns.inParent(n) {
-		n.Parent = ns.first
-	}
+	ns.apply(n)
 	t.dirty[fid.Vnode] = n
 	return nil
 }

@@ -288,6 +288,15 @@ type nameSet struct {
 
 func (ns nameSet) inParent(n *vnode) bool { return slices.Contains(ns.dirs, n.Parent) }
 
+// apply makes n's link count its names and its Parent a directory holding
+// one (ns.count > 0).
+func (ns nameSet) apply(n *vnode) {
+	n.Nlink = ns.count
+	if !ns.inParent(n) {
+		n.Parent = ns.first
+	}
+}
+
 // names reads the back-references ('P' keys) of vn as t.r sees them,
 // leaving out the name (gone, goneName) when given: an indexed transaction
 // sees the names it made and removed; another sees the store, where the
@@ -342,10 +351,7 @@ func (t *txn) relink() error {
 		// Clients cached the old names and count: break their callbacks
 		// (a merge changes a file's record without touching it).
 		t.ch.FIDs = append(t.ch.FIDs, proto.FID{Volume: t.v.hdr.ID, Vnode: vn, Unique: n.Unique})
-		n.Nlink = ns.count
-		if !ns.inParent(n) {
-			n.Parent = ns.first
-		}
+		ns.apply(n)
 	}
 	return nil
 }
