@@ -14,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/coda-fs/coda/server/readyfile"
 )
 
 // SelfSigned returns a TLS config for a daemon without a certificate of
@@ -78,14 +80,11 @@ func covers(pair tls.Certificate, host string) bool {
 	return host == "" || c.VerifyHostname(host) == nil
 }
 
-// writeFile writes data to path atomically with mode.
+// writeFile writes data to path atomically (readyfile.Write), then gives
+// it mode.
 func writeFile(path string, data []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, mode); err != nil {
+	if err := readyfile.Write(path, string(data)); err != nil {
 		return fmt.Errorf("metrics certificate: %w", err)
 	}
-	if err := os.Chmod(tmp, mode); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return os.Chmod(path, mode)
 }
