@@ -120,23 +120,10 @@ func (o venusCmdOptions) venusOptions(warn func(string)) (VenusOptions, error) {
 	fields := map[string]*string{"realm": &o.Realm, "servers": &o.Servers, "mount": &o.Mount,
 		"cache": &o.Cache, "cache-size": &o.CacheSize, "ca": &o.CA, "control": &o.Control,
 		"log-level": &o.Log.Level, "log-file": &o.Log.File, "log-format": &o.Log.Format, "metrics": &o.Metrics}
-	checks := map[string]func(string) error{"cache-size": func(v string) error { _, err := parseSize(v); return err },
-		"log-level": logging.CheckLevel, "log-format": logging.CheckFormat}
-	for _, e := range cf.Entries {
-		flag, ok := venusConfigKeys[e.Key]
-		if !ok {
-			warn(fmt.Sprintf("%s:%d: unknown key %q ignored", cf.Path, e.Line, e.Key))
-			continue
-		}
-		if o.set[flag] {
-			continue
-		}
-		if check := checks[flag]; check != nil {
-			if err := check(e.Value); err != nil {
-				return VenusOptions{}, fmt.Errorf("venus config: %w", cf.Errorf(e, "bad value %q: %v", e.Value, err))
-			}
-		}
-		*fields[flag] = e.Value
+	isSet := func(flag string) bool { return o.set[flag] }
+	set := func(flag, v string) error { *fields[flag] = v; return nil }
+	if err := cf.ApplyTo(venusConfigKeys, isSet, set, warn); err != nil {
+		return VenusOptions{}, fmt.Errorf("venus config: %w", err)
 	}
 	return o.validate()
 }

@@ -5,6 +5,9 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/coda-fs/coda/server/conffile"
+	"github.com/coda-fs/coda/server/logging"
 )
 
 // DefaultVenusConfig is the configuration file venus reads when --config
@@ -14,10 +17,12 @@ const DefaultVenusConfig = "/etc/coda/venus.conf"
 // venusConfigKeys are venus.conf's keys (Coda's names) and the flags they
 // stand for; man/venus.conf.5 documents each (a test checks that it does).
 // Other keys of Coda's venus.conf are warned about and ignored.
-var venusConfigKeys = map[string]string{
-	"realm": "realm", "servers": "servers", "mountpoint": "mount", "cachedir": "cache",
-	"cachesize": "cache-size", "ca": "ca", "control": "control",
-	"log-level": "log-level", "log-file": "log-file", "log-format": "log-format", "metrics": "metrics",
+var venusConfigKeys = map[string]conffile.Key{
+	"realm": {Flag: "realm"}, "servers": {Flag: "servers"}, "mountpoint": {Flag: "mount"}, "cachedir": {Flag: "cache"},
+	"cachesize": {Flag: "cache-size", Check: func(v string) error { _, err := parseSize(v); return err }},
+	"ca":        {Flag: "ca"}, "control": {Flag: "control"},
+	"log-level": {Flag: "log-level", Check: logging.CheckLevel}, "log-file": {Flag: "log-file"},
+	"log-format": {Flag: "log-format", Check: logging.CheckFormat}, "metrics": {Flag: "metrics"},
 }
 
 // parseSize parses a byte count with an optional K, M, G or T suffix

@@ -96,13 +96,20 @@ type Key struct {
 // checks it), and a bad one fails with the file, line and reason. Keys the
 // file has that keys lacks go to warn.
 func (cf *File) Apply(c *cli.Context, keys map[string]Key, warn func(string)) error {
+	return cf.ApplyTo(keys, c.IsSet, c.Set, warn)
+}
+
+// ApplyTo is Apply for flags kept elsewhere than in a cli.Context: isSet
+// says whether the command line (or environment) set a flag, set sets one
+// from the file.
+func (cf *File) ApplyTo(keys map[string]Key, isSet func(flag string) bool, set func(flag, value string) error, warn func(string)) error {
 	for _, e := range cf.Entries {
 		k, ok := keys[e.Key]
 		if !ok {
 			warn(fmt.Sprintf("%s:%d: unknown key %q ignored", cf.Path, e.Line, e.Key))
 			continue
 		}
-		if c.IsSet(k.Flag) {
+		if isSet(k.Flag) {
 			continue
 		}
 		if k.Check != nil {
@@ -110,7 +117,7 @@ func (cf *File) Apply(c *cli.Context, keys map[string]Key, warn func(string)) er
 				return cf.Errorf(e, "bad value %q: %v", e.Value, err)
 			}
 		}
-		if err := c.Set(k.Flag, e.Value); err != nil {
+		if err := set(k.Flag, e.Value); err != nil {
 			return cf.Errorf(e, "bad value %q: %v", e.Value, err)
 		}
 	}
